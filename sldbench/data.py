@@ -1,0 +1,215 @@
+"""Loading and validating SLDBench splits.
+
+Two sources, one schema (``group``, then features, then targets; one row per
+training run):
+
+* a local directory ``<dir>/<config>/{train,test}.csv``, chosen by the task
+  argument ``data_dir`` or the environment variable ``SLDBENCH_DATA_DIR``;
+* otherwise the Hugging Face Hub dataset ``pkuHaowei/sldbench`` (needs the
+  ``hub`` extra; cached on disk by ``datasets``).
+
+Every split is validated at this boundary, so code downstream can rely on
+numeric, finite, complete columns.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .specs import TaskSpec
+
+DATA_DIR_ENV = "SLDBENCH_DATA_DIR"
+HUB_DATASET = "pkuHaowei/sldbench"
+HUB_REVISION_ENV = "SLDBENCH_HUB_REVISION"
+HUB_REVISION = "main"
+SPLITS = ("train", "test")
+
+
+class DataError(ValueError):
+    """A split could not be found, read or validated. The message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One validated split of one task.
+
+    Attributes
+    ----------
+    spec : TaskSpec
+    name : {"train", "test"}
+    frame : pandas.DataFrame
+        Columns ``spec.columns``; ``group`` is str, the rest float64.
+    source : str
+        Where it came from (a file path or ``hub:<dataset>@<revision>``).
+    """
+
+    spec: TaskSpec
+    name: str
+    frame: pd.DataFrame
+    source: str
+
+    @property
+    def groups(self) -> list[str]:
+        """Group names in sorted order (the order predictions are concatenated in)."""
+        return sorted(self.frame["group"].unique())
+
+    def arrays(self, group: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of one group as ``(X, Y)`` with shapes ``(n, F)`` and ``(n, T)``."""
+        rows = self.frame[self.frame["group"] == group]
+        return (
+            rows[list(self.spec.features)].to_numpy(dtype=float),
+            rows[list(self.spec.targets)].to_numpy(dtype=float),
+        )
+
+    def stacked_targets(self) -> np.ndarray:
+        """All targets, groups concatenated in sorted order, shape ``(N, T)``."""
+        return np.concatenate([self.arrays(g)[1] for g in self.groups])
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path | None:
+    """The local data directory in force: the argument, else ``SLDBENCH_DATA_DIR``, else None."""
+    chosen = data_dir if data_dir not in (None, "") else os.environ.get(DATA_DIR_ENV) or None
+    return Path(chosen).expanduser().resolve() if chosen else None
+
+
+def load_split(spec: TaskSpec, split: str, data_dir: str | os.PathLike | None = None) -> Split:
+    """Load and validate one split of a task.
+
+    Parameters
+    ----------
+    spec : TaskSpec
+    split : {"train", "test"}
+    data_dir : path, optional
+        Local directory in the Hub schema. Defaults to ``$SLDBENCH_DATA_DIR``; when
+        neither is set, the Hub is used.
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    DataError
+        On a missing folder, file or column, a non-numeric, NaN or infinite value,
+        an empty split, or an unreachable Hub; the message names the file, the
+        column and the expected schema.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    root = resolve_data_dir(data_dir)
+    if root is None:
+        return _load_from_hub(spec, split)
+    return _load_from_dir(spec, split, root)
+
+
+def _load_from_dir(spec: TaskSpec, split: str, root: Path) -> Split:
+    path = root / spec.config / f"{split}.csv"
+    modified = path.stat().st_mtime_ns if path.is_file() else 0
+    return Split(spec, split, _read_csv_cached(spec, path, modified), str(path))
+
+
+def _expected_schema(spec: TaskSpec) -> str:
+    return (
+        f"expected a CSV with header {','.join(spec.columns)} "
+        f"(group: text; {', '.join(spec.features + spec.targets)}: finite numbers)"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _read_csv_cached(spec: TaskSpec, path: Path, _mtime: int) -> pd.DataFrame:
+    # _mtime is part of the cache key so an edited file is read again.
+    if not path.parent.parent.is_dir():
+        raise DataError(
+            f"data directory {path.parent.parent} does not exist; set {DATA_DIR_ENV} "
+            f"(or -T data_dir=DIR) to a folder holding <config>/train.csv and test.csv"
+        )
+    if not path.parent.is_dir():
+        raise DataError(
+            f"{path.parent} is missing: the data directory {path.parent.parent} has no "
+            f"folder for task config {spec.config!r}; {_expected_schema(spec)} at "
+            f"{path.parent}/train.csv and test.csv"
+        )
+    if not path.is_file():
+        raise DataError(f"{path} is missing; {_expected_schema(spec)}")
+    try:
+        frame = pd.read_csv(path, dtype={"group": str}, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot be parsed as CSV ({err}); {_expected_schema(spec)}") from err
+    return validate_frame(spec, frame, str(path))
+
+
+def validate_frame(spec: TaskSpec, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Check a raw split against the task schema and return it with typed columns.
+
+    Parameters
+    ----------
+    spec : TaskSpec
+    frame : pandas.DataFrame
+        Raw rows as read.
+    source : str
+        Name used in error messages (file path or Hub id).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly the columns ``spec.columns``, ``group`` as str, others float64.
+    """
+    missing = [c for c in spec.columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(missing)} "
+            f"(found {', '.join(map(str, frame.columns))}); {_expected_schema(spec)}"
+        )
+    if frame.empty:
+        raise DataError(f"{source}: no data rows; {_expected_schema(spec)}")
+    out = pd.DataFrame({"group": frame["group"].astype(str)})
+    blank = out["group"].str.strip() == ""
+    if blank.any():
+        row = int(np.flatnonzero(blank.to_numpy())[0])
+        raise DataError(f"{source}: column 'group' is empty at data row {row + 1}; {_expected_schema(spec)}")
+    for column in spec.features + spec.targets:
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce").astype(float)
+        bad = ~np.isfinite(values.to_numpy())
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{source}: column {column!r} has a non-numeric, NaN or infinite value "
+                f"{raw.iloc[row]!r} at data row {row + 1}; {_expected_schema(spec)}"
+            )
+        out[column] = values
+    return out
+
+
+def _hub_revision() -> str:
+    return os.environ.get(HUB_REVISION_ENV) or HUB_REVISION
+
+
+def _load_from_hub(spec: TaskSpec, split: str) -> Split:
+    revision = _hub_revision()
+    source = f"hub:{HUB_DATASET}/{spec.config}/{split}@{revision}"
+    how_to_fix = (
+        f"Set {DATA_DIR_ENV}=DIR (or -T data_dir=DIR) to a folder holding "
+        f"{spec.config}/train.csv and test.csv to work offline."
+    )
+    try:
+        import datasets
+    except ImportError as err:
+        raise DataError(
+            f"loading {HUB_DATASET} from the Hugging Face Hub needs the 'datasets' "
+            f"package: pip install 'sldbench[hub]'. {how_to_fix}"
+        ) from err
+    try:
+        table = datasets.load_dataset(HUB_DATASET, name=spec.config, split=split, revision=revision)
+    except Exception as err:  # network, auth and schema errors all end here
+        raise DataError(
+            f"could not load {HUB_DATASET} config {spec.config!r} split {split!r} "
+            f"(revision {revision}) from the Hugging Face Hub: {err}. {how_to_fix}"
+        ) from err
+    return Split(spec, split, validate_frame(spec, table.to_pandas(), source), source)

@@ -1,0 +1,129 @@
+"""The held-out R^2 scorer (`sldbench/heldout_r2`), the default scorer of every task."""
+
+from __future__ import annotations
+
+from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
+from inspect_ai.solver import TaskState
+from inspect_ai.util import sandbox as current_sandbox
+
+from .data import load_split
+from .execution import Limits, RunResult, run_program
+from .metrics import heldout_metrics
+from .specs import get_spec
+from .submission import find_submission
+
+FAILURE_NMSE = 100000.0  # the reference evaluator's failure values
+SCORE_KEYS = ("r2", "r2_raw", "nmse", "nmae")
+
+
+def failure_score(reason: str, detail: str = "", **metadata) -> Score:
+    """Score of a submission that produced nothing usable: R^2 = -1, with the reason."""
+    explanation = reason if not detail else f"{reason}\n\n{detail}"
+    return Score(
+        value={"r2": -1.0, "r2_raw": -1.0, "nmse": FAILURE_NMSE, "nmae": FAILURE_NMSE},
+        answer=None,
+        explanation=explanation,
+        metadata={"error": reason, **metadata},
+    )
+
+
+def score_run(result: RunResult, test, source: str = "") -> Score:
+    """Turn a sandboxed run on the test features into a Score (metrics computed here, on the host).
+
+    Parameters
+    ----------
+    result : RunResult
+        Output of `run_program` on ``test``'s features.
+    test : sldbench.data.Split
+        The test split, whose targets never left the host.
+    source : str
+        Where the submission came from, for the explanation.
+    """
+    info = {"shape": result.shape, "seconds": result.seconds, "source": source}
+    if not result.ok:
+        return failure_score(f"{result.kind}: {result.error}", result.detail, kind=result.kind, **info)
+    metrics = heldout_metrics(test.stacked_targets(), result.stacked(test.groups))
+    per_target = dict(zip(test.spec.targets, metrics.r2_per_target))
+    if not all(abs(v) < float("inf") for v in (metrics.r2_raw, metrics.nmse, metrics.nmae)):
+        return failure_score(
+            "the test targets have zero spread, so R^2 is undefined (-inf)",
+            kind="undefined",
+            r2_per_target=per_target,
+            **info,
+        )
+    return Score(
+        value={"r2": metrics.r2, "r2_raw": metrics.r2_raw, "nmse": metrics.nmse, "nmae": metrics.nmae},
+        explanation=(
+            f"held-out R^2 = {metrics.r2_raw:.6g} (clipped {metrics.r2:.4f}), NMSE = {metrics.nmse:.6g}, "
+            f"NMAE = {metrics.nmae:.6g} over {len(test.frame)} test points in {len(test.groups)} group(s); "
+            f"submission: {source} ({result.shape})"
+        ),
+        metadata={
+            "r2_per_target": per_target,
+            "nmse_per_target": dict(zip(test.spec.targets, metrics.nmse_per_target)),
+            "nmae_per_target": dict(zip(test.spec.targets, metrics.nmae_per_target)),
+            "param_counts": result.param_counts,
+            "fit_seconds": result.fit_seconds,
+            **info,
+        },
+    )
+
+
+async def score_program(sandbox, program: str, spec, data_dir=None, timeout: float = 600, shape: str = "auto", source: str = "") -> Score:
+    """Fit on train (fit-and-predict shape), predict the test features in ``sandbox``, score on the host.
+
+    Returns
+    -------
+    Score
+        Value dict with ``r2`` (clipped), ``r2_raw``, ``nmse``, ``nmae``.
+    """
+    train = load_split(spec, "train", data_dir)
+    test = load_split(spec, "test", data_dir)
+    result = await run_program(
+        sandbox,
+        program,
+        spec,
+        predict={g: test.arrays(g)[0] for g in test.groups},
+        fit={g: train.arrays(g) for g in train.groups},
+        limits=Limits(timeout=timeout),
+        shape=shape,
+    )
+    return score_run(result, test, source)
+
+
+@scorer(metrics={"r2": [mean(), stderr()], "r2_raw": [mean()], "nmse": [mean()], "nmae": [mean()]})
+def heldout_r2(task: str | None = None, data_dir: str | None = None, timeout: float | None = None) -> Scorer:
+    """Score a submission by its R^2 on the held-out test split, as the paper does.
+
+    Parameters
+    ----------
+    task : str, optional
+        Task name; defaults to the sample's ``metadata["task"]``.
+    data_dir : str, optional
+        Local data directory; defaults to the sample's ``metadata["data_dir"]``,
+        then ``$SLDBENCH_DATA_DIR``, then the Hub.
+    timeout : float, optional
+        Wall seconds for the sandboxed run; defaults to ``metadata["score_timeout"]`` or 600.
+    """
+
+    async def score(state: TaskState, target: Target) -> Score:
+        spec = get_spec(task or state.metadata["task"])
+        sandbox = current_sandbox()
+        program, shape, source = await find_submission(state, sandbox)
+        if program is None:
+            return failure_score(
+                "no submission: the solver stored no program and there is no law.py "
+                "in the sandbox working directory",
+                kind="missing",
+            )
+        return await score_program(
+            sandbox,
+            program,
+            spec,
+            data_dir=data_dir or state.metadata.get("data_dir"),
+            timeout=timeout or state.metadata.get("score_timeout", 600),
+            shape=shape,
+            source=source,
+        )
+
+    return score

@@ -1,0 +1,180 @@
+"""SLDBench as Inspect tasks.
+
+Lin et al., "Can Language Models Discover Scaling Laws?" (ICLR 2026).
+Each task is one discovery problem: from the training runs of one setting,
+find a law (one functional form, constants per group) that extrapolates to
+the held-out, larger-scale runs. Only the train split enters the sandbox;
+the scorer sends the test features in at score time and computes R^2 on the
+host.
+
+Usage::
+
+    inspect eval sldbench/moe --solver sldbench/human --model none
+    inspect eval sldbench/moe --solver sldbench/file -S path=law.py --model none
+    inspect eval sldbench/moe -T data_dir=DIR --epochs 5 ...   # the paper's protocol: 5 runs
+"""
+
+from __future__ import annotations
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+
+from .data import load_split, resolve_data_dir
+from .scorer import heldout_r2
+from .specs import TASKS, TaskSpec
+
+TRAIN_FILE = "data/train.csv"
+DEFAULT_SCORE_TIMEOUT = 600
+
+
+def task_prompt(spec: TaskSpec, groups: dict[str, int]) -> str:
+    """The discovery problem in words: context, columns, groups, limits, submission shapes.
+
+    Parameters
+    ----------
+    spec : TaskSpec
+    groups : dict of str to int
+        Training rows per group.
+    """
+    features = ", ".join(spec.features)
+    targets = ", ".join(spec.targets)
+    group_lines = "\n".join(f"  - {name}: {count} training runs" for name, count in groups.items())
+    limit = (
+        f"A law may use at most {spec.param_limit} fitted constants per group."
+        if spec.param_limit
+        else "There is no fixed limit on the number of constants, but prefer few."
+    )
+    return f"""\
+You are discovering a scaling law.
+
+{spec.description}
+
+Data: {TRAIN_FILE} in your working directory, a CSV with columns
+group, {features}, {targets}
+(one row per training run). Inputs: {features}. Output(s) to predict: {targets}.
+Groups ({len(groups)}):
+{group_lines}
+
+Find ONE functional form shared by all groups; its constants may differ per group.
+{limit}
+The law is tested on held-out runs at larger scale than any in the training data, so
+it must extrapolate, not just interpolate: prefer forms that stay well behaved beyond
+the observed range. Score: R^2 on the held-out points (1 is perfect).
+
+Submit the law in either shape:
+1. Pre-fitted: a file law.py in the working directory defining
+       def law(input_data: list[dict[str, float]], group: str) -> list[dict[str, float]]
+   which returns, for each input dict (keys {features}), a dict with the predicted
+   {targets}, using constants you fitted for that group.
+2. Fit-and-predict: a program defining
+       def scaling_law_func(data_points, params)   # data_points: (N, {len(spec.features)}) array in
+                                                   # the column order above -> predictions, shape
+                                                   # (N,){" or (N, " + str(len(spec.targets)) + ")" if len(spec.targets) > 1 else ""}
+       def fit_scaling_law(data_points, loss_values)  # -> params for one group
+   and the harness fits it on each group's training rows.
+Only numpy and scipy are available to the law. It must not read files at prediction time.
+"""
+
+
+def record_to_sample(spec: TaskSpec, data_dir: str | None, score_timeout: float) -> Sample:
+    """The one sample of a task: the prompt, and the train split placed in the sandbox."""
+    train = load_split(spec, "train", data_dir)
+    groups = train.frame["group"].value_counts(sort=False).to_dict()
+    resolved = resolve_data_dir(data_dir)
+    return Sample(
+        id=spec.name,
+        input=task_prompt(spec, {g: int(groups[g]) for g in train.groups}),
+        target="",
+        files={TRAIN_FILE: train.frame.to_csv(index=False)},
+        metadata={
+            "task": spec.name,
+            "config": spec.config,
+            "features": list(spec.features),
+            "targets": list(spec.targets),
+            "param_limit": spec.param_limit,
+            "data_dir": str(resolved) if resolved else None,
+            "data_source": train.source,
+            "score_timeout": score_timeout,
+        },
+    )
+
+
+def sldbench_task(
+    name: str,
+    data_dir: str | None = None,
+    sandbox: str = "local",
+    time_limit: int | None = None,
+    score_timeout: float = DEFAULT_SCORE_TIMEOUT,
+) -> Task:
+    """Build the Inspect task for one SLDBench problem.
+
+    Parameters
+    ----------
+    name : str
+        Short task name (``moe``).
+    data_dir : str, optional
+        Local data directory in the Hub schema (default: ``$SLDBENCH_DATA_DIR``, then the Hub).
+    sandbox : str
+        Inspect sandbox type (default ``local``).
+    time_limit : int, optional
+        Seconds for the solver; the sample is still scored on what it left.
+    score_timeout : float
+        Wall seconds for the sandboxed run of the submission at score time (paper: 600).
+    """
+    spec = TASKS[name]
+    return Task(
+        dataset=MemoryDataset([record_to_sample(spec, data_dir, score_timeout)], name=f"sldbench/{name}"),
+        scorer=heldout_r2(),
+        sandbox=sandbox,
+        time_limit=time_limit,
+        epochs=1,
+        metadata={"benchmark": "sldbench", "task": name, "config": spec.config},
+    )
+
+
+@task
+def parallel(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """Parallel scaling (ParScale): loss vs parameters and number of parallel streams."""
+    return sldbench_task("parallel", data_dir, sandbox, time_limit, score_timeout)
+
+
+@task
+def vocab(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """Vocabulary scaling: unigram-normalised loss vs parameters, vocabulary size and data."""
+    return sldbench_task("vocab", data_dir, sandbox, time_limit, score_timeout)
+
+
+@task
+def sft(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """Supervised fine-tuning scaling: loss vs fine-tuning data size, per (model, dataset)."""
+    return sldbench_task("sft", data_dir, sandbox, time_limit, score_timeout)
+
+
+@task
+def domain_mix(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """Domain mixture: five per-domain losses vs the five mixture proportions, per model size."""
+    return sldbench_task("domain_mix", data_dir, sandbox, time_limit, score_timeout)
+
+
+@task
+def moe(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """Mixture-of-experts scaling: loss vs number of experts and dense parameter count."""
+    return sldbench_task("moe", data_dir, sandbox, time_limit, score_timeout)
+
+
+@task
+def d_constrain(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """Data-constrained scaling: loss vs unique tokens, parameters and total tokens."""
+    return sldbench_task("d_constrain", data_dir, sandbox, time_limit, score_timeout)
+
+
+@task
+def lr_bsz(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """Learning-rate and batch-size scaling: loss vs lr, batch size, data and parameters."""
+    return sldbench_task("lr_bsz", data_dir, sandbox, time_limit, score_timeout)
+
+
+@task
+def u_shape(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """U-shaped scaling on easy questions: Brier score vs log training compute, per benchmark."""
+    return sldbench_task("u_shape", data_dir, sandbox, time_limit, score_timeout)

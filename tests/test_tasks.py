@@ -1,0 +1,47 @@
+import pytest
+from inspect_ai._util.registry import registry_lookup
+
+from sldbench.specs import TASKS
+from sldbench.tasks import TRAIN_FILE, sldbench_task
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_sample_holds_the_problem_and_only_the_train_split(name, data_dir):
+    spec = TASKS[name]
+    task = sldbench_task(name, data_dir=str(data_dir))
+    (sample,) = list(task.dataset)
+    assert list(sample.files) == [TRAIN_FILE]
+    train_csv = sample.files[TRAIN_FILE]
+    test_csv = (data_dir / spec.config / "test.csv").read_text()
+    assert train_csv.splitlines()[0] == ",".join(spec.columns)
+    # no held-out row is in the sandbox
+    test_rows = set(test_csv.splitlines()[1:])
+    assert not test_rows & set(train_csv.splitlines()[1:])
+    prompt = sample.input
+    for column in spec.features + spec.targets:
+        assert column in prompt
+    assert "law(input_data" in prompt and "scaling_law_func" in prompt and "fit_scaling_law" in prompt
+    assert "held-out" in prompt and TRAIN_FILE in prompt
+    if spec.param_limit:
+        assert f"at most {spec.param_limit} fitted constants" in prompt
+    assert sample.metadata["task"] == name and sample.metadata["data_dir"] == str(data_dir)
+    assert task.epochs == 1
+    assert task.sandbox.type == "local"
+
+
+def test_groups_are_listed_with_their_sizes(data_dir):
+    (sample,) = list(sldbench_task("parallel", data_dir=str(data_dir)).dataset)
+    assert "pile: 18 training runs" in sample.input and "stack: 18 training runs" in sample.input
+
+
+def test_task_arguments(data_dir):
+    task = sldbench_task("moe", data_dir=str(data_dir), sandbox="docker", time_limit=30, score_timeout=12)
+    (sample,) = list(task.dataset)
+    assert task.sandbox.type == "docker" and task.time_limit == 30
+    assert sample.metadata["score_timeout"] == 12
+
+
+@pytest.mark.parametrize("kind, name", [("task", f"sldbench/{n}") for n in TASKS] + [
+    ("solver", "sldbench/human"), ("solver", "sldbench/file"), ("scorer", "sldbench/heldout_r2")])  # fmt: skip
+def test_registered_under_the_package_namespace(kind, name):
+    assert registry_lookup(kind, name) is not None
