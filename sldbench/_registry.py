@@ -1,6 +1,15 @@
 """Everything Inspect should find under the ``sldbench/`` namespace (loaded through the entry point)."""
 
 # ruff: noqa: F401
+from inspect_ai._util.registry import _registry, registry_key
+
+from .providers import scripted
 from .scorer import heldout_r2
-from .solvers import file, human
+from .solvers import best_of_n, file, human, sldagent
 from .tasks import d_constrain, domain_mix, lr_bsz, moe, parallel, sft, u_shape, vocab
+
+# `--solver sldagent` (bare) is looked up as "sldagent": register the same object under that key
+# too, so the logs still name it sldbench/sldagent. Pinned by tests/test_sldagent.py.
+BARE_ALIASES = {("solver", "sldagent"): sldagent}
+for (kind, name), target in BARE_ALIASES.items():
+    _registry.setdefault(registry_key(kind, name), target)

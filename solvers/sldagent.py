@@ -1,0 +1,150 @@
+"""`sldbench/sldagent` (also `--solver sldagent`): evolve a law and its fitting routine with any Inspect model.
+
+The defaults are the paper's configuration: 50 iterations, 5 islands, population
+100, archive 50, migration every 25 iterations at rate 0.1, parent choice
+0.7 / 0.2 / 0.1, MAP-Elites over (score, complexity, diversity) with 10 bins,
+3 top and 2 diverse programs in the prompt, full rewrites, 4 candidates in
+flight, 600 s evaluation timeout. Fitness is R^2 on the TRAIN split; the best
+program is the submission, scored on the held-out split by the task's scorer.
+
+`sldbench/best_of_n` spends the same budget on independent proposals from the
+initial program (no evolution), to show whether evolution helps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from inspect_ai.log import transcript
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser, get_model
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.util import sandbox as current_sandbox
+
+from sldbench.data import load_split
+from sldbench.evolution import Search, Settings, train_evaluator
+from sldbench.specs import get_spec
+from sldbench.submission import store_program
+
+
+def _model_proposer(role: str):
+    model = get_model(role=role)
+
+    async def propose(system: str, user: str) -> tuple[str, dict]:
+        output = await model.generate([ChatMessageSystem(content=system), ChatMessageUser(content=user)])
+        return output.completion, (output.usage.model_dump() if output.usage else {})
+
+    return propose
+
+
+def _evolution_solver(settings: Settings, checkpoint: str | None, role: str) -> Solver:
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        spec = get_spec(state.metadata["task"])
+        train = load_split(spec, "train", state.metadata.get("data_dir"))
+        path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
+        search = Search(
+            settings,
+            train,
+            context=state.input_text,
+            evaluate=train_evaluator(current_sandbox(), spec, train, settings.eval_timeout),
+            propose=_model_proposer(role),
+            checkpoint=path,
+            log=lambda event: transcript().info(event, source="sldagent"),
+        )
+        result = await search.run()
+        db = result.database
+        best = db.best()
+        store_program(state, best.code, shape="fit_predict")
+        lineage, cursor = [], best
+        while cursor is not None:
+            lineage.append({"id": cursor.id, "iteration": cursor.iteration + 1, "train_r2": cursor.fitness})
+            cursor = db.programs.get(cursor.parent) if cursor.parent else None
+        rejected = [a for a in result.attempts if a.outcome == "rejected"]
+        state.metadata["sldagent"] = {
+            "settings": asdict(settings),
+            "best": {"id": best.id, "train_r2": best.fitness, "combined": best.combined, "param_count": best.param_count},
+            "trajectory": result.trajectory,
+            "lineage": lineage,
+            "usage": result.usage,
+            "accepted": len(result.attempts) - len(rejected),
+            "rejected": len(rejected),
+            "rejections": [{"iteration": a.iteration + 1, "reason": a.reason} for a in rejected],
+            "checkpoint": path,
+        }
+        return state
+
+    return solve
+
+
+@solver
+def sldagent(
+    iterations: int = 50,
+    islands: int = 5,
+    population: int = 100,
+    archive: int = 50,
+    migration_interval: int = 25,
+    migration_rate: float = 0.1,
+    exploitation: float = 0.7,
+    exploration: float = 0.2,
+    feature_bins: int = 10,
+    top_programs: int = 3,
+    diverse_programs: int = 2,
+    mode: str = "full",
+    parallel: int = 4,
+    eval_timeout: float = 600.0,
+    seed: int = 42,
+    checkpoint: str | None = None,
+    role: str = "mutator",
+) -> Solver:
+    """SLDAgent: evolutionary search over (law, fitting routine) programs.
+
+    Parameters
+    ----------
+    iterations : int
+        Proposals to evaluate (the paper: 50).
+    islands, population, archive : int
+        Island count, total population, elite archive size.
+    migration_interval, migration_rate
+        Ring migration every that many iterations, sending that share of each island.
+    exploitation, exploration : float
+        Parent choice probabilities (archive, own island); the rest is uniform over all programs.
+    feature_bins : int
+        MAP-Elites bins per feature (score, complexity, diversity).
+    top_programs, diverse_programs : int
+        Programs shown in the prompt besides the parent.
+    mode : {"full", "diff"}
+        Full rewrites in a ```python block, or SEARCH/REPLACE edits.
+    parallel : int
+        Candidates in flight (model calls overlap the previous wave's evaluation).
+    eval_timeout : float
+        Seconds per candidate evaluation; runaway code is killed.
+    seed : int
+        Seed of every random choice.
+    checkpoint : str, optional
+        JSON path (``{task}`` and ``{epoch}`` are filled in) written every wave; a run started
+        with an existing checkpoint continues from it.
+    role : str
+        Model role of the proposer (falls back to the eval's model).
+    """
+    settings = Settings(
+        iterations, islands, population, archive, migration_interval, migration_rate, exploitation, exploration,
+        feature_bins, top_programs, diverse_programs, mode, parallel, eval_timeout, seed, evolve=True,
+    )  # fmt: skip
+    return _evolution_solver(settings, checkpoint, role)
+
+
+@solver
+def best_of_n(
+    iterations: int = 50,
+    mode: str = "full",
+    parallel: int = 4,
+    eval_timeout: float = 600.0,
+    seed: int = 42,
+    checkpoint: str | None = None,
+    role: str = "mutator",
+) -> Solver:
+    """Baseline: ``iterations`` independent proposals from the initial program; the best on train wins.
+
+    Same budget, prompt format, checks and evaluation as `sldagent`, without evolution.
+    """
+    settings = Settings(iterations=iterations, mode=mode, parallel=parallel, eval_timeout=eval_timeout, seed=seed, evolve=False)
+    return _evolution_solver(settings, checkpoint, role)
