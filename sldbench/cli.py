@@ -3,6 +3,11 @@
 ``sldbench score LAW.py --task moe [--data-dir DIR] [--timeout S] [--json]``
 scores a law written by hand through the same sandboxed runner and metrics as
 the Inspect scorer, in the ``local`` sandbox.
+
+``sldbench report PATH... [--format md|csv|latex|html] [--out DIR] [--runs N]``
+turns Inspect logs and per-run CSVs into the paper's tables;
+``sldbench leaderboard PATH... --out DIR`` writes them as an HTML and a
+Markdown page with plots.
 """
 
 from __future__ import annotations
@@ -58,6 +63,63 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_from(args: argparse.Namespace, command: str):
+    """Load the runs named on the command line and compute the tables; None (after a message) on bad input."""
+    from .report import ReportError, build_report, load_runs
+
+    if args.runs is not None and args.runs < 1:
+        print(f"sldbench {command}: --runs must be at least 1, got {args.runs}", file=sys.stderr)
+        return None
+    try:
+        runs = load_runs(args.paths)
+        if runs.empty:
+            print(f"sldbench {command}: no runs found in {', '.join(args.paths)}", file=sys.stderr)
+            return None
+        return build_report(runs, args.runs, args.published)
+    except ReportError as err:
+        print(f"sldbench {command}: {err}", file=sys.stderr)
+        return None
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report.render import render_text, write_report
+
+    report = _report_from(args, "report")
+    if report is None:
+        return 2
+    sys.stdout.write(render_text(report, args.format, with_stderr=args.stderr))
+    if args.out:
+        for path in write_report(report, args.out, args.format, with_stderr=args.stderr):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from .report.leaderboard import write_leaderboard
+
+    report = _report_from(args, "leaderboard")
+    if report is None:
+        return 2
+    written = write_leaderboard(report, args.out, data_dir=args.data_dir, timeout=args.timeout)
+    print(f"wrote {written['html']} and {written['markdown']} ({len(written) - 2} plots)")
+    return 0
+
+
+def _add_run_inputs(parser: argparse.ArgumentParser) -> None:
+    from .report.runs import RUNS_CSV_COLUMNS
+    from .report.tables import PUBLISHED_DIR
+
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH",
+        help=f"Inspect logs (.eval, .json), per-run CSVs ({','.join(RUNS_CSV_COLUMNS)}) or folders of them",
+    )  # fmt: skip
+    parser.add_argument("--runs", type=int, default=None, metavar="N", help="runs per cell; missing runs count -1 (the paper: 5)")
+    parser.add_argument(
+        "--published", nargs="?", const=str(PUBLISHED_DIR), default=None, metavar="DIR",
+        help="put the paper's published tables beside these runs (default DIR: results/paper)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sldbench", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +131,20 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--shape", choices=("auto", "law", "fit_predict"), default="auto", help="submission shape (default auto)")
     score.add_argument("--json", action="store_true", help="print one JSON object with the score")
     score.set_defaults(run=_cmd_score)
+
+    report = commands.add_parser("report", help="the paper's tables from Inspect logs and per-run CSVs")
+    _add_run_inputs(report)
+    report.add_argument("--format", choices=("md", "csv", "latex", "html"), default="md", help="output format (csv: Table 1 only on stdout)")
+    report.add_argument("--out", default=None, metavar="DIR", help="also write the report (csv: one file per table) into DIR")
+    report.add_argument("--stderr", action="store_true", help="print Table 1 cells as mean ± standard error")
+    report.set_defaults(run=_cmd_report)
+
+    leaderboard = commands.add_parser("leaderboard", help="an HTML and a Markdown leaderboard with plots")
+    _add_run_inputs(leaderboard)
+    leaderboard.add_argument("--out", required=True, metavar="DIR", help="folder for index.html, leaderboard.md and the PNG plots")
+    leaderboard.add_argument("--data-dir", default=None, help="data for the law plots (default: the folder in each log, then $SLDBENCH_DATA_DIR)")
+    leaderboard.add_argument("--timeout", type=float, default=300.0, help="wall seconds to re-run each best law (default 300)")
+    leaderboard.set_defaults(run=_cmd_leaderboard)
     return parser
 
 

@@ -10,6 +10,8 @@ import pytest
 SHARED = Path(os.environ.get("SLDBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 DATA_DIR = SHARED / "sldbench-data" / "reconstructed"
 HUMAN_DIR = SHARED / "sldbench-data" / "human_laws"
+LEADERBOARD_CSV = SHARED / "sldbench-data" / "leaderboard" / "leaderboard_r2_runs.csv"
+PAPER_TABLES = SHARED / "PAPER_TABLES.md"
 
 if not DATA_DIR.is_dir():
     raise RuntimeError(
@@ -26,6 +28,18 @@ def data_dir() -> Path:
 @pytest.fixture
 def human_dir() -> Path:
     return HUMAN_DIR
+
+
+@pytest.fixture(scope="session")
+def leaderboard_csv() -> Path:
+    """The published per-run R^2 of every agent and model (task,agent,model,run_index,reward_r2)."""
+    return LEADERBOARD_CSV
+
+
+@pytest.fixture(scope="session")
+def paper_tables_md() -> Path:
+    """The paper's published Tables 1 and 2, as Markdown."""
+    return PAPER_TABLES
 
 
 @pytest.fixture
