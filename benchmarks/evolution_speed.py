@@ -38,7 +38,7 @@ def evaluation_speed(data_dir: str, repeat: int) -> list[list[str]]:
     for name, spec in TASKS.items():
         train = load_split(spec, "train", data_dir)
         sandbox = LocalSandboxEnvironment()
-        evaluate = train_evaluator(sandbox, spec, train, timeout=600)
+        evaluate = train_evaluator(sandbox, train, timeout=600)
         walls, fits = [], []
         for _ in range(repeat):
             started = time.perf_counter()

@@ -32,7 +32,7 @@ from typing import Awaitable, Callable
 import numpy as np
 
 from .data import Split
-from .execution import Limits, run_program
+from .execution import fit_and_predict
 from .metrics import heldout_metrics
 
 EVOLVE_START = "# EVOLVE-BLOCK-START"
@@ -621,18 +621,10 @@ def _rng_from_json(document: list) -> random.Random:
     return rng
 
 
-def train_evaluator(sandbox, spec, train: Split, timeout: float):
+def train_evaluator(sandbox, train: Split, timeout: float):
     """``async (code) -> RunResult``: fit per group on train and predict the train points, in ``sandbox``."""
 
     async def evaluate(code: str):
-        return await run_program(
-            sandbox,
-            code,
-            spec,
-            predict={g: train.arrays(g)[0] for g in train.groups},
-            fit={g: train.arrays(g) for g in train.groups},
-            limits=Limits(timeout=timeout),
-            shape="fit_predict",
-        )
+        return await fit_and_predict(sandbox, code, train, train, timeout, shape="fit_predict")
 
     return evaluate

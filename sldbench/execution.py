@@ -203,3 +203,25 @@ def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: 
         except PredictionError as err:
             return RunResult(ok=False, kind="bad_output", error=f"group {group!r}: {err}", **common)
     return RunResult(ok=True, predictions=predictions, **common)
+
+
+async def fit_and_predict(sandbox: SandboxEnvironment, program: str, train, points, timeout: float, shape: str = "auto") -> RunResult:
+    """Run a submission fitted on ``train`` (fit-and-predict shape) on every group of ``points``.
+
+    Parameters
+    ----------
+    train, points : sldbench.data.Split
+        Rows to fit on, and rows whose features are predicted (their targets stay on the host).
+    timeout : float
+        Wall seconds for the run.
+    shape : {"auto", "law", "fit_predict"}
+    """
+    return await run_program(
+        sandbox,
+        program,
+        train.spec,
+        predict={g: points.arrays(g)[0] for g in points.groups},
+        fit={g: train.arrays(g) for g in train.groups},
+        limits=Limits(timeout=timeout),
+        shape=shape,
+    )

@@ -7,7 +7,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox as current_sandbox
 
 from .data import load_split
-from .execution import Limits, RunResult, run_program
+from .execution import RunResult, fit_and_predict
 from .metrics import heldout_metrics
 from .specs import get_spec
 from .submission import find_submission
@@ -79,15 +79,7 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     """
     train = load_split(spec, "train", data_dir)
     test = load_split(spec, "test", data_dir)
-    result = await run_program(
-        sandbox,
-        program,
-        spec,
-        predict={g: test.arrays(g)[0] for g in test.groups},
-        fit={g: train.arrays(g) for g in train.groups},
-        limits=Limits(timeout=timeout),
-        shape=shape,
-    )
+    result = await fit_and_predict(sandbox, program, train, test, timeout, shape)
     return score_run(result, test, source)
 
 

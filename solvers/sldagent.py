@@ -45,7 +45,7 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str) -> 
             settings,
             train,
             context=state.input_text,
-            evaluate=train_evaluator(current_sandbox(), spec, train, settings.eval_timeout),
+            evaluate=train_evaluator(current_sandbox(), train, settings.eval_timeout),
             propose=_model_proposer(role),
             checkpoint=path,
             log=lambda event: transcript().info(event, source="sldagent"),

@@ -103,7 +103,7 @@ def _search(data_dir, local_sandbox, replies, prompts, checkpoint=None, task="pa
         return queue.pop(0), {"total_tokens": 1}
 
     settings = Settings(**{"parallel": 1, "eval_timeout": 60, **settings})
-    search = Search(settings, train, f"The {task} task.", train_evaluator(local_sandbox, spec, train, settings.eval_timeout), propose, checkpoint)
+    search = Search(settings, train, f"The {task} task.", train_evaluator(local_sandbox, train, settings.eval_timeout), propose, checkpoint)
     return asyncio.run(search.run())
 
 
