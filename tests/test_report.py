@@ -161,22 +161,23 @@ def law(input_data, group):
     return [{"loss": (A / (p["num_params"] * (k * math.log(p["parallel_size"]) + 1))) ** alpha + E} for p in input_data]
 '''
 
-# A fit-and-predict law for moe whose fit depends on the run (a random start), so epochs differ.
+# A fit-and-predict law for moe whose fit depends on the run (a random exponent), so epochs differ
+# (held-out R^2 between about -0.1 and 0.03).
 NOISY_MOE_LAW = '''
 import numpy as np
 
 def scaling_law_func(data_points, params):
     X = np.asarray(data_points, dtype=float)
-    a, b, c = params
-    return a + b * (X[:, 1] / 1e9) ** (-c)
+    a, b, d, c = params
+    return a + b * (X[:, 1] / 1e9) ** (-c) + d * np.log(X[:, 0])
 
 def fit_scaling_law(data_points, loss_values):
     X = np.asarray(data_points, dtype=float)
     y = np.asarray(loss_values, dtype=float).ravel()
-    c = np.random.default_rng().uniform(0.05, 0.6)
-    design = np.column_stack([np.ones(len(y)), (X[:, 1] / 1e9) ** (-c)])
-    a, b = np.linalg.lstsq(design, y, rcond=None)[0]
-    return np.array([a, b, c])
+    c = np.random.default_rng().uniform(0.08, 0.25)
+    design = np.column_stack([np.ones(len(y)), (X[:, 1] / 1e9) ** (-c), np.log(X[:, 0])])
+    a, b, d = np.linalg.lstsq(design, y, rcond=None)[0]
+    return np.array([a, b, d, c])
 '''
 
 BROKEN_LAW = "def law(input_data, group):\n    raise RuntimeError('no law here')\n"
@@ -246,7 +247,7 @@ def test_table_cells_equal_the_per_sample_scores_of_the_logs(logged):
     assert values.loc[("human", "none"), "u_shape"] == -1.0
     assert values.loc[("file:broken", "none"), "parallel"] == -1.0
     noisy = scores[("sldbench/file", False, str(logged.parent / "laws" / "noisy_moe.py"), "moe")]
-    assert len(noisy) == 3 and len(set(noisy)) > 1  # several distinct runs were averaged
+    assert len(noisy) == 3 and len(set(noisy)) == 3 and min(noisy) > -1  # three distinct runs were averaged
     assert values.loc[("file:noisy_moe", "none"), "moe"] == pytest.approx(sum(noisy) / 3)
     assert report.table1.stderr.loc[("file:noisy_moe", "none"), "moe"] == pytest.approx(pd.Series(noisy).std(ddof=1) / math.sqrt(3))
 
@@ -304,8 +305,61 @@ def test_published_comparison_lines_up_the_same_rows(published_runs_csv, tmp_pat
     assert side.xs("difference", level="source").abs().max().max() < 5e-4
     html = render_text(report, "html")
     assert "<strong>0.748</strong>" in html and "published vs this run" in html
+    assert html.count("<table") == 6 and html.count("</table>") == 6  # tables 1, 2, human, usage, two comparisons
+    assert "<td>sldagent" in html.replace(" ", "") or "sldagent</td>" in html
     assert write_report(report, tmp_path, "html")[0].read_text() == html
 
 
 def test_the_bare_task_names_all_have_columns():
     assert TASK_COLUMNS == list(TASKS) == ["parallel", "vocab", "sft", "domain_mix", "moe", "d_constrain", "lr_bsz", "u_shape"]
+
+
+# --- a scripted SLDAgent run ------------------------------------------------------------------
+
+PARSCALE_PROGRAM = '''# EVOLVE-BLOCK-START
+import numpy as np
+from scipy.optimize import least_squares
+
+
+def scaling_law_func(data_points, params):
+    X = np.asarray(data_points, dtype=float)
+    log_a, k, alpha, e = params
+    return (np.exp(log_a) / (X[:, 0] * (k * np.log(X[:, 1]) + 1))) ** alpha + e
+
+
+def fit_scaling_law(data_points, loss_values):
+    X = np.asarray(data_points, dtype=float)
+    y = np.asarray(loss_values, dtype=float)
+    return least_squares(lambda p: scaling_law_func(X, p) - y, [np.log(1e8), 0.4, 0.2, 1.0]).x
+# EVOLVE-BLOCK-END
+'''
+
+
+def test_a_scripted_sldagent_run_is_an_sldagent_row_with_its_scores_and_tokens(tmp_path, data_dir):
+    import json
+
+    from inspect_ai._util.registry import registry_lookup
+
+    sldagent = registry_lookup("solver", "sldbench/sldagent")
+    assert sldagent is not None, "the sldbench/sldagent solver is not registered"
+    script = tmp_path / "replies.jsonl"
+    replies = [f"Here is the program.\n```python\n{PARSCALE_PROGRAM}```\n", "no code this time"]
+    script.write_text("".join(json.dumps({"content": reply}) + "\n" for reply in replies))
+    logs = inspect_eval(
+        sldbench_task("parallel", data_dir=str(data_dir)),
+        solver=sldagent(iterations=2, parallel=1),
+        model="scripted/test",
+        model_args={"script": str(script)},
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
+    assert logs[0].status == "success", logs[0].error
+    sample = read_eval_log(logs[0].location).samples[0]
+    report = build_report(load_runs([tmp_path / "logs"]))
+    row = ("sldagent", "test")
+    assert list(report.table1.values.index) == [row]
+    assert report.table1.values.loc[row, "parallel"] == sample.scores["heldout_r2"].value["r2"]
+    assert report.table1.values.loc[row, "parallel"] > 0.99  # the ParScale law won the search
+    usage = report.usage.loc[row]
+    assert usage["total_tokens"] == sum(u.total_tokens for u in sample.model_usage.values()) > 0
+    assert usage["wall_seconds"] == pytest.approx(sample.total_time)

@@ -173,7 +173,7 @@ def read_program(run: pd.Series) -> tuple[str | None, str]:
     return program, shape or "auto"
 
 
-def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame) -> list[Series]:
+def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame, span: str = "group") -> list[Series]:
     """Choose up to `MAX_SERIES` curves of a task: held-out series first, then the largest ones.
 
     Parameters
@@ -181,11 +181,14 @@ def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame) -> list
     spec : TaskSpec
     train, test : pandas.DataFrame
         The splits' frames.
+    span : {"group", "series"}
+        The x range of each curve: its group's whole range (train and held out), or only the
+        range of the series' own points (for laws undefined elsewhere, e.g. fewer tokens than
+        unique tokens).
 
     Returns
     -------
     list of Series
-        Each with a grid over the x axis spanning its group's whole range (train and held out).
     """
     x_name, log_scale = PLOT_AXES[spec.name]
     if x_name is None:
@@ -199,8 +202,11 @@ def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame) -> list
     for _, row in summary.head(MAX_SERIES).iterrows():
         fixed = {name: float(row[name]) for name in others}
         group = str(row["group"])
-        in_group = both[both["group"] == group][x_name]
-        low, high = float(in_group.min()), float(in_group.max())
+        if span == "group":
+            xs_seen = both[both["group"] == group][x_name]
+        else:
+            xs_seen = pd.concat([_matching(train, group, fixed), _matching(test, group, fixed)])[x_name]
+        low, high = float(xs_seen.min()), float(xs_seen.max())
         xs = np.geomspace(low, high, GRID_POINTS) if log_scale and low > 0 else np.linspace(low, high, GRID_POINTS)
         grid = np.column_stack([xs if f == x_name else np.full(GRID_POINTS, fixed[f]) for f in spec.features])
         parts = [group] if both["group"].nunique() > 1 else []
@@ -274,8 +280,12 @@ def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAU
         test = load_split(spec, "test", data_dir or run["data_dir"] or None).frame
     except DataError as err:
         return LawPlot(task, title, problem=f"data not available: {err}")
-    series = plot_series(spec, train, test)
-    result, slices = asyncio.run(_predict(spec, program, shape, train, test, series, timeout))
+    # A law may be undefined off its data (NaN on part of a wide grid): narrow the curves, then drop them.
+    for span in ("group", "series", None):
+        series = plot_series(spec, train, test, span) if span else []
+        result, slices = asyncio.run(_predict(spec, program, shape, train, test, series, timeout))
+        if result.ok:
+            break
     if not result.ok:
         return LawPlot(task, title, problem=f"re-running the law failed: {result.kind}: {result.error}")
     observed, predicted = {"train": [], "test": []}, {"train": [], "test": []}

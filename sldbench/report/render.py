@@ -72,7 +72,7 @@ def _escape(text: object, fmt: str) -> str:
 
 def _tabulate(rows: list[list[str]], headers: list[str], fmt: str, label_columns: int = 2) -> str:
     headers = [_escape(h, fmt) for h in headers]
-    tablefmt = {"md": "pipe", "latex": "latex_raw", "html": "unsafe_html"}[fmt]
+    tablefmt = {"md": "pipe", "latex": "latex_raw", "html": "unsafehtml"}[fmt]
     align = ["left"] * label_columns + ["right"] * (len(headers) - label_columns)
     # disable_numparse: cells are already formatted strings (keep "1.000", "+0.308").
     return tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True, colalign=align)
