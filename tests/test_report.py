@@ -207,8 +207,10 @@ def logged(tmp_path_factory):
         for log in inspect_eval(tasks, solver=solver, model="none", log_dir=str(logs), display="none", epochs=epochs):
             assert log.status == "success", log.error
     # A task with its solver built in: the log's eval.solver is empty, the plan names the solver.
+    # This one is written as a .json log, the other log format.
     builtin = task_with(sldbench_task("u_shape", data_dir=data), solver=human(constants=str(human_dir)))
-    (log,) = inspect_eval(builtin, model="none", log_dir=str(logs), display="none")
+    (log,) = inspect_eval(builtin, model="none", log_dir=str(logs), display="none", log_format="json")
+    assert log.location.endswith(".json")
     assert log.status == "success" and not log.eval.solver
     return logs
 
