@@ -318,23 +318,7 @@ def test_the_bare_task_names_all_have_columns():
 
 # --- a scripted SLDAgent run ------------------------------------------------------------------
 
-PARSCALE_PROGRAM = '''# EVOLVE-BLOCK-START
-import numpy as np
-from scipy.optimize import least_squares
-
-
-def scaling_law_func(data_points, params):
-    X = np.asarray(data_points, dtype=float)
-    log_a, k, alpha, e = params
-    return (np.exp(log_a) / (X[:, 0] * (k * np.log(X[:, 1]) + 1))) ** alpha + e
-
-
-def fit_scaling_law(data_points, loss_values):
-    X = np.asarray(data_points, dtype=float)
-    y = np.asarray(loss_values, dtype=float)
-    return least_squares(lambda p: scaling_law_func(X, p) - y, [np.log(1e8), 0.4, 0.2, 1.0]).x
-# EVOLVE-BLOCK-END
-'''
+from test_sldagent import PARSCALE as PARSCALE_PROGRAM  # the SLDAgent tests' good proposal
 
 
 def test_a_scripted_sldagent_run_is_an_sldagent_row_with_its_scores_and_tokens(tmp_path, data_dir):
