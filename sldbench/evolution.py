@@ -32,7 +32,7 @@ from typing import Awaitable, Callable
 import numpy as np
 
 from .data import Split
-from .execution import fit_and_predict
+from .execution import WarmRunner, fit_and_predict
 from .metrics import heldout_metrics
 
 EVOLVE_START = "# EVOLVE-BLOCK-START"
@@ -247,8 +247,9 @@ def _tokens(code: str) -> set[str]:
 class Database:
     """Islands of programs with a MAP-Elites grid each (score, complexity, diversity) and an elite archive."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, param_limit: int | None = None) -> None:
         self.settings = settings
+        self.param_limit = param_limit
         self.programs: dict[str, Program] = {}
         self.islands: list[list[str]] = [[] for _ in range(settings.islands)]
         self.grids: list[dict[str, str]] = [{} for _ in range(settings.islands)]
@@ -266,8 +267,8 @@ class Database:
         }
 
     @classmethod
-    def from_json(cls, settings: Settings, state: dict) -> "Database":
-        db = cls(settings)
+    def from_json(cls, settings: Settings, state: dict, param_limit: int | None = None) -> "Database":
+        db = cls(settings, param_limit)
         db.programs = {pid: Program(**p) for pid, p in state["programs"].items()}
         db.islands, db.grids, db.archive, db.seen = state["islands"], state["grids"], state["archive"], set(state["seen"])
         return db
@@ -325,7 +326,10 @@ class Database:
 
     # -- queries
     def best(self) -> Program:
-        return self.programs[min(self.programs, key=self._rank_key)]
+        """The top-ranked program within the parameter limit (the seed, which alone may exceed it, only if nothing else is)."""
+        limit = self.param_limit
+        eligible = [pid for pid, p in self.programs.items() if limit is None or p.param_count <= limit] or list(self.programs)
+        return self.programs[min(eligible, key=self._rank_key)]
 
     def choose_parent(self, island: int, rng: random.Random) -> Program:
         """0.7 exploitation (rank-weighted from the archive), 0.2 exploration (uniform in the island), else uniform."""
@@ -422,7 +426,8 @@ def system_prompt(train: Split, mode: str) -> str:
         f"{limit}\n"
         "Write code only between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers. Use numpy and scipy only. "
         "scaling_law_func must be a fixed function of its inputs and params: do not use statistics of "
-        "data_points (min, max, mean, median, ...) inside it.\n\n" + reply
+        "data_points (min, max, mean, median, ...) inside it (programs whose predictions change when the "
+        "points are passed in smaller batches are rejected).\n\n" + reply
     )
 
 
@@ -485,6 +490,12 @@ class Search:
         result = await self.evaluate(code)
         if not result.ok:
             raise Rejected(f"{result.kind}: {result.error}")
+        if result.batch_dependent:
+            raise Rejected(
+                f"scaling_law_func uses statistics of its input (min, max, mean, median, ...): predicting the points of "
+                f"group {result.batch_dependent[0]!r} in two halves changed their predictions; a law must give each point "
+                f"the same prediction whatever other points are passed with it"
+            )
         metrics = heldout_metrics(self.targets, result.stacked(self.train.groups))
         if not math.isfinite(metrics.r2_raw):
             raise Rejected("train R^2 is not finite")
@@ -573,7 +584,7 @@ class Search:
                 f"settings); use another checkpoint path or delete it to start afresh"
             )
         return SearchState(
-            database=Database.from_json(self.settings, document["database"]),
+            database=Database.from_json(self.settings, document["database"], self.train.spec.param_limit),
             rng=_rng_from_json(document["rng"]),
             next_iteration=document["next_iteration"],
             pending=[Pending(**p) for p in document["pending"]],
@@ -587,12 +598,18 @@ class Search:
         """Run (or resume) the search; return its final state. The best program is ``state.database.best()``."""
         state = self._load()
         if state is None:
-            state = SearchState(Database(self.settings), random.Random(self.settings.seed))
+            limit = self.train.spec.param_limit
+            state = SearchState(Database(self.settings, limit), random.Random(self.settings.seed))
             try:
                 fitness, combined, params = await self._fitness(initial_program)
             except Rejected:
                 fitness, combined, params = -math.inf, 0.0, 0
             state.database.add(Program("p0000", initial_program, None, -1, 0, fitness, combined, params, len(initial_program)))
+            seed = {"iteration": 0, "island": 0, "parent": None, "outcome": "seed", "child": "p0000", "fitness": fitness}
+            if limit is not None and params > limit:
+                # short enough to stay inline in the log (longer strings become attachments)
+                seed["note"] = f"{params} parameters per group, over the limit of {limit}: submitted only if no child is within it"
+            self.log(seed)
             state.trajectory.append({"iteration": 0, "best": "p0000", "best_fitness": fitness})
             self._save(state)
         total = self.settings.iterations
@@ -621,10 +638,23 @@ def _rng_from_json(document: list) -> random.Random:
     return rng
 
 
-def train_evaluator(sandbox, train: Split, timeout: float):
-    """``async (code) -> RunResult``: fit per group on train and predict the train points, in ``sandbox``."""
+class TrainEvaluator:
+    """``await evaluator(code) -> RunResult``: fit per group on train and predict the train points.
 
-    async def evaluate(code: str):
-        return await fit_and_predict(sandbox, code, train, train, timeout, shape="fit_predict")
+    Runs through a `WarmRunner` in ``sandbox``; call `close` when the search is over.
+    """
 
-    return evaluate
+    def __init__(self, sandbox, train: Split, timeout: float) -> None:
+        self.runner = WarmRunner(sandbox)
+        self.train, self.timeout = train, timeout
+
+    async def __call__(self, code: str):
+        return await fit_and_predict(self.runner, code, self.train, self.train, self.timeout, shape="fit_predict", batch_check=True)
+
+    async def close(self) -> None:
+        await self.runner.close()
+
+
+def train_evaluator(sandbox, train: Split, timeout: float) -> TrainEvaluator:
+    """The candidate evaluator of a search in ``sandbox`` (see `TrainEvaluator`)."""
+    return TrainEvaluator(sandbox, train, timeout)

@@ -41,16 +41,20 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str) -> 
         spec = get_spec(state.metadata["task"])
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
+        evaluate = train_evaluator(current_sandbox(), train, settings.eval_timeout)
         search = Search(
             settings,
             train,
             context=state.input_text,
-            evaluate=train_evaluator(current_sandbox(), train, settings.eval_timeout),
+            evaluate=evaluate,
             propose=_model_proposer(role),
             checkpoint=path,
             log=lambda event: transcript().info(event, source="sldagent"),
         )
-        result = await search.run()
+        try:
+            result = await search.run()
+        finally:
+            await evaluate.close()
         db = result.database
         best = db.best()
         store_program(state, best.code, shape="fit_predict")
