@@ -14,7 +14,7 @@
    scoring) is printed beside it.
 
     python benchmarks/evolution_speed.py --data-dir ../shared/sldbench-data/reconstructed \
-        [--repeat 3] [--latency 2] [--iterations 24] [--parallel 4]
+        [--repeat 3] [--latency 2] [--iterations 50] [--parallel 4]
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency", type=float, default=2.0, help="seconds per scripted model call")
-    parser.add_argument("--iterations", type=int, default=24)
+    parser.add_argument("--iterations", type=int, default=50, help="the paper's default")
     parser.add_argument("--parallel", type=int, default=4)
     args = parser.parse_args()
     print("Candidate evaluation (initial program, fit + predict on train, median of runs)")
