@@ -52,6 +52,7 @@ import traceback
 
 TAIL_CHARS = 4000
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 EXIT_NO_SERVER = 75  # client: nothing listens on the socket (the host starts a new warm runner)
 EXIT_NO_REPLY = 76  # client: the warm runner closed the connection without a reply
@@ -220,6 +221,16 @@ def _become_subreaper() -> None:
         pass  # not Linux: the process-group kill below still applies
 
 
+def _die_with(supervisor: int) -> None:
+    """Have the kernel kill this worker when its supervisor dies (a submission may kill it)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return  # not Linux
+    if os.getppid() != supervisor:  # it died before the request took effect
+        os._exit(1)
+
+
 def own_children() -> list[int]:
     """Process ids whose parent is this process (read from /proc)."""
     me = os.getpid()
@@ -299,10 +310,12 @@ def _start_worker(job: dict, scratch: str) -> int:
     program_path = os.path.join(scratch, "program.py")
     with open(program_path, "w") as handle:
         handle.write(job["program"])
+    supervisor = os.getpid()
     pid = os.fork()
     if pid:
         return pid
     try:  # the worker: never return into the supervisor's code
+        _die_with(supervisor)
         os.setsid()
         log = os.open(os.path.join(scratch, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
