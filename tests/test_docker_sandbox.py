@@ -9,7 +9,7 @@ import time
 
 import pytest
 from inspect_ai import eval as inspect_eval
-from inspect_ai.util import OutputLimitExceededError, SandboxEnvironmentSpec
+from inspect_ai.util import OutputLimitExceededError
 from inspect_ai.util._sandbox.environment import SandboxUserUnsupportedError
 
 from sldbench.docker_sandbox import (
@@ -19,7 +19,6 @@ from sldbench.docker_sandbox import (
     DockerSandboxEnvironment,
     docker_client,
 )
-from sldbench.sandboxes import K8S_VALUES, sandbox_spec
 from sldbench.solvers import human
 from sldbench.tasks import parallel
 
@@ -62,7 +61,7 @@ def test_exec_timeout_raises_and_kills_the_command(docker_sandbox):
     assert "sleep 300" not in processes
 
 
-def test_exec_output_keeps_the_tail_past_the_limit(docker_sandbox, monkeypatch):
+def test_exec_output_keeps_the_tail_past_the_limit(docker_sandbox):
     from inspect_ai.util._sandbox.limits import override_max_exec_output_size
 
     with override_max_exec_output_size(1000):
@@ -154,3 +153,87 @@ def test_missing_image_is_named_with_the_build_command():
 
     with pytest.raises(PrerequisiteError, match="docker pull no-such-image"):
         run(DockerSandboxEnvironment.task_init("t", DockerSandboxConfig(image="no-such-image")))
+
+
+def test_eval_in_docker_reproduces_the_human_score(data_dir, human_dir, tmp_path):
+    before = {c.id for c in our_containers()}
+    (log,) = inspect_eval(
+        parallel(data_dir=str(data_dir), sandbox="docker"),
+        solver=human(constants=str(human_dir)),
+        model="none",
+        log_dir=str(tmp_path),
+        display="none",
+    )
+    assert log.status == "success", log.error
+    assert log.eval.sandbox.type == SANDBOX_TYPE
+    score = log.samples[0].scores["heldout_r2"]
+    assert score.value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-9)
+    assert {c.id for c in our_containers()} == before  # its container is gone
+
+
+def test_law_written_in_the_container_is_scored(data_dir, human_dir, tmp_path):
+    # what a CLI agent does: leave law.py in the working directory, no stored program
+    from inspect_ai.solver import solver
+    from inspect_ai.util import sandbox
+
+    from sldbench.laws import load_constants, prefitted_program
+
+    @solver
+    def writes_law():
+        async def solve(state, generate):
+            await sandbox().write_file("law.py", prefitted_program("parallel", load_constants(human_dir, "parallel")))
+            assert (await sandbox().exec(["ls", "data"])).stdout.split() == ["train.csv"]
+            return state
+
+        return solve
+
+    (log,) = inspect_eval(
+        parallel(data_dir=str(data_dir), sandbox="docker"), solver=writes_law(), model="none", log_dir=str(tmp_path), display="none"
+    )
+    score = log.samples[0].scores["heldout_r2"]
+    assert "law.py in the sandbox" in score.explanation
+    assert score.value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-9)
+
+
+SLOW_LAW = "import time\ndef law(input_data, group):\n    time.sleep(600)\n"
+
+
+def _start_eval(tmp_path, data_dir):
+    law = tmp_path / "slow_law.py"
+    law.write_text(SLOW_LAW)
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "sldbench/parallel", "--solver", "sldbench/file",
+        "-S", f"path={law}", "-T", "sandbox=docker", "-T", f"data_dir={data_dir}", "-T", "score_timeout=600",
+        "--model", "none", "--log-dir", str(tmp_path / "logs"), "--display", "none",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        mine = [c for c in our_containers() if c.labels[LABEL].split(":")[1] == str(process.pid)]
+        if mine:
+            return process, mine
+        assert process.poll() is None, process.stdout.read().decode()
+        time.sleep(0.5)
+    process.kill()
+    raise AssertionError("no container appeared within 120 s")
+
+
+def test_interrupted_eval_removes_its_container(data_dir, tmp_path):
+    process, (container,) = _start_eval(tmp_path, data_dir)
+    time.sleep(3)  # the scorer is now running the slow law in the container
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert our_containers(id=container.id) == []
+
+
+def test_killed_eval_leaves_a_container_that_the_next_run_removes(data_dir, tmp_path):
+    process, (container,) = _start_eval(tmp_path, data_dir)
+    process.kill()  # SIGKILL: no cleanup code runs
+    process.wait(timeout=30)
+    assert [c.id for c in our_containers(id=container.id)] == [container.id]
+    run(DockerSandboxEnvironment.task_init("next-run", DockerSandboxConfig()))
+    assert our_containers(id=container.id) == []
