@@ -42,6 +42,7 @@ import traceback
 
 TAIL_CHARS = 4000
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -190,6 +191,16 @@ def _become_subreaper() -> None:
         pass  # not Linux: the process-group kill below still applies
 
 
+def _die_with(supervisor: int) -> None:
+    """Have the kernel kill this worker when its supervisor dies (a submission may kill it)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return  # not Linux
+    if os.getppid() != supervisor:  # it died before the request took effect
+        os._exit(1)
+
+
 def _own_children() -> list[int]:
     me = os.getpid()
     children = []
@@ -264,6 +275,7 @@ def supervise(request_path: str, nonce: str) -> dict:
     env.update({name: "1" for name in THREAD_VARS})
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     started = time.perf_counter()
+    supervisor = os.getpid()
     with open(log_path, "wb") as log:
         worker = subprocess.Popen(
             [sys.executable, os.path.abspath(__file__), "--worker", request_path, result_path],
@@ -272,7 +284,7 @@ def supervise(request_path: str, nonce: str) -> dict:
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
-            preexec_fn=lambda: _apply_limits(limits),
+            preexec_fn=lambda: (_die_with(supervisor), _apply_limits(limits)),
         )
         try:
             code = worker.wait(timeout=timeout)
