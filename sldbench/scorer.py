@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox as current_sandbox
 
 from .data import load_split
 from .execution import RunResult, fit_and_predict
-from .metrics import heldout_metrics
+from .metrics import ZERO_SPREAD, heldout_metrics
 from .specs import get_spec
 from .submission import find_submission
 
@@ -42,15 +43,15 @@ def score_run(result: RunResult, test, source: str = "") -> Score:
     info = {"shape": result.shape, "seconds": result.seconds, "source": source}
     if not result.ok:
         return failure_score(f"{result.kind}: {result.error}", result.detail, kind=result.kind, **info)
-    metrics = heldout_metrics(test.stacked_targets(), result.stacked(test.groups))
+    with np.errstate(over="ignore"):  # an overflow is reported below
+        metrics = heldout_metrics(test.stacked_targets(), result.stacked(test.groups))
     per_target = dict(zip(test.spec.targets, metrics.r2_per_target))
     if not all(abs(v) < float("inf") for v in (metrics.r2_raw, metrics.nmse, metrics.nmae)):
-        return failure_score(
-            "the test targets have zero spread, so R^2 is undefined (-inf)",
-            kind="undefined",
-            r2_per_target=per_target,
-            **info,
-        )
+        if (np.var(test.stacked_targets(), axis=0) <= ZERO_SPREAD).any():
+            reason, kind = "the test targets have zero spread, so R^2 is undefined (-inf)", "undefined"
+        else:  # finite predictions whose squared errors exceed the float range
+            reason, kind = "overflow: the predictions are so large that their squared error overflows (R^2 = -inf)", "overflow"
+        return failure_score(reason, kind=kind, r2_per_target=per_target, **info)
     return Score(
         value={"r2": metrics.r2, "r2_raw": metrics.r2_raw, "nmse": metrics.nmse, "nmae": metrics.nmae},
         explanation=(

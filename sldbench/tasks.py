@@ -12,6 +12,11 @@ Usage::
     inspect eval sldbench/moe --solver sldbench/human --model none
     inspect eval sldbench/moe --solver sldbench/file -S path=law.py --model none
     inspect eval sldbench/moe -T data_dir=DIR --epochs 5 ...   # the paper's protocol: 5 runs
+    inspect eval sldbench/moe -T sandbox=docker ...            # one locked-down container per sample
+
+``-T sandbox=docker`` selects the ``sldbench-docker`` provider (Docker SDK; Inspect's
+own ``docker`` type needs Compose v2), ``-T sandbox=k8s`` Inspect's Kubernetes
+provider with ``docker/k8s-values.yaml``: see `sldbench.sandboxes`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 
 from .data import load_split, resolve_data_dir
+from .sandboxes import sandbox_spec
 from .scorer import heldout_r2
 from .specs import TASKS, TaskSpec
 
@@ -115,7 +121,9 @@ def sldbench_task(
     data_dir : str, optional
         Local data directory in the Hub schema (default: ``$SLDBENCH_DATA_DIR``, then the Hub).
     sandbox : str
-        Inspect sandbox type (default ``local``).
+        ``local`` (default, no isolation), ``docker[:IMAGE]`` (the ``sldbench-docker``
+        provider, not Inspect's Compose-based ``docker``), ``k8s[:VALUES.yaml]``, or
+        another provider's type name; see `sldbench.sandboxes.sandbox_spec`.
     time_limit : int, optional
         Seconds for the solver; the sample is still scored on what it left.
     score_timeout : float
@@ -125,7 +133,7 @@ def sldbench_task(
     return Task(
         dataset=MemoryDataset([record_to_sample(spec, data_dir, score_timeout)], name=f"sldbench/{name}"),
         scorer=heldout_r2(),
-        sandbox=sandbox,
+        sandbox=sandbox_spec(sandbox),
         time_limit=time_limit,
         epochs=1,
         metadata={"benchmark": "sldbench", "task": name, "config": spec.config},

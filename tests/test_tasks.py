@@ -37,7 +37,7 @@ def test_groups_are_listed_with_their_sizes(data_dir):
 def test_task_arguments(data_dir):
     task = sldbench_task("moe", data_dir=str(data_dir), sandbox="docker", time_limit=30, score_timeout=12)
     (sample,) = list(task.dataset)
-    assert task.sandbox.type == "docker" and task.time_limit == 30
+    assert task.sandbox.type == "sldbench-docker" and task.time_limit == 30
     assert sample.metadata["score_timeout"] == 12
 
 

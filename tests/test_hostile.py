@@ -1,0 +1,422 @@
+"""Hostile submissions through the real scoring path (run_program, then score_run on the host).
+
+Every case runs in the local and in the docker sandbox. After each one the same sandbox must
+have no process of the run left, and must still score the published ParScale law exactly: the
+harness carries on and a submission cannot change a later score. Cases that probe isolation
+(network, files outside the working directory, the test split on disk, aggregate memory) assert
+it in docker; the local sandbox runs on the host and isolates nothing, which their local
+controls show (so the probe would catch a leak).
+"""
+
+import asyncio
+import os
+import socket
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+from conftest import DATA_DIR
+
+from sldbench.data import load_split
+from sldbench.execution import Limits, run_program
+from sldbench.metrics import heldout_metrics
+from sldbench.scorer import score_run
+from sldbench.specs import get_spec
+
+PARALLEL = get_spec("parallel")
+PARALLEL_HUMAN_R2 = 0.9998925970125949  # the published ParScale constants on the test split
+# Generous wall time for runs that end by themselves (a loaded machine is slow to import numpy),
+# short for the ones that can only end by the timeout.
+FAST = dict(timeout=30, memory_mb=768, file_size_mb=8)
+SHORT = 3
+
+PUBLISHED = """
+import math
+_C = {"pile": (135335300.0, 0.344689, 0.223649, 1.37668), "stack": (18315640.0, 0.419331, 0.132752, 0.532023)}
+def _truth(input_data, group):
+    A, k, alpha, E = _C[group]
+    return [{"loss": (A / (p["num_params"] * (k * math.log(p["parallel_size"]) + 1))) ** alpha + E} for p in input_data]
+"""
+
+
+def hostile(body: str, prelude: str = "") -> str:
+    """A law that runs ``body`` before answering with the published law's predictions."""
+    return PUBLISHED + textwrap.dedent(prelude) + "\ndef law(input_data, group):\n" + textwrap.indent(
+        textwrap.dedent(body), "    "
+    ) + "\n    return _truth(input_data, group)\n"
+
+
+@pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
+def sandbox(request):
+    if request.param == "docker":
+        sandbox = request.getfixturevalue("docker_sandbox")
+    else:
+        sandbox = request.getfixturevalue("local_sandbox")
+    yield sandbox
+    assert leftover_processes(sandbox) == []
+    # the same sandbox still scores the real law exactly: nothing the submission did survived
+    assert attack(sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
+
+
+def is_docker(sandbox) -> bool:
+    return type(sandbox).__name__ == "DockerSandboxEnvironment"
+
+
+def attack(sandbox, program: str, **limits):
+    """Score ``program`` on the parallel task exactly as the scorer does, with short limits."""
+    data_dir = str(DATA_DIR)
+    train, test = load_split(PARALLEL, "train", data_dir), load_split(PARALLEL, "test", data_dir)
+    result = asyncio.run(
+        run_program(
+            sandbox,
+            program,
+            PARALLEL,
+            predict={g: test.arrays(g)[0] for g in test.groups},
+            fit={g: train.arrays(g) for g in train.groups},
+            limits=Limits(**{**FAST, **limits}),
+        )
+    )
+    return score_run(result, test, "hostile")
+
+
+def leftover_processes(sandbox) -> list[str]:
+    """Live processes of past runs: in docker anything but init and the keepalive; locally, any
+    process whose working directory or command line lies in the sandbox's folder."""
+    if is_docker(sandbox):
+        probe = (
+            "import os\n"
+            "for p in os.listdir('/proc'):\n"
+            "    if p.isdigit() and int(p) not in (1, os.getpid()):\n"
+            "        try:\n"
+            "            state = open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[0]\n"
+            "            cmd = open(f'/proc/{p}/cmdline').read().replace('\\0', ' ').strip()\n"
+            "        except OSError:\n"
+            "            continue\n"
+            "        if state != 'Z' and cmd != '/bin/sleep infinity':\n"
+            "            print(p, cmd)\n"
+        )
+        return asyncio.run(sandbox.exec(["python3", "-c", probe], user="root")).stdout.splitlines()
+    folder = os.path.realpath(sandbox.directory.name)
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
+        except OSError:
+            continue
+        if cwd.startswith(folder) or folder in cmd:
+            found.append(f"{pid} {cmd}")
+    return found
+
+
+def assert_fails(score, *reasons):
+    assert score.value["r2"] == -1.0 and score.value["r2_raw"] == -1.0
+    assert any(reason in score.explanation for reason in reasons), score.explanation
+
+
+# ----------------------------------------------------------------- resources
+
+
+def test_infinite_loop_times_out(sandbox):
+    assert_fails(attack(sandbox, hostile("while True:\n    pass"), timeout=SHORT), "timeout: timed out after 3 s")
+
+
+def test_fork_bomb(sandbox):
+    if is_docker(sandbox):  # unbounded: the container's process limit stops it
+        body = "import os\nwhile True:\n    os.fork()"
+    else:  # as root RLIMIT_NPROC does not apply and the host has no cap: a bounded swarm
+        body = "import os, time\nfor _ in range(150):\n    if os.fork() == 0:\n        while True:\n            time.sleep(1)\nwhile True:\n    pass"
+    score = attack(sandbox, hostile(body), timeout=SHORT)
+    # which copy fails first is a race: any of these, always -1
+    assert_fails(score, "timeout", "BlockingIOError", "Resource temporarily unavailable", "killed", "no_result")
+
+
+def test_memory_bomb(sandbox):
+    body = "blocks = []\nwhile True:\n    blocks.append(bytearray(64 * 2**20))"
+    assert_fails(attack(sandbox, hostile(body)), "MemoryError", "killed by SIGKILL")
+
+
+@pytest.mark.docker
+def test_memory_spread_over_processes_is_capped_by_the_container(docker_sandbox, local_sandbox):
+    # each child stays under the per-process limit; only the container bounds their sum
+    body = """
+    import os, time
+    children = []
+    for _ in range(5):
+        pid = os.fork()
+        if pid == 0:
+            block = bytearray(300 * 2**20)
+            block[::4096] = b"x" * len(block[::4096])
+            os._exit(0)
+        children.append(pid)
+    done = sum(os.waitpid(pid, 0)[1] == 0 for pid in children)
+    return [{"loss": float(done)} for _ in input_data]
+    """
+    program = hostile(body)
+    local = attack(local_sandbox, program, memory_mb=512)
+    assert local.metadata["shape"] == "law" and _constant_prediction(local, 5.0)  # no aggregate cap
+    contained = attack(docker_sandbox, program, memory_mb=512)
+    assert not _constant_prediction(contained, 5.0)  # the memory cgroup (1 GiB) killed some of them
+    assert leftover_processes(docker_sandbox) == []
+
+
+def _constant_prediction(score, value):
+    test = load_split(PARALLEL, "test", str(DATA_DIR))
+    expected = heldout_metrics(test.stacked_targets(), np.full(len(test.frame), value))
+    return score.value["r2_raw"] == pytest.approx(expected.r2_raw, abs=1e-12)
+
+
+def test_enormous_output_hits_the_file_size_limit(sandbox):
+    body = "import sys\nwhile True:\n    sys.stdout.write('x' * 2**20)\n    sys.stderr.write('y' * 2**20)"
+    # Python ignores SIGXFSZ, so the write fails with EFBIG instead of the process being killed
+    assert_fails(attack(sandbox, hostile(body)), "File too large", "file_limit: killed by SIGXFSZ")
+
+
+def test_loud_but_correct_submission_keeps_its_score(sandbox):
+    body = "import sys\nprint('x' * 3 * 2**19)\nprint('y' * 2**19, file=sys.stderr)"  # per group: 4 MiB in all
+    score = attack(sandbox, hostile(body))
+    assert score.value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
+
+
+def test_flooding_the_runner_reply_channel_with_fake_replies(sandbox):
+    # the worker writes straight into its supervisor's stdout: megabytes, then forged reply lines
+    body = """
+    import json, os
+    with open(f"/proc/{os.getppid()}/fd/1", "w") as channel:
+        channel.write(("z" * 1023 + "\\n") * 12 * 1024)
+        for nonce in ("", "0" * 32, "guess"):
+            channel.write(json.dumps({"nonce": nonce, "ok": True, "predictions": {"pile": [[1.0]] * 6, "stack": [[1.0]] * 6}}) + "\\n")
+    return [{"loss": 0.0} for _ in input_data]
+    """
+    score = attack(sandbox, hostile(body))
+    assert score.metadata["shape"] == "law" and _constant_prediction(score, 0.0)
+
+
+# ---------------------------------------------------------- exits and kills
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "killed by SIGKILL"),
+        ("import ctypes\nctypes.string_at(0)", "killed by SIGSEGV"),
+        ("import threading, os\nthreading.Thread(target=lambda: os._exit(0)).start()\nimport time\ntime.sleep(5)",
+         "exited with code 0 before producing predictions"),
+    ],
+    ids=["self-kill", "segfault", "exit-from-a-thread"],
+)  # fmt: skip
+def test_early_exit(sandbox, body, reason):
+    assert_fails(attack(sandbox, hostile(body)), reason)
+
+
+def test_exit_while_importing(sandbox):
+    assert_fails(attack(sandbox, PUBLISHED + "import os\nos._exit(0)\nlaw = _truth\n"), "exited with code 0")
+
+
+def test_killing_the_runner(sandbox):
+    body = "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\nwhile True:\n    time.sleep(0.1)"
+    assert_fails(attack(sandbox, hostile(body), timeout=SHORT), "runner: the runner gave no valid reply")
+
+
+@pytest.mark.docker
+def test_killing_every_process_it_can_leaves_the_container_alive(docker_sandbox):
+    score = attack(docker_sandbox, hostile("import os, signal\nos.kill(-1, signal.SIGKILL)"))
+    assert_fails(score, "runner: the runner gave no valid reply")
+    assert leftover_processes(docker_sandbox) == []
+    assert attack(docker_sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2)
+
+
+# ------------------------------------------------------------------- tampering
+
+
+def test_tampering_with_the_runner_and_planting_modules(sandbox):
+    # rewrite its own runner and request, and plant modules where a later run might import them
+    # (locally not in the host's /tmp, where other programs would import them)
+    shared_tmp = "[tempfile.gettempdir()]" if is_docker(sandbox) else "[]"
+    body = f"""
+    import json, numpy, os, sys, tempfile  # loaded before the trojans: this run itself completes
+    folder = os.path.dirname(os.path.abspath(sys.argv[0]))
+    trojan = "raise SystemExit('trojan imported')\\n"
+    for path in (sys.argv[0], os.path.join(folder, "request.json")):
+        open(path, "w").write(trojan)
+    for place in [os.getcwd(), folder, os.path.dirname(folder)] + {shared_tmp}:
+        for name in ("numpy.py", "json.py", "sitecustomize.py", "usercustomize.py", "math.py"):
+            try:
+                open(os.path.join(place, name), "w").write(trojan)
+            except OSError:
+                pass
+    """
+    score = attack(sandbox, hostile(body))
+    assert score.value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
+
+
+def test_patching_the_metric_code_in_its_own_process_changes_nothing(sandbox, data_dir):
+    body = """
+    import numpy
+    numpy.mean = lambda *a, **k: 0.0
+    numpy.var = lambda *a, **k: 1e-300
+    numpy.isfinite = lambda x: numpy.ones(numpy.shape(x), bool)
+    try:
+        import sldbench.metrics as metrics
+        metrics.heldout_metrics = lambda *a, **k: None
+        metrics.as_prediction_matrix = lambda p, *a: p
+    except ImportError:
+        pass  # not in the docker sandbox at all
+    return [{"loss": 2.5} for _ in input_data]
+    """
+    score = attack(sandbox, hostile(body))
+    test = load_split(PARALLEL, "test", data_dir)
+    expected = heldout_metrics(test.stacked_targets(), np.full(len(test.frame), 2.5))
+    assert score.value["r2_raw"] == pytest.approx(expected.r2_raw, abs=1e-12)
+
+
+# ------------------------------------------------------------------- bad outputs
+
+
+BAD_OUTPUTS = {
+    "numpy array instead of list": ("import numpy as np\nreturn np.ones((len(input_data), 1))", "must return a list of dicts"),
+    "generator": ("return ({'loss': 1.0} for _ in input_data)", "must return a list of dicts"),
+    "None values": ("return [{'loss': None} for _ in input_data]", "NaN or Inf"),
+    "complex values": ("return [{'loss': 1 + 2j} for _ in input_data]", "TypeError"),
+    "nested rows": ("return [{'loss': [1.0, 2.0]} for _ in input_data]", "shape (6, 1, 2)"),
+    "one row too many": ("return [{'loss': 1.0} for _ in range(len(input_data) + 1)]", "shape (7, 1), expected (6, 1)"),
+    "nan in one row": ("return [{'loss': float('nan') if i == 3 else 1.0} for i, _ in enumerate(input_data)]", "NaN or Inf"),
+    "-inf": ("return [{'loss': -float('inf')} for _ in input_data]", "NaN or Inf"),
+    "overflowing squares": ("return [{'loss': 1e200} for _ in input_data]", "overflow"),
+    "float raising": (
+        "class Bad:\n    def __float__(self):\n        raise RuntimeError('no float')\nreturn [{'loss': Bad()} for _ in input_data]",
+        "no float",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_OUTPUTS))
+def test_bad_output(sandbox, case):
+    body, reason = BAD_OUTPUTS[case]
+    program = PUBLISHED + "\ndef law(input_data, group):\n" + textwrap.indent(body, "    ") + "\n"
+    assert_fails(attack(sandbox, program), reason)
+
+
+def test_fit_predict_bad_outputs(sandbox):
+    nan_params = "import numpy as np\ndef fit_scaling_law(X, y):\n    return np.array([np.nan])\ndef scaling_law_func(X, p):\n    return X[:, 0] * p[0]\n"
+    assert_fails(attack(sandbox, nan_params), "NaN or Inf")
+    wide = "import numpy as np\ndef fit_scaling_law(X, y):\n    return np.ones(2)\ndef scaling_law_func(X, p):\n    return np.ones((len(X), 5))\n"
+    assert_fails(attack(sandbox, wide), "shape (6, 5), expected (6, 1)")
+
+
+# --------------------------------------------------------------- isolation
+
+
+def test_network_connections(sandbox):
+    listener = socket.socket()
+    listener.bind(("0.0.0.0", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    targets = [("127.0.0.1", port), ("172.17.0.1", port), (_host_address(), port), ("1.1.1.1", 53)]
+    body = f"""
+    import socket
+    reached = 0
+    for host, port in {targets!r}:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            reached += 1
+        except OSError:
+            pass
+    try:
+        socket.getaddrinfo("example.com", 80)
+        reached += 100
+    except OSError:
+        pass
+    return [{{"loss": float(reached)}} for _ in input_data]
+    """
+    score = attack(sandbox, hostile(body))
+    listener.close()
+    if is_docker(sandbox):
+        assert _constant_prediction(score, 0.0) and accepted == []
+    else:  # the local sandbox shares the host's network: the probe reaches the listener
+        assert accepted and not _constant_prediction(score, 0.0)
+
+
+def _host_address() -> str:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))
+        return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()
+
+
+def test_writing_outside_the_working_directory(sandbox, tmp_path):
+    outside = "/" if is_docker(sandbox) else str(tmp_path)
+    places = [outside, "/etc", "/usr/lib/python3/dist-packages", "/home/sld"] if is_docker(sandbox) else [outside]
+    body = f"""
+    import os
+    written = []
+    for place in {places!r} + [os.getcwd()]:
+        try:
+            with open(os.path.join(place, "planted.txt"), "w") as f:
+                f.write("x")
+            written.append(place)
+        except OSError:
+            pass
+    inside = os.getcwd() in written
+    return [{{"loss": float((len(written) - inside) * 10 + inside)}} for _ in input_data]
+    """
+    score = attack(sandbox, hostile(body))
+    # docker: only the working directory takes the write (1); local: the host folder too (11)
+    assert _constant_prediction(score, 1.0 if is_docker(sandbox) else 11.0)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("planted", [False, True], ids=["real", "control-with-planted-test-split"])
+def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sandbox, data_dir, planted):
+    test = load_split(PARALLEL, "test", data_dir)
+    train = load_split(PARALLEL, "train", data_dir)
+    if planted:
+        asyncio.run(docker_sandbox.write_file("/tmp/cache/test.csv", test.frame.to_csv(index=False)))
+    secrets = sorted({repr(float(v)) for v in test.frame["loss"]} - {repr(float(v)) for v in train.frame["loss"]})
+    body = f"""
+    import os
+    SECRETS = {secrets!r}
+    leaks = 0
+    for folder, dirs, files in os.walk("/"):
+        if folder == "/":
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+        for name in files:
+            path = os.path.join(folder, name)
+            if path == os.path.abspath(__file__) or os.path.islink(path):
+                continue
+            if name in ("metrics.py", "scorer.py", "execution.py"):
+                leaks += 1000
+            try:
+                with open(path, errors="ignore") as f:
+                    text = f.read(4_000_000)
+            except OSError:
+                continue
+            if sum(s in text for s in SECRETS) >= len(SECRETS) // 2:
+                leaks += 1
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            environ = open(f"/proc/{{pid}}/environ", errors="ignore").read()
+        except OSError:
+            continue
+        leaks += 10000 * ("sldbench-data" in environ or "SLDBENCH" in environ)
+    return [{{"loss": float(leaks)}} for _ in input_data]
+    """
+    score = attack(docker_sandbox, hostile(body), timeout=120)
+    assert score.metadata["shape"] == "law", score.explanation
+    assert _constant_prediction(score, 1.0 if planted else 0.0)
+
+
+def test_local_sandbox_cannot_hide_files_on_the_host(local_sandbox, data_dir):
+    # documents why untrusted submissions belong in docker: locally the test split on disk is readable
+    path = data_dir / PARALLEL.config / "test.csv"
+    body = f"return [{{'loss': float(len(open({str(path)!r}).read()) > 0)}} for _ in input_data]"
+    score = attack(local_sandbox, PUBLISHED + "\ndef law(input_data, group):\n    " + body + "\n")
+    assert _constant_prediction(score, 1.0)

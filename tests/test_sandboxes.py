@@ -1,0 +1,93 @@
+"""What -T sandbox=... produces: the sandbox specification of every task, and the k8s values file."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from inspect_ai._util.registry import registry_lookup
+from inspect_ai.util import SandboxEnvironmentSpec
+from inspect_ai.util._sandbox.registry import registry_find_sandboxenv
+
+from sldbench.docker_sandbox import DEFAULT_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment
+from sldbench.sandboxes import K8S_VALUES, sandbox_spec
+from sldbench.specs import TASKS
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_task_maps_docker_to_the_sdk_sandbox(name, data_dir):
+    task = registry_lookup("task", f"sldbench/{name}")(data_dir=str(data_dir), sandbox="docker")
+    assert task.sandbox == SandboxEnvironmentSpec("sldbench-docker", DockerSandboxConfig())
+    assert registry_find_sandboxenv(task.sandbox.type) is DockerSandboxEnvironment
+
+
+def test_sandbox_arguments():
+    assert sandbox_spec("local") == SandboxEnvironmentSpec("local")
+    assert sandbox_spec("docker").config.image == DEFAULT_IMAGE
+    custom = sandbox_spec("docker:my-image:1.2")
+    assert custom.type == "sldbench-docker" and custom.config.image == "my-image:1.2"
+    assert sandbox_spec("modal") == SandboxEnvironmentSpec("modal")
+    for bad in ("", "  "):
+        with pytest.raises(ValueError, match="expected local, docker"):
+            sandbox_spec(bad)
+
+
+def test_docker_config_survives_the_log_round_trip():
+    spec = sandbox_spec("docker:other-image")
+    restored = SandboxEnvironmentSpec.model_validate(spec.model_dump())
+    assert restored == spec and isinstance(restored.config, DockerSandboxConfig)
+
+
+def test_docker_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="expected a size such as 512m or 4g"):
+        DockerSandboxConfig(memory="lots")
+    with pytest.raises(ValueError, match="expected an absolute directory"):
+        DockerSandboxConfig(working_dir="work")
+    with pytest.raises(ValueError):
+        DockerSandboxConfig(pids=0)
+
+
+def test_k8s_spec_points_at_the_values_file(tmp_path):
+    spec = sandbox_spec("k8s")
+    assert spec.type == "k8s" and Path(spec.config) == K8S_VALUES and K8S_VALUES.is_file()
+    own = tmp_path / "values.yaml"
+    own.write_text("services: {}\n")
+    assert sandbox_spec(f"k8s:{own}").config == str(own)
+    with pytest.raises(ValueError, match="no Helm values file at"):
+        sandbox_spec(f"k8s:{tmp_path / 'missing.yaml'}")
+
+
+def test_k8s_values_limit_the_pod_like_the_docker_sandbox():
+    values = yaml.safe_load(K8S_VALUES.read_text())
+    assert values["allowDomains"] == [] and values["allowCIDR"] == [] and values["allowEntities"] == []
+    service = values["services"]["default"]
+    docker = DockerSandboxConfig()
+    assert service["image"].split(":")[0] == docker.image
+    assert service["workingDir"] == docker.working_dir
+    assert service["resources"]["limits"] == {"cpu": str(int(docker.cpus)), "memory": "4Gi"}
+    security = service["securityContext"]
+    assert security["runAsUser"] == docker.uid and security["runAsNonRoot"] is True
+    assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    mounts = {m["mountPath"]: m["name"] for m in service["volumeMounts"]}
+    assert mounts == {docker.working_dir: "work", "/tmp": "tmp"}
+
+
+def test_k8s_values_validate_against_the_chart_schema():
+    k8s_sandbox = pytest.importorskip("k8s_sandbox", reason="the k8s extra is not installed: pip install -e '.[k8s]'")
+    import json
+
+    import jsonschema
+
+    chart = Path(k8s_sandbox.__file__).parent / "resources" / "helm" / "agent-env"
+    schema = json.loads((chart / "values.schema.json").read_text())
+    # Helm validates the chart's defaults overlaid with the user's values
+    merged = helm_merge(yaml.safe_load((chart / "values.yaml").read_text()), yaml.safe_load(K8S_VALUES.read_text()))
+    jsonschema.validate(merged, schema)
+    assert registry_find_sandboxenv("k8s").__module__.startswith("k8s_sandbox")
+
+
+def helm_merge(defaults, overrides):
+    """Helm's overlay: mappings merge key by key, anything else is replaced."""
+    if not (isinstance(defaults, dict) and isinstance(overrides, dict)):
+        return overrides
+    return {**defaults, **{key: helm_merge(defaults.get(key), value) for key, value in overrides.items()}}
