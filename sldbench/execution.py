@@ -2,7 +2,9 @@
 
 `run_program` runs ``runner.py`` once in the sandbox with the sandbox's Python
 (the source travels on the command line, the job on stdin: neither the runner
-nor the points are left in the sandbox) and reads its one-line reply; the
+nor the points are left in the sandbox; isolated mode, so modules a submission
+plants in the working directory are never imported by a later run) and reads
+its one-line reply; the
 scorer and the CLI use it. `WarmRunner` keeps a runner alive in one sandbox
 that has numpy and scipy imported and forks a fresh limited worker per job,
 so SLDAgent pays milliseconds per candidate instead of an interpreter start.
@@ -181,7 +183,7 @@ async def run_program(
     stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
     try:
         completed = await sandbox.exec(
-            [sandbox_python(sandbox), "-c", RUNNER_SOURCE],
+            [sandbox_python(sandbox), "-I", "-c", RUNNER_SOURCE],
             input=stdin,
             timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN),
         )
@@ -220,7 +222,7 @@ class WarmRunner:
             path = f"{SANDBOX_WORKDIR}/warm-{secrets.token_hex(4)}.sock"
             await self.sandbox.exec(["mkdir", "-p", SANDBOX_WORKDIR], timeout=60)
             started = await self.sandbox.exec(
-                [sandbox_python(self.sandbox), "-c", RUNNER_SOURCE, "--serve", path, "--idle", str(self.idle_seconds)],
+                [sandbox_python(self.sandbox), "-I", "-c", RUNNER_SOURCE, "--serve", path, "--idle", str(self.idle_seconds)],
                 timeout=HOST_TIMEOUT_MARGIN,
             )
             if not started.success or not started.stdout.startswith("ready"):
@@ -229,6 +231,13 @@ class WarmRunner:
                 await self.sandbox.exec(["rm", "-f", stale], timeout=60)  # a runner still listening there exits
             self._socket = path
             return path
+
+    async def _send(self, path: str, stdin: str, limits: Limits):
+        return await self.sandbox.exec(
+            [sandbox_python(self.sandbox), "-I", "-S", "-c", CLIENT_SOURCE, path],
+            input=stdin,
+            timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN),
+        )
 
     async def run(
         self,
@@ -243,19 +252,15 @@ class WarmRunner:
         """Run one submission; same parameters and result as `run_program` (without ``sandbox``)."""
         limits = limits or Limits()
         stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
-        path = self._socket or await self._start(None)
-        for attempt in range(2):
-            try:
-                completed = await self.sandbox.exec(
-                    [sandbox_python(self.sandbox), "-S", "-c", CLIENT_SOURCE, path],
-                    input=stdin,
-                    timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN),
-                )
-            except TimeoutError:
-                return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
-            if completed.returncode != EXIT_NO_SERVER or attempt:
-                break
-            path = await self._start(path)
+        try:
+            path = self._socket or await self._start(None)
+            completed = await self._send(path, stdin, limits)
+            if completed.returncode == EXIT_NO_SERVER:  # killed by an earlier job: start another
+                completed = await self._send(await self._start(path), stdin, limits)
+        except RuntimeError as err:  # the next job tries again: one job's damage must not stop a search
+            return RunResult(ok=False, kind="runner", error=str(err))
+        except TimeoutError:
+            return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
         return _parse_reply(completed.stdout, completed.stderr, nonce, spec, predict)
 
     async def close(self) -> None:

@@ -427,7 +427,7 @@ def serve(path: str, idle_seconds: float, ready) -> None:
     """Accept jobs on the Unix socket ``path`` until it is removed or idle; one forked handler per job."""
     for name in THREAD_VARS:
         os.environ[name] = "1"  # before numpy starts its BLAS: forked workers must not inherit threads
-    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    sys.dont_write_bytecode = True  # no .pyc of a submission left beside it (-I ignores the variable)
     import numpy  # noqa: F401  (imported once here, inherited by every worker)
 
     try:
@@ -540,7 +540,7 @@ def main(argv: list[str]) -> int:
         return 2
     for name in THREAD_VARS:
         os.environ[name] = "1"
-    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    sys.dont_write_bytecode = True  # no .pyc of a submission left beside it (-I ignores the variable)
     sys.stdout.buffer.write(_answer(sys.stdin.buffer.read()))
     sys.stdout.flush()
     return 0

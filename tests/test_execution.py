@@ -123,13 +123,15 @@ def test_concurrent_jobs_get_their_own_results(local_sandbox):
     assert [r.predictions["pile"][0, 0] for r in results] == [float(k) for k in range(6)]
 
 
-def test_a_job_that_kills_the_warm_runner_fails_alone_and_the_next_job_runs(local_sandbox):
+def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the_next_job_runs(local_sandbox):
     assassin = textwrap.dedent('''
         import os, signal
         def _parent(pid):
             with open(f"/proc/{pid}/stat") as f:
                 return int(f.read().rsplit(")", 1)[1].split()[1])
         def law(input_data, group):
+            for name in ("json.py", "numpy.py", "socket.py", "sitecustomize.py"):  # for the next runner to import
+                open(name, "w").write("raise SystemExit('trojan imported')\\n")
             handler = os.getppid()
             os.kill(_parent(handler), signal.SIGKILL)  # the warm runner
             os.kill(handler, signal.SIGKILL)           # and the process waiting for this job
@@ -149,7 +151,7 @@ def test_a_job_that_kills_the_warm_runner_fails_alone_and_the_next_job_runs(loca
             await warm.close()
 
     first_runner, killed, after, second_runner = asyncio.run(sequence())
-    assert len(first_runner) == 1 and len(second_runner) == 1 and first_runner != second_runner
+    assert len(first_runner) == 1 and len(second_runner) == 1 and first_runner != second_runner, (killed, after)
     assert not killed.ok and killed.kind == "runner"
     assert after.ok and after.predictions["pile"][0, 0] == 7.0
 
