@@ -189,3 +189,32 @@ def test_warm_runner_stops_when_closed_or_when_its_sandbox_goes(how):
     assert _until(lambda: not _alive(pid)), f"the warm runner {pid} outlived its {how}"
     if how == "close":
         sandbox.directory.cleanup()
+
+
+@pytest.mark.docker
+def test_warm_runner_in_a_docker_container_matches_the_local_one(docker_sandbox, local_sandbox, data_dir):
+    train = load_split(PARALLEL, "train", data_dir)
+    arguments = dict(
+        program=textwrap.dedent(FIT_PREDICT_SHAPE),
+        spec=PARALLEL,
+        predict={g: train.arrays(g)[0] for g in train.groups},
+        fit={g: train.arrays(g) for g in train.groups},
+        limits=Limits(timeout=60),
+        batch_check=True,
+    )
+
+    async def in_both():
+        results = []
+        for sandbox in (docker_sandbox, local_sandbox):
+            warm = WarmRunner(sandbox)
+            try:
+                results.append(await warm.run(**arguments))
+                results.append(await warm.run(**arguments))  # the second job reuses the runner
+            finally:
+                await warm.close()
+        return results
+
+    results = asyncio.run(in_both())
+    assert all(r.ok and r.batch_dependent == [] for r in results), [r.error for r in results]
+    for group in train.groups:
+        np.testing.assert_allclose(results[0].predictions[group], results[2].predictions[group], rtol=1e-6)
