@@ -6,6 +6,7 @@ from inspect_ai._util.registry import _registry, registry_key
 from .providers import scripted
 from .scorer import heldout_r2
 from .solvers import best_of_n, file, human, sldagent
+from .solvers import symreg
 from .tasks import d_constrain, domain_mix, lr_bsz, moe, parallel, sft, u_shape, vocab
 
 # `--solver sldagent` (bare) is looked up as "sldagent": register the same object under that key
