@@ -52,18 +52,19 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
     if generations < 1 or population < 2 or max_length < 3:
         raise ValueError("need generations >= 1, population >= 2 and max_length >= 3")
 
-    def discover(train) -> tuple[str, dict, list[dict]]:
-        spec = train.spec
-        names, targets = list(spec.features), list(spec.targets)
+    def search_fronts(train) -> list[list[str]]:
+        names = list(train.spec.features)
         X = train.frame[names].to_numpy(dtype=float)
-        transforms = feature_transforms(X)
-        per_target_budget = time_budget / len(targets) if time_budget else None
-        fronts = [
-            operon.pareto_front(X, train.frame[t].to_numpy(dtype=float), transforms, seed, generations, population, max_length, per_target_budget)
-            for t in targets
+        budget = time_budget / len(train.spec.targets) if time_budget else None
+        return [
+            operon.pareto_front(X, train.frame[t].to_numpy(dtype=float), feature_transforms(X), seed, generations, population, max_length, budget)
+            for t in train.spec.targets
         ]
+
+    def choose(train, fronts: list[list[operon.Expression]]) -> tuple[str, dict, list[dict]]:
+        spec = train.spec
         limit = spec.param_limit
-        share = None if limit is None else limit // len(targets)
+        share = None if limit is None else limit // len(spec.targets)
         fronts = [[e for e in front if share is None or len(e.start) <= share] for front in fronts]
         if not all(fronts):
             raise RuntimeError(f"symbolic regression found no expression within the parameter limit ({limit}) for every target of {spec.name}")
@@ -72,7 +73,7 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
         note = f"Operon seed {seed}, {generations} generations of {population}; chosen by R^2 on held-out largest-scale train rows."
         scored, events = [], []
         for choice in itertools.islice(itertools.product(*fronts), max_candidates):
-            code = operon.program(list(choice), names, targets, note)
+            code = operon.program(list(choice), list(spec.features), list(spec.targets), note)
             score = validation_r2(_namespace(code), fit_rows, holdout_rows)
             scored.append((score, -sum(len(e.start) for e in choice), code, choice))
             events.append({"expressions": [e.infix for e in choice], "extrapolation_r2": score})
@@ -89,8 +90,12 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         spec = get_spec(state.metadata["task"])
         train = load_split(spec, "train", state.metadata.get("data_dir"))
-        # CPU-bound search in a thread, so other samples' sandboxes keep running.
-        code, metadata, events = await asyncio.to_thread(discover, train)
+        # CPU-bound work in threads, so other samples' sandboxes keep running; Operon's expressions
+        # are parsed here, in the event loop's thread (CPython 3.11's ast.parse is not thread-safe).
+        infixes = await asyncio.to_thread(search_fronts, train)
+        transforms = feature_transforms(train.frame[list(spec.features)].to_numpy(dtype=float))
+        fronts = [operon.unique([operon.translate(infix, transforms) for infix in front]) for front in infixes]
+        code, metadata, events = await asyncio.to_thread(choose, train, fronts)
         for event in events:
             transcript().info(event, source="symreg")
         store_program(state, code, shape="fit_predict")

@@ -31,6 +31,8 @@ from ..evolution import EVOLVE_END, EVOLVE_START
 from . import fitter
 
 HEADS = ("identity", "exp")
+# Read once: programs are written from worker threads, which must not parse source.
+FITTER_SOURCE = inspect.getsource(fitter.solve_linear).rstrip() + "\n\n\n" + inspect.getsource(fitter.fit_law).rstrip()
 EXPONENT_BOUND = {"log": 3.0, "raw": 20.0}
 SHIFT_BOUNDS = (-30.0, 60.0)
 
@@ -237,10 +239,7 @@ THETA_START = {starts!r}
 {_starts_source(form)}
 
 
-{inspect.getsource(fitter.solve_linear).rstrip()}
-
-
-{inspect.getsource(fitter.fit_law).rstrip()}
+{FITTER_SOURCE}
 
 
 def scaling_law_func(data_points, params):

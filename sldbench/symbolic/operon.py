@@ -86,8 +86,8 @@ def translate(infix: str, transforms: tuple[str, ...]) -> Expression:
     return Expression(ast.unparse(ast.fix_missing_locations(body)), tuple(start), infix)
 
 
-def pareto_front(X: np.ndarray, y: np.ndarray, transforms: tuple[str, ...], seed: int, generations: int, population: int, max_length: int, max_time: float | None) -> list[Expression]:
-    """Operon's Pareto front (R^2 vs length) for one target, as translated expressions.
+def pareto_front(X: np.ndarray, y: np.ndarray, transforms: tuple[str, ...], seed: int, generations: int, population: int, max_length: int, max_time: float | None) -> list[str]:
+    """Operon's Pareto front (R^2 vs length) for one target, as Operon's infix strings (see `translate`).
 
     Raises
     ------
@@ -115,13 +115,13 @@ def pareto_front(X: np.ndarray, y: np.ndarray, transforms: tuple[str, ...], seed
         warnings.simplefilter("ignore")
         # Operon's extension computes in float32 only.
         regressor.fit(Z.astype(np.float32), np.asarray(y, dtype=np.float32))
-    out, seen = [], set()
-    for model in regressor.pareto_front_:
-        expression = translate(model["model"], transforms)
-        if expression.source not in seen:
-            seen.add(expression.source)
-            out.append(expression)
-    return out
+    return [model["model"] for model in regressor.pareto_front_]
+
+
+def unique(expressions: list[Expression]) -> list[Expression]:
+    """Expressions with distinct numpy source, in order."""
+    seen: set[str] = set()
+    return [e for e in expressions if not (e.source in seen or seen.add(e.source))]
 
 
 def program(expressions: list[Expression], names: list[str], targets: list[str], note: str = "") -> str:

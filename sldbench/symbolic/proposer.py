@@ -6,9 +6,9 @@ import asyncio
 import random
 
 from ..data import Split
-from ..evolution import Request
-from .forms import read_form
-from .search import LawSearch
+from ..evolution import Request, normalized
+from .forms import Form, read_form
+from .search import LawSearch, Scored
 
 
 class SymbolicProposer:
@@ -36,14 +36,27 @@ class SymbolicProposer:
         self.width, self.depth = width, depth
 
     async def propose(self, request: Request) -> tuple[str, dict]:
+        parent, others = self._forms(request)
         # Fitting is CPU work: a thread keeps the event loop free for the sandboxed evaluations in flight.
-        return await asyncio.to_thread(self.propose_now, request)
+        # The thread compiles and runs programs but never parses them into ASTs: CPython 3.11's
+        # ast.parse is not thread-safe, and the loop checks candidates with it meanwhile.
+        ranked = await asyncio.to_thread(self.search.climb, parent, random.Random(request.seed), others, self.width, self.depth)
+        return self._reply(request, ranked)
 
     def propose_now(self, request: Request) -> tuple[str, dict]:
         """The reply for ``request``, computed in the calling thread (a pure function of the request)."""
-        parent = read_form(request.parent.code) or self.search.initial_form()
-        if parent.transforms != self.search.transforms or parent.n_targets != len(self.search.targets):
-            parent = self.search.initial_form()  # a form written for other data
+        parent, others = self._forms(request)
+        return self._reply(request, self.search.climb(parent, random.Random(request.seed), others, self.width, self.depth))
+
+    def _forms(self, request: Request) -> tuple[Form, list[Form]]:
+        parent = read_form(request.parent.code)
+        if parent is None or parent.transforms != self.search.transforms or parent.n_targets != len(self.search.targets):
+            parent = self.search.initial_form()  # not a symbolic program, or one written for other data
         others = [form for program in request.top + request.diverse if (form := read_form(program.code)) and form.transforms == parent.transforms]
-        best = self.search.improve(parent, random.Random(request.seed), others, request.seen, self.width, self.depth)
+        return parent, others
+
+    @staticmethod
+    def _reply(request: Request, ranked: list[Scored]) -> tuple[str, dict]:
+        """The best candidate whose program was not evaluated yet (else the best), as a model would reply."""
+        best = next((s for s in ranked if normalized(s.code) not in request.seen), ranked[0])
         return f"Law search from {request.parent.id} (extrapolation R^2 on held-out train rows {best.score:.6g}).\n```python\n{best.code}```\n", {}

@@ -2,7 +2,7 @@
 
 `LawSearch` fits candidate forms in this process (fast: no sandbox round trip)
 and scores each by `validation_r2` on the extrapolation folds of the train
-split; the test split is never loaded. `LawSearch.improve` is one proposal: a
+split; the test split is never loaded. `LawSearch.climb` is the work of one proposal: a
 few rounds of hill climbing from a parent form over law-shaped moves (add a
 term from the library, drop or replace a term, merge power laws into a
 product, drop a factor, shift a feature, switch between a linear and a
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import Split
-from ..evolution import normalized
 from .forms import Form, Term, feature_transforms, program
 from .validation import extrapolation_split, group_arrays, validation_r2
 
@@ -163,31 +162,30 @@ class LawSearch:
         return np.median(np.stack(fitted), axis=0).tolist()
 
     # -- proposals
-    def improve(self, parent: Form, rng: random.Random, others: list[Form] = (), exclude: frozenset[str] = frozenset(), width: int = 12, depth: int = 2) -> Scored:
+    def climb(self, parent: Form, rng: random.Random, others: list[Form] = (), width: int = 12, depth: int = 2) -> list[Scored]:
         """Hill-climb from ``parent``: ``depth`` rounds, each scoring ``width`` random neighbours and moving to the best.
 
-        Returns the best form met that is not ``parent`` and whose program is not in
-        ``exclude`` (hashes from `normalized`), or the best met at all when every one is.
+        Returns every form met except ``parent``, best first (ties: fewer parameters);
+        the parent alone when it has no neighbour.
         """
         current = parent
-        met: list[Scored] = []
+        met: dict[Form, Scored] = {}
         for _ in range(depth):
             moves = self.moves(current, list(others))
             kinds = [kind for kind in sorted(moves) if moves[kind]]
-            sample: list[Form] = []
             pools = {kind: rng.sample(moves[kind], len(moves[kind])) for kind in kinds}
+            sample: list[Form] = []
             while len(sample) < width and any(pools.values()):
-                kind = rng.choice([k for k in kinds if pools[k]])
-                candidate = pools[kind].pop()
+                candidate = pools[rng.choice([k for k in kinds if pools[k]])].pop()
                 if candidate not in sample:
                     sample.append(candidate)
             if not sample:
                 break
             scored = [self.score(form) for form in sample]
-            met += scored
+            met.update((s.form, s) for s in scored)
             current = max(scored, key=_rank).form
-        fresh = [s for s in met if s.form != parent and normalized(s.code) not in exclude]
-        return max(fresh or met or [self.score(parent)], key=_rank)
+        met.pop(parent, None)
+        return sorted(met.values(), key=_rank, reverse=True) or [self.score(parent)]
 
 
 def _rank(scored: Scored) -> tuple[float, int]:
