@@ -391,6 +391,7 @@ class Request:
     seen: frozenset[str]  # `normalized` hashes of every program evaluated so far
     system: str
     user: str
+    deadline: float | None = None  # time.monotonic() by which a proposer that can stop early should reply
 
 
 @runtime_checkable
@@ -531,6 +532,7 @@ class Search:
         if time_budget is not None and not time_budget > 0:
             raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget}")
         self.time_budget = time_budget
+        self._deadline: float | None = None
 
     # -- evaluation
     async def _fitness(self, code: str) -> tuple[float, float, int]:
@@ -588,7 +590,7 @@ class Search:
         # A seed of its own per iteration (not drawn from state.rng): the model path's choices stay as they were.
         seed = random.Random(f"{settings.seed}:{iteration}").getrandbits(63)
         request = Request(
-            iteration, island, seed, parent, top, diverse, recent, frozenset(db.seen), system_prompt(self.train, settings.mode), prompt
+            iteration, island, seed, parent, top, diverse, recent, frozenset(db.seen), system_prompt(self.train, settings.mode), prompt, self._deadline
         )
         return Pending(iteration, island, parent.id, ""), request
 
@@ -654,6 +656,7 @@ class Search:
             self._save(state)
         total = self.settings.iterations
         started = time.monotonic()
+        self._deadline = started + self.time_budget if self.time_budget is not None else None
         while state.next_iteration < total or state.pending:
             # Wave w's prompts see waves <= w-2; wave w-1 (pending) is evaluated while the model answers.
             start = state.next_iteration

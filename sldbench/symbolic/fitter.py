@@ -23,7 +23,7 @@ def solve_linear(G, target):
     return np.linalg.lstsq(A / scale, target, rcond=None)[0] / scale
 
 
-def fit_law(terms, X, y, starts, lower, upper, head="identity", max_nfev=200):
+def fit_law(terms, X, y, starts, lower, upper, head="identity", max_nfev=100):
     """Fit one target of ``head(b + terms(X, theta) @ c)``; return ``[theta..., b, c...]``.
 
     Parameters

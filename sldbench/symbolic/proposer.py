@@ -40,13 +40,13 @@ class SymbolicProposer:
         # Fitting is CPU work: a thread keeps the event loop free for the sandboxed evaluations in flight.
         # The thread compiles and runs programs but never parses them into ASTs: CPython 3.11's
         # ast.parse is not thread-safe, and the loop checks candidates with it meanwhile.
-        ranked = await asyncio.to_thread(self.search.climb, parent, random.Random(request.seed), others, self.width, self.depth)
+        ranked = await asyncio.to_thread(self.search.climb, parent, random.Random(request.seed), others, self.width, self.depth, request.deadline)
         return self._reply(request, ranked)
 
     def propose_now(self, request: Request) -> tuple[str, dict]:
         """The reply for ``request``, computed in the calling thread (a pure function of the request)."""
         parent, others = self._forms(request)
-        return self._reply(request, self.search.climb(parent, random.Random(request.seed), others, self.width, self.depth))
+        return self._reply(request, self.search.climb(parent, random.Random(request.seed), others, self.width, self.depth, request.deadline))
 
     def _forms(self, request: Request) -> tuple[Form, list[Form]]:
         parent = read_form(request.parent.code)

@@ -16,6 +16,7 @@ import itertools
 import math
 import random
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,11 +163,14 @@ class LawSearch:
         return np.median(np.stack(fitted), axis=0).tolist()
 
     # -- proposals
-    def climb(self, parent: Form, rng: random.Random, others: list[Form] = (), width: int = 12, depth: int = 2) -> list[Scored]:
+    def climb(
+        self, parent: Form, rng: random.Random, others: list[Form] = (), width: int = 12, depth: int = 2, deadline: float | None = None
+    ) -> list[Scored]:
         """Hill-climb from ``parent``: ``depth`` rounds, each scoring ``width`` random neighbours and moving to the best.
 
         Returns every form met except ``parent``, best first (ties: fewer parameters);
-        the parent alone when it has no neighbour.
+        the parent alone when it has no neighbour. After ``deadline`` (a
+        ``time.monotonic()`` value) no further form is scored once one has been.
         """
         current = parent
         met: dict[Form, Scored] = {}
@@ -181,7 +185,11 @@ class LawSearch:
                     sample.append(candidate)
             if not sample:
                 break
-            scored = [self.score(form) for form in sample]
+            scored = []
+            for form in sample:
+                if scored and deadline is not None and time.monotonic() > deadline:
+                    break
+                scored.append(self.score(form))
             met.update((s.form, s) for s in scored)
             current = max(scored, key=_rank).form
         met.pop(parent, None)
