@@ -7,7 +7,7 @@ beside the paper's Human and SLDAgent (GPT-5) rows, read from PAPER_TABLES.md,
 with the wall time of every run.
 
     python benchmarks/offline_discovery.py --data-dir ../shared/sldbench-data/reconstructed \\
-        [--paper-tables ../shared/PAPER_TABLES.md] [--iterations 16] [--time-budget 150] [--tasks moe,sft]
+        [--paper-tables ../shared/PAPER_TABLES.md] [--iterations 16] [--time-budget 90] [--tasks moe,sft]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True, help="local SLDBench data (<config>/train.csv, test.csv)")
     parser.add_argument("--paper-tables", default=str(Path(__file__).resolve().parents[2] / "shared" / "PAPER_TABLES.md"))
     parser.add_argument("--iterations", type=int, default=16, help="SLDAgent iterations per task")
-    parser.add_argument("--time-budget", type=float, default=150.0, help="seconds per task for each solver (a cap)")
+    parser.add_argument("--time-budget", type=float, default=90.0, help="seconds per task for each solver (a cap)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
     parser.add_argument("--log-dir", default=None, help="keep the Inspect logs here (default: a temporary folder)")
