@@ -7,6 +7,7 @@ from .docker_sandbox import DockerSandboxEnvironment
 from .providers import scripted
 from .scorer import heldout_r2
 from .solvers import best_of_n, file, human, sldagent
+from .solvers import symreg
 from .tasks import d_constrain, domain_mix, lr_bsz, moe, parallel, sft, u_shape, vocab
 
 # `--solver sldagent` (bare) is looked up as "sldagent": register the same object under that key
