@@ -1,0 +1,54 @@
+"""`sldbench/codex`: OpenAI Codex CLI, headless (``codex exec --json``)."""
+
+from __future__ import annotations
+
+from inspect_ai.agent import Agent, AgentState, agent
+
+from ._runner import Context, Launch, run_agent_cli
+from .install import CLIS
+
+CLI = CLIS["codex"]
+
+
+def launch(context: Context) -> Launch:
+    """``codex exec`` with a config.toml provider on the bridge (Codex ignores a base-URL variable alone)."""
+    config = f"""\
+model = "{context.model}"
+model_provider = "bridge"
+
+[analytics]
+enabled = false
+
+[model_providers.bridge]
+name = "Inspect bridge"
+base_url = "{context.base_url}/v1"
+env_key = "OPENAI_API_KEY"
+wire_api = "responses"
+stream_idle_timeout_ms = 3600000
+"""
+    return Launch(
+        argv=[
+            context.executable, "exec", "--json", "--color", "never", "--skip-git-repo-check",
+            "--dangerously-bypass-approvals-and-sandbox", "-C", context.workdir, context.prompt,
+        ],  # fmt: skip
+        env={"CODEX_HOME": f"{context.home}/.codex", "OPENAI_API_KEY": "bridge", "RUST_LOG": "warn"},
+        files={".codex/config.toml": config},
+    )
+
+
+@agent(name="codex")
+def codex(timeout: int = 3600, max_turns: int | None = 200) -> Agent:
+    """Codex CLI (pinned version in `sldbench.agents.install.CLIS`) on the eval's model.
+
+    Parameters
+    ----------
+    timeout : int
+        Wall seconds for the CLI run; the sample is then scored on the ``law.py`` it left.
+    max_turns : int, optional
+        Model calls allowed (None: no limit).
+    """
+
+    async def execute(state: AgentState) -> AgentState:
+        return await run_agent_cli(state, CLI, launch, timeout, max_turns)
+
+    return execute
