@@ -311,8 +311,8 @@ async def _run(
         ended = "timeout"
     finally:
         with anyio.CancelScope(shield=True):
-            # `timeout` leads its own process group: end whatever the agent left running, then
-            # keep its output for the transcript.
+            # `timeout` leads its own process group and passes on the signals it gets, but not
+            # SIGKILL, and a cancelled exec in a container signals nothing: kill the group here.
             await box.exec(["bash", "-c", f"pid=$(cat {home}/.pid 2>/dev/null) && kill -KILL -- -$pid 2>/dev/null; true"], timeout=60)
             summary = {
                 "agent": cli.name,

@@ -4,9 +4,9 @@
 manages (``$SLDBENCH_AGENTS_HOME``, default ``~/.local/share/sldbench/agents``):
 
 * npm CLIs with ``npm install --prefix PREFIX/npm``;
-* PyPI CLIs each in its own virtual environment ``PREFIX/venvs/NAME``, so their
-  dependencies never meet the harness's (Aider pins versions that fight with
-  inspect-ai; OpenHands needs Python >= 3.12);
+* PyPI CLIs each in its own virtual environment ``PREFIX/venvs/NAME``, made by
+  uv, so their dependencies never meet the harness's (Aider pins versions that
+  fight with inspect-ai; OpenHands needs Python >= 3.12);
 * one launcher per CLI in ``PREFIX/bin``, the folder the adapters put first on
   ``PATH`` (only the launchers: a venv's ``bin`` would also shadow ``python``).
 
@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -159,8 +160,34 @@ def _link(target: Path, launcher: Path) -> None:
     launcher.symlink_to(target)
 
 
+def _install_npm(clis: list[AgentCLI], home: Path, log: Callable[[str], None]) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise InstallError(
+            f"{', '.join(c.name for c in clis)} come from npm, which is not installed "
+            "(Debian: apt-get install nodejs npm; Gemini CLI needs Node.js >= 20)"
+        )
+    prefix = home / "npm"
+    prefix.mkdir(parents=True, exist_ok=True)
+    _run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", *(c.requirement for c in clis)], log)
+    for cli in clis:
+        _link(prefix / "node_modules" / ".bin" / (cli.executable or cli.command), bin_dir(home) / cli.command)
+
+
+def _install_pypi(cli: AgentCLI, home: Path, log: Callable[[str], None]) -> None:
+    # uv, not pip: pip's resolver takes minutes over OpenHands' dependency tree, uv seconds.
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        raise InstallError(f"installing {cli.name} needs uv (pip install 'sldbench[agents]' or pip install uv)") from None
+    uv, venv = find_uv_bin(), home / "venvs" / cli.name
+    _run([uv, "venv", "--quiet", "--clear", "--python", find_python(cli), str(venv)], log)
+    _run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), cli.requirement], log)
+    _link(venv / "bin" / cli.command, bin_dir(home) / cli.command)
+
+
 def install(names: list[str] | None = None, home: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Path]:
-    """Install agent CLIs at their pinned versions into the prefix.
+    """Install agent CLIs at their pinned versions into the prefix (npm and each venv in parallel).
 
     Parameters
     ----------
@@ -178,31 +205,16 @@ def install(names: list[str] | None = None, home: Path | None = None, log: Calla
     """
     clis = [get_cli(name) for name in (names or list(CLIS))]
     home = home or agents_home()
-    launchers: dict[str, Path] = {}
+    jobs: list[Callable[[], None]] = []
     npm_clis = [cli for cli in clis if cli.registry == "npm"]
     if npm_clis:
-        npm = shutil.which("npm")
-        if npm is None:
-            raise InstallError(
-                f"{', '.join(c.name for c in npm_clis)} come from npm, which is not installed "
-                "(Debian: apt-get install nodejs npm; Gemini CLI needs Node.js >= 20)"
-            )
-        prefix = home / "npm"
-        prefix.mkdir(parents=True, exist_ok=True)
-        _run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", *(c.requirement for c in npm_clis)], log)
-        for cli in npm_clis:
-            target = prefix / "node_modules" / ".bin" / (cli.executable or cli.command)
-            _link(target, bin_dir(home) / cli.command)
-            launchers[cli.name] = bin_dir(home) / cli.command
-    for cli in clis:
-        if cli.registry != "pypi":
-            continue
-        venv = home / "venvs" / cli.name
-        if not (venv / "bin" / "python").exists():
-            _run([find_python(cli), "-m", "venv", str(venv)], log)
-        _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", cli.requirement], log)
-        _link(venv / "bin" / cli.command, bin_dir(home) / cli.command)
-        launchers[cli.name] = bin_dir(home) / cli.command
+        jobs.append(lambda: _install_npm(npm_clis, home, log))
+    jobs += [lambda cli=cli: _install_pypi(cli, home, log) for cli in clis if cli.registry == "pypi"]
+    with ThreadPoolExecutor(max_workers=len(jobs) or 1) as pool:
+        failures = [str(err) for err in (future.exception() for future in [pool.submit(job) for job in jobs]) if err]
+    if failures:
+        raise InstallError("\n".join(failures))
+    launchers = {cli.name: bin_dir(home) / cli.command for cli in clis}
     for name, launcher in launchers.items():
         log(f"{name}: {launcher}")
     return launchers

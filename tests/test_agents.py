@@ -3,6 +3,8 @@
 import asyncio
 import json
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import DATA_DIR, HUMAN_DIR
@@ -176,3 +178,109 @@ def test_agent_writes_the_scripted_law_and_is_scored_on_it(name, tmp_path, data_
     own_output = json.dumps(record["output"]) + json.dumps(record.get("history", ""))
     assert "law.py" in own_output
     assert sample.store["sldbench:agent"]["agent"] == name
+
+
+def _running(marker):
+    """Processes whose command line contains ``marker`` (to check that a killed agent left nothing behind)."""
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("limit", ["agent timeout", "task time limit"])
+def test_an_agent_cut_short_is_scored_on_the_law_it_left(limit, tmp_path, data_dir, law_score):
+    require_cli("goose")
+    lines, _ = SCRIPTS["goose"]
+    started, hang = tmp_path / "hang-started", f"sleep {600 + len(limit)}"  # one marker per case
+    hang_call = {"tool_calls": [{"function": "shell", "arguments": {"command": f"touch {started}; {hang}"}}]}
+    script = _script(tmp_path / "s.jsonl", lines[:2] + [hang_call] + SIDE_CALLS)
+    if limit == "agent timeout":
+        log = run_agent(tmp_path, "goose", script, data_dir, timeout=60)
+    else:
+        log = run_agent(tmp_path, "goose", script, data_dir, task=sldbench_task("parallel", data_dir=str(data_dir), time_limit=60))
+    assert log.status == "success", log.error
+    sample = log.samples[0]
+    assert sample.scores["heldout_r2"].value == pytest.approx(law_score)
+    record = agent_record(sample, "goose")
+    assert record["ended"] == ("timeout" if limit == "agent timeout" else "cancelled")
+    if limit == "task time limit":
+        assert sample.limit is not None and sample.limit.type in ("time", "working")
+    assert started.exists()  # the agent was inside its hanging command when it was stopped
+    assert not _running(hang)  # and the whole process group was killed
+
+
+@pytest.mark.slow
+def test_an_agent_that_writes_nothing_scores_minus_one_with_the_reason(tmp_path, data_dir):
+    require_cli("codex")
+    script = _script(tmp_path / "s.jsonl", [{"content": "I could not find a law."}] + SIDE_CALLS)
+    log = run_agent(tmp_path, "codex", script, data_dir)
+    assert log.status == "success", log.error
+    score = log.samples[0].scores["heldout_r2"]
+    assert score.value["r2"] == -1.0
+    assert score.explanation.startswith("no submission") and "law.py" in score.explanation
+    assert agent_record(log.samples[0], "codex")["output"]  # the run itself is on record
+
+
+@pytest.mark.slow
+def test_two_samples_run_concurrently_each_on_its_own_bridge(tmp_path, data_dir, law_score, local_sandbox):
+    require_cli("codex")
+    from inspect_ai import Task
+    from inspect_ai.dataset import MemoryDataset
+
+    from sldbench.scorer import heldout_r2
+    from sldbench.tasks import record_to_sample
+
+    moe = get_spec("moe")
+    moe_law = prefitted_program("moe", load_constants(HUMAN_DIR, "moe"))
+    moe_score = asyncio.run(score_program(local_sandbox, moe_law, moe, data_dir)).value
+    # each sample's lines match only its own prompt (by the task description), so a call that reached
+    # the other sample's bridge would write the other law
+    lines = []
+    for spec, law in ((PARALLEL, LAW), (moe, moe_law)):
+        when = spec.description[:40]
+        write = heredoc("law.py", law)
+        lines += [
+            {"when": when, "tool_calls": [{"function": "exec_command", "arguments": {"cmd": "sleep 3; head -2 data/train.csv", "login": False}}]},
+            {"when": when, "tool_calls": [{"function": "exec_command", "arguments": {"cmd": write, "login": False}}]},
+            {"when": when, "content": "done", "when_tools": True},
+        ]
+    samples = [record_to_sample(spec, str(data_dir), 600) for spec in (PARALLEL, moe)]
+    task = Task(dataset=MemoryDataset(samples), scorer=heldout_r2(), sandbox="local")
+    log = run_agent(tmp_path, "codex", _script(tmp_path / "s.jsonl", lines + SIDE_CALLS), data_dir, task=task)
+    assert log.status == "success", log.error
+    by_task = {sample.id: sample for sample in log.samples}
+    assert by_task["parallel"].scores["heldout_r2"].value == pytest.approx(law_score)
+    assert by_task["moe"].scores["heldout_r2"].value == pytest.approx(moe_score)
+    assert moe_score["r2"] == pytest.approx(0.70320725767646)
+    records = {name: agent_record(sample, "codex") for name, sample in by_task.items()}
+    assert records["parallel"]["port"] != records["moe"]["port"]
+    # the two runs overlapped: each sample's first model call came before the other's last
+    times = {name: [e.timestamp for e in sample.events if e.event == "model"] for name, sample in by_task.items()}
+    assert min(times["parallel"]) < max(times["moe"]) and min(times["moe"]) < max(times["parallel"])
+
+
+def test_a_missing_cli_fails_the_sample_naming_the_install_command(tmp_path, data_dir, monkeypatch):
+    bare_path = "/usr/bin:/bin"
+    if shutil.which("claude", path=bare_path):
+        pytest.skip("claude is installed system-wide in /usr/bin or /bin")
+    monkeypatch.setenv("SLDBENCH_AGENTS_HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("PATH", f"{bare_path}")
+    log = run_agent(tmp_path, "claude_code", _script(tmp_path / "s.jsonl", [FINAL]), data_dir)
+    assert log.status == "error"
+    message = log.samples[0].error.message if log.samples and log.samples[0].error else log.error.message
+    assert "`claude` command (@anthropic-ai/claude-code 2.1.197) is not in the sandbox" in message
+    assert "sldbench agents install claude_code" in message
+
+
+def test_every_adapter_is_a_registered_solver_with_a_pinned_cli():
+    from inspect_ai._util.registry import registry_lookup
+
+    assert sorted(CLIS) == sorted(agents.__all__) == ["aider", "claude_code", "codex", "gemini_cli", "goose", "openhands"]
+    for name in CLIS:
+        assert registry_lookup("agent", f"sldbench/{name}") is not None, name
+
+
+def test_the_agents_image_installs_the_pinned_versions():
+    dockerfile = (Path(__file__).resolve().parents[1] / "docker" / "agents.Dockerfile").read_text()
+    for cli in CLIS.values():
+        assert cli.requirement in dockerfile, f"docker/agents.Dockerfile does not install {cli.requirement}"
