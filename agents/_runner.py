@@ -34,9 +34,9 @@ from typing import Any, Awaitable, Callable
 
 import anyio
 
-from inspect_ai.agent import AgentState, sandbox_agent_bridge
+from inspect_ai.agent import Agent, AgentState, agent, sandbox_agent_bridge
 from inspect_ai.log import transcript
-from inspect_ai.model import ChatMessage, ChatMessageUser, GenerateConfig, Model, ModelOutput
+from inspect_ai.model import ChatMessage, ChatMessageUser, GenerateConfig, Model, ModelOutput, get_model
 from inspect_ai.tool import ToolChoice, ToolInfo
 from inspect_ai.util import SandboxEnvironment, store
 from inspect_ai.util import sandbox as current_sandbox
@@ -60,6 +60,8 @@ them on the training data. Then submit in the pre-fitted shape:
 Both files go in the current working directory. Finish once they are written.
 """
 
+DEFAULT_TIMEOUT = 3600
+DEFAULT_MAX_TURNS = 200
 TURN_LIMIT_REPLY = "The turn limit of this run is reached: stop now. {law} and explain.md are scored as they are."
 PORT_WAIT_SECONDS = 30
 KILL_GRACE_SECONDS = 10
@@ -87,7 +89,8 @@ class Context:
     prompt : str
         The full instruction: the task prompt and the agent-track request.
     model : str
-        Model name the agent should ask the bridge for.
+        Model name the CLI asks the bridge for: the eval's own model name, so with its
+        provider's models a CLI runs with its native prompts and settings.
     """
 
     port: int
@@ -95,7 +98,7 @@ class Context:
     workdir: str
     executable: str
     prompt: str
-    model: str = "inspect"
+    model: str
 
     @property
     def base_url(self) -> str:
@@ -139,8 +142,6 @@ def turn_limit(max_turns: int | None) -> Callable[..., Awaitable[ModelOutput | N
     """A bridge filter that answers with a stop message once ``max_turns`` model calls were made."""
     if max_turns is None:
         return None
-    if max_turns < 1:
-        raise ValueError(f"max_turns must be at least 1, got {max_turns}")
     calls = 0
 
     async def limit(model: Model, messages: list[ChatMessage], tools: list[ToolInfo], tool_choice: ToolChoice | None, config: GenerateConfig) -> ModelOutput | None:
@@ -211,7 +212,8 @@ def _keep(text: str) -> str:
     return text if len(text) <= OUTPUT_KEEP_CHARS else f"[... {len(text) - OUTPUT_KEEP_CHARS} characters cut ...]\n" + text[-OUTPUT_KEEP_CHARS:]
 
 
-async def _read(sandbox: SandboxEnvironment, path: str) -> str:
+async def read_if_present(sandbox: SandboxEnvironment, path: str) -> str:
+    """The text of ``path`` in the sandbox, or "" when there is no such file."""
     try:
         return await sandbox.read_file(path)
     except FileNotFoundError:
@@ -224,6 +226,7 @@ async def run_agent_cli(
     launch: Callable[[Context], Launch],
     timeout: int,
     max_turns: int | None,
+    model: str | None = None,
     history: Callable[[SandboxEnvironment, Context], Awaitable[Any]] | None = None,
     sandbox: str | None = None,
 ) -> AgentState:
@@ -241,6 +244,9 @@ async def run_agent_cli(
         Wall seconds for the CLI; it is then killed and the sample is scored on what it left.
     max_turns : int, optional
         Model calls allowed through the bridge (None: no limit).
+    model : str, optional
+        Model name the CLI is told (default: the eval's model name, e.g. ``claude-sonnet-4-5``).
+        Whatever the name, the bridge serves the eval's model.
     history : callable, optional
         Reads the agent's own chat history from the sandbox after the run, for the transcript.
     sandbox : str, optional
@@ -251,8 +257,6 @@ async def run_agent_cli(
     AgentState
         The conversation as seen through the bridge.
     """
-    if timeout < 1:
-        raise ValueError(f"{cli.name}: timeout must be at least 1 second, got {timeout}")
     box = current_sandbox(sandbox)
     executable = await locate(box, cli)
     port = reserve_port()
@@ -260,7 +264,10 @@ async def run_agent_cli(
         async with sandbox_agent_bridge(state, port=port, filter=turn_limit(max_turns), sandbox=sandbox) as bridge:
             workdir = await _sh(box, "pwd")
             home = await _sh(box, "mktemp -d")
-            context = Context(port=port, home=home, workdir=workdir, executable=executable, prompt=instruction(state))
+            context = Context(
+                port=port, home=home, workdir=workdir, executable=executable, prompt=instruction(state),
+                model=model or get_model().name,
+            )  # fmt: skip
             try:
                 await _run(box, cli, launch(context), context, timeout, history)
             finally:
@@ -328,8 +335,54 @@ async def _run(
             if cli.version not in summary["version"]:
                 summary["warning"] = f"{cli.command} reports version {summary['version']!r}; the adapter was checked with {cli.version}"
             store().set("sldbench:agent", summary)
-            stdout, stderr = await _read(box, f"{home}/.stdout"), await _read(box, f"{home}/.stderr")
+            stdout, stderr = await read_if_present(box, f"{home}/.stdout"), await read_if_present(box, f"{home}/.stderr")
             record: dict[str, Any] = {**summary, "output": parse_output(_keep(stdout)), "stderr": _keep(stderr)}
             if history is not None:
                 record["history"] = await history(box, context)
             transcript().info(record, source=cli.name)
+
+
+def cli_agent(cli: AgentCLI, launch: Callable[[Context], Launch], history: Callable[[SandboxEnvironment, Context], Awaitable[Any]] | None = None, note: str = "") -> Callable[..., Agent]:
+    """Register the Inspect agent ``sldbench/<cli.name>`` that runs ``cli`` with `run_agent_cli`.
+
+    Parameters
+    ----------
+    cli : AgentCLI
+        The CLI and its pinned version.
+    launch : callable
+        Builds its command line, environment and config files from a `Context`.
+    history : callable, optional
+        Reads its chat history after the run, for the transcript.
+    note : str
+        What the agent's docstring adds about this CLI.
+
+    Returns
+    -------
+    callable
+        The agent factory, taking ``timeout``, ``max_turns`` and ``model`` (``-S`` arguments).
+    """
+
+    def create(timeout: int = DEFAULT_TIMEOUT, max_turns: int | None = DEFAULT_MAX_TURNS, model: str | None = None) -> Agent:
+        if not isinstance(timeout, int) or timeout < 1:
+            raise ValueError(f"sldbench/{cli.name}: timeout must be a whole number of seconds >= 1, got {timeout!r}")
+        if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
+            raise ValueError(f"sldbench/{cli.name}: max_turns must be a whole number >= 1 (or None), got {max_turns!r}")
+
+        async def execute(state: AgentState) -> AgentState:
+            return await run_agent_cli(state, cli, launch, timeout, max_turns, model, history)
+
+        return execute
+
+    create.__name__ = create.__qualname__ = cli.name
+    create.__doc__ = f"""{cli.title} {cli.version} ({cli.package}), headless in the sample's sandbox, on the eval's model.
+    {note}
+    Parameters
+    ----------
+    timeout : int
+        Wall seconds for the CLI run (default {DEFAULT_TIMEOUT}); the sample is then scored on the law.py it left.
+    max_turns : int, optional
+        Model calls allowed (default {DEFAULT_MAX_TURNS}; None: no limit); then the bridge answers with a stop message.
+    model : str, optional
+        Model name the CLI is told (default: the eval's model name); the bridge serves the eval's model.
+    """
+    return agent(name=cli.name)(create)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from inspect_ai.agent import Agent, AgentState, agent
 from inspect_ai.util import SandboxEnvironment
 
 from sldbench.submission import LAW_FILE
 from sldbench.tasks import TRAIN_FILE
 
-from ._runner import Context, Launch, run_agent_cli
+from ._runner import Context, Launch, cli_agent, read_if_present
 from .install import CLIS
 
 CLI = CLIS["aider"]
@@ -44,25 +43,7 @@ def launch(context: Context) -> Launch:
 
 async def chat_history(sandbox: SandboxEnvironment, context: Context) -> str:
     """Aider's own record of the exchange (Markdown)."""
-    try:
-        return await sandbox.read_file(f"{context.home}/{CHAT_HISTORY}")
-    except FileNotFoundError:
-        return ""
+    return await read_if_present(sandbox, f"{context.home}/{CHAT_HISTORY}")
 
 
-@agent(name="aider")
-def aider(timeout: int = 3600, max_turns: int | None = 200) -> Agent:
-    """Aider (pinned version in `sldbench.agents.install.CLIS`) on the eval's model.
-
-    Parameters
-    ----------
-    timeout : int
-        Wall seconds for the CLI run; the sample is then scored on the ``law.py`` it left.
-    max_turns : int, optional
-        Model calls allowed (None: no limit); one message, plus Aider's own reflections.
-    """
-
-    async def execute(state: AgentState) -> AgentState:
-        return await run_agent_cli(state, CLI, launch, timeout, max_turns, history=chat_history)
-
-    return execute
+aider = cli_agent(CLI, launch, history=chat_history, note="Aider cannot run commands headless: one exchange, the train split attached read-only.")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from inspect_ai.agent import Agent, AgentState, agent
 
-from ._runner import Context, Launch, run_agent_cli
+from ._runner import Context, Launch, cli_agent
 from .install import CLIS
 
 CLI = CLIS["gemini_cli"]
@@ -31,19 +30,4 @@ def launch(context: Context) -> Launch:
     )
 
 
-@agent(name="gemini_cli")
-def gemini_cli(timeout: int = 3600, max_turns: int | None = 200) -> Agent:
-    """Gemini CLI (pinned version in `sldbench.agents.install.CLIS`) on the eval's model.
-
-    Parameters
-    ----------
-    timeout : int
-        Wall seconds for the CLI run; the sample is then scored on the ``law.py`` it left.
-    max_turns : int, optional
-        Model calls allowed (None: no limit).
-    """
-
-    async def execute(state: AgentState) -> AgentState:
-        return await run_agent_cli(state, CLI, launch, timeout, max_turns)
-
-    return execute
+gemini_cli = cli_agent(CLI, launch)

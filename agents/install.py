@@ -38,6 +38,8 @@ class AgentCLI:
     ----------
     name : str
         Adapter name (``--solver sldbench/<name>``).
+    title : str
+        The CLI's own name.
     command : str
         Executable the adapter runs (looked up on ``PATH``, then in the prefix's ``bin``).
     version : str
@@ -53,6 +55,7 @@ class AgentCLI:
     """
 
     name: str
+    title: str
     command: str
     version: str
     registry: str
@@ -73,12 +76,12 @@ class AgentCLI:
 CLIS: dict[str, AgentCLI] = {
     cli.name: cli
     for cli in [
-        AgentCLI("aider", "aider", "0.86.2", "pypi", "aider-chat", python=((3, 10), (3, 12))),
-        AgentCLI("openhands", "openhands", "1.16.0", "pypi", "openhands", python=((3, 12), (3, 13))),
-        AgentCLI("codex", "codex", "0.169.0", "npm", "@openai/codex"),
-        AgentCLI("goose", "goose", "1.52.0", "npm", "@aaif/goose-binary-linux-x64", executable="goose-binary-linux-x64"),
-        AgentCLI("claude_code", "claude", "2.1.197", "npm", "@anthropic-ai/claude-code"),
-        AgentCLI("gemini_cli", "gemini", "0.61.0", "npm", "@google/gemini-cli"),
+        AgentCLI("aider", "Aider", "aider", "0.86.2", "pypi", "aider-chat", python=((3, 10), (3, 12))),
+        AgentCLI("openhands", "OpenHands", "openhands", "1.16.0", "pypi", "openhands", python=((3, 12), (3, 13))),
+        AgentCLI("codex", "Codex CLI", "codex", "0.169.0", "npm", "@openai/codex"),
+        AgentCLI("goose", "Goose", "goose", "1.52.0", "npm", "@aaif/goose-binary-linux-x64", executable="goose-binary-linux-x64"),
+        AgentCLI("claude_code", "Claude Code", "claude", "2.1.197", "npm", "@anthropic-ai/claude-code"),
+        AgentCLI("gemini_cli", "Gemini CLI", "gemini", "0.61.0", "npm", "@google/gemini-cli"),
     ]
 }
 

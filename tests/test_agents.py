@@ -3,7 +3,9 @@
 import asyncio
 import json
 import shutil
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -284,3 +286,41 @@ def test_the_agents_image_installs_the_pinned_versions():
     dockerfile = (Path(__file__).resolve().parents[1] / "docker" / "agents.Dockerfile").read_text()
     for cli in CLIS.values():
         assert cli.requirement in dockerfile, f"docker/agents.Dockerfile does not install {cli.requirement}"
+
+
+@pytest.mark.slow
+def test_an_agent_runs_from_the_command_line(tmp_path, data_dir, law_score):
+    require_cli("goose")
+    script = agent_script(tmp_path / "s.jsonl", "goose")
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "sldbench/parallel", "--solver", "sldbench/goose",
+        "-S", "timeout=300", "-S", "max_turns=20", "--model", "scripted/cli", "-M", f"script={script}",
+        "--log-dir", str(tmp_path / "logs"), "--display", "plain",
+    ]  # fmt: skip
+    completed = subprocess.run(command, env={**os.environ, "SLDBENCH_DATA_DIR": str(data_dir)}, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    log = read_eval_log(list_eval_logs(str(tmp_path / "logs"))[0])
+    assert log.plan.steps[-1].solver == "sldbench/goose"
+    assert {"timeout": 300, "max_turns": 20}.items() <= log.plan.steps[-1].params.items()
+    sample = log.samples[0]
+    assert sample.scores["heldout_r2"].value == pytest.approx(law_score)
+    assert agent_record(sample, "goose")["timeout"] == 300
+
+
+def test_turn_limit_answers_stop_after_the_last_allowed_call(tmp_path):
+    from inspect_ai.model import get_model
+
+    from sldbench.agents._runner import turn_limit
+
+    limit = turn_limit(2)
+    model = get_model("scripted/turns", script=_script(tmp_path / "s.jsonl", [{"content": "x"}]))
+
+    async def calls():
+        return [await limit(model, [], [], None, GenerateConfig()) for _ in range(3)]
+
+    first, second, third = asyncio.run(calls())
+    assert first is None and second is None  # the model answers
+    assert "turn limit" in third.message.text and not third.message.tool_calls
+    assert turn_limit(None) is None
