@@ -3,11 +3,11 @@
 Every adapter is the same sequence, with the agent's own command line, environment
 and config files supplied by the adapter (`Launch`):
 
-1. reserve a bridge port for this sample and start Inspect's `sandbox_agent_bridge`
+1. find the CLI in the sandbox (``PATH``, then the ``sldbench agents install``
+   prefix), failing the sample with the install command when it is missing;
+2. reserve a bridge port for this sample and start Inspect's `sandbox_agent_bridge`
    on it (a proxy in the sandbox serving the OpenAI, Anthropic and Google wire
    formats, forwarding every call to the eval's model);
-2. find the CLI in the sandbox (``PATH``, then the ``sldbench agents install``
-   prefix), failing the sample with the install command when it is missing;
 3. give the run a fresh home folder outside the working directory for the
    agent's config files and its captured output, and wait until the proxy
    accepts connections;
@@ -154,22 +154,17 @@ def turn_limit(max_turns: int | None) -> Callable[..., Awaitable[ModelOutput | N
     return limit
 
 
-async def _sh(sandbox: SandboxEnvironment, script: str, timeout: int = 60, env: dict[str, str] | None = None) -> str:
-    result = await sandbox.exec(["bash", "-c", script], timeout=timeout, env=env or {})
+async def _sh(sandbox: SandboxEnvironment, script: str) -> str:
+    result = await sandbox.exec(["bash", "-c", script], timeout=60)
     if not result.success:
         raise RuntimeError(f"sandbox command failed ({result.returncode}): {script}\n{result.stderr.strip()}")
     return result.stdout.strip()
 
 
-def search_path() -> str:
-    """Folders put in front of the sandbox's ``PATH``: the install prefix's launchers."""
-    return str(bin_dir())
-
-
 async def locate(sandbox: SandboxEnvironment, cli: AgentCLI) -> str:
     """Path of ``cli``'s executable in the sandbox; AgentNotInstalledError with the install command otherwise."""
     result = await sandbox.exec(
-        ["bash", "-c", f'PATH="{search_path()}:$PATH" command -v {shlex.quote(cli.command)}'], timeout=60
+        ["bash", "-c", f'PATH="{bin_dir()}:$PATH" command -v {shlex.quote(cli.command)}'], timeout=60
     )
     if result.success and result.stdout.strip():
         return result.stdout.strip().splitlines()[0]
@@ -228,7 +223,6 @@ async def run_agent_cli(
     max_turns: int | None,
     model: str | None = None,
     history: Callable[[SandboxEnvironment, Context], Awaitable[Any]] | None = None,
-    sandbox: str | None = None,
 ) -> AgentState:
     """Run ``cli`` on the sample, bridged to the eval's model, and record what it did.
 
@@ -249,19 +243,17 @@ async def run_agent_cli(
         Whatever the name, the bridge serves the eval's model.
     history : callable, optional
         Reads the agent's own chat history from the sandbox after the run, for the transcript.
-    sandbox : str, optional
-        Named sandbox of the sample (default: the sample's only or default sandbox).
 
     Returns
     -------
     AgentState
         The conversation as seen through the bridge.
     """
-    box = current_sandbox(sandbox)
+    box = current_sandbox()
     executable = await locate(box, cli)
     port = reserve_port()
     try:
-        async with sandbox_agent_bridge(state, port=port, filter=turn_limit(max_turns), sandbox=sandbox) as bridge:
+        async with sandbox_agent_bridge(state, port=port, filter=turn_limit(max_turns)) as bridge:
             workdir = await _sh(box, "pwd")
             home = await _sh(box, "mktemp -d")
             context = Context(
@@ -289,7 +281,7 @@ async def _run(
     home = context.home
     for relative, content in spec.files.items():
         await box.write_file(f"{home}/{relative}", content)
-    path = [search_path()]
+    path = [str(bin_dir())]
     if isinstance(box, LocalSandboxEnvironment):
         # The local sandbox runs on the host: give the agent the harness's interpreter (numpy,
         # scipy) as `python`, the one the scorer runs law.py with, without the rest of its bin.

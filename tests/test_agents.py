@@ -2,8 +2,8 @@
 
 import asyncio
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -107,10 +107,9 @@ FINAL = {"content": "law.py and explain.md are written.", "when_tools": True}
 SIDE_CALLS = [{"content": "Scaling law discovery", "when_tools": False}] * 3
 
 
-def agent_script(path, name, final=True):
+def agent_script(path, name):
     lines, _ = SCRIPTS[name]
-    extra = [FINAL] if final and name != "aider" else []
-    return _script(path, lines + extra + SIDE_CALLS)
+    return _script(path, lines + ([] if name == "aider" else [FINAL]) + SIDE_CALLS)
 
 
 def require_cli(name):
