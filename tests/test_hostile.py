@@ -374,44 +374,47 @@ def test_writing_outside_the_working_directory(sandbox, tmp_path):
 
 @pytest.mark.docker
 @pytest.mark.slow
-@pytest.mark.parametrize("planted", [False, True], ids=["real", "control-with-planted-test-split"])
-def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sandbox, data_dir, planted):
+def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sandbox, data_dir):
     test = load_split(PARALLEL, "test", data_dir)
     train = load_split(PARALLEL, "train", data_dir)
-    if planted:
-        asyncio.run(docker_sandbox.write_file("/tmp/cache/test.csv", test.frame.to_csv(index=False)))
+    # a planted copy of the test split is the control: the search must find it, and nothing else
+    asyncio.run(docker_sandbox.write_file("/tmp/cache/test.csv", test.frame.to_csv(index=False)))
     secrets = sorted({repr(float(v)) for v in test.frame["loss"]} - {repr(float(v)) for v in train.frame["loss"]})
-    body = f"""
-    import os
+    search = f"""
+    import functools, os
     SECRETS = {secrets!r}
-    leaks = 0
-    for folder, dirs, files in os.walk("/"):
-        if folder == "/":
-            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
-        for name in files:
-            path = os.path.join(folder, name)
-            if path == os.path.abspath(__file__) or os.path.islink(path):
-                continue
-            if name in ("metrics.py", "scorer.py", "execution.py"):
-                leaks += 1000
+
+    @functools.cache
+    def search():
+        leaks = 0
+        for folder, dirs, files in os.walk("/"):
+            if folder == "/":
+                dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+            for name in files:
+                path = os.path.join(folder, name)
+                if path == os.path.abspath(__file__) or os.path.islink(path):
+                    continue
+                if name in ("metrics.py", "scorer.py", "execution.py"):
+                    leaks += 1000
+                try:
+                    with open(path, errors="ignore") as f:
+                        text = f.read(1_000_000)
+                except OSError:
+                    continue
+                if sum(s in text for s in SECRETS) >= len(SECRETS) // 2:
+                    leaks += 1
+        for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
-                with open(path, errors="ignore") as f:
-                    text = f.read(4_000_000)
+                environ = open(f"/proc/{{pid}}/environ", errors="ignore").read()
             except OSError:
                 continue
-            if sum(s in text for s in SECRETS) >= len(SECRETS) // 2:
-                leaks += 1
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            environ = open(f"/proc/{{pid}}/environ", errors="ignore").read()
-        except OSError:
-            continue
-        leaks += 10000 * ("sldbench-data" in environ or "SLDBENCH" in environ)
-    return [{{"loss": float(leaks)}} for _ in input_data]
+            leaks += 10000 * ("sldbench-data" in environ or "SLDBENCH" in environ)
+        return leaks
     """
-    score = attack(docker_sandbox, hostile(body), timeout=120)
+    body = 'return [{"loss": float(search())} for _ in input_data]'
+    score = attack(docker_sandbox, hostile(body, prelude=search), timeout=120)
     assert score.metadata["shape"] == "law", score.explanation
-    assert _constant_prediction(score, 1.0 if planted else 0.0)
+    assert _constant_prediction(score, 1.0)
 
 
 def test_local_sandbox_cannot_hide_files_on_the_host(local_sandbox, data_dir):
