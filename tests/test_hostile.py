@@ -13,6 +13,7 @@ import os
 import socket
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -54,7 +55,7 @@ def sandbox(request):
     else:
         sandbox = request.getfixturevalue("local_sandbox")
     yield sandbox
-    assert leftover_processes(sandbox) == []
+    assert lasting_processes(sandbox) == []
     # the same sandbox still scores the real law exactly: nothing the submission did survived
     assert attack(sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
 
@@ -110,6 +111,14 @@ def leftover_processes(sandbox) -> list[str]:
     return found
 
 
+def lasting_processes(sandbox, grace: float = 5.0) -> list[str]:
+    """`leftover_processes` still there after ``grace`` seconds (a killed process takes a moment to go)."""
+    deadline = time.monotonic() + grace
+    while (found := leftover_processes(sandbox)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
 def assert_fails(score, *reasons):
     assert score.value["r2"] == -1.0 and score.value["r2_raw"] == -1.0
     assert any(reason in score.explanation for reason in reasons), score.explanation
@@ -158,7 +167,7 @@ def test_memory_spread_over_processes_is_capped_by_the_container(docker_sandbox,
     assert local.metadata["shape"] == "law" and _constant_prediction(local, 5.0)  # no aggregate cap
     contained = attack(docker_sandbox, program, memory_mb=512)
     assert not _constant_prediction(contained, 5.0)  # the memory cgroup (1 GiB) killed some of them
-    assert leftover_processes(docker_sandbox) == []
+    assert lasting_processes(docker_sandbox) == []
 
 
 def _constant_prediction(score, value):
@@ -223,7 +232,7 @@ def test_killing_the_runner(sandbox):
 def test_killing_every_process_it_can_leaves_the_container_alive(docker_sandbox):
     score = attack(docker_sandbox, hostile("import os, signal\nos.kill(-1, signal.SIGKILL)"))
     assert_fails(score, "runner: the runner gave no valid reply")
-    assert leftover_processes(docker_sandbox) == []
+    assert lasting_processes(docker_sandbox) == []
     assert attack(docker_sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2)
 
 
