@@ -3,10 +3,11 @@
 # ruff: noqa: F401
 from inspect_ai._util.registry import _registry, registry_key
 
+from .agents import aider, claude_code, codex, gemini_cli, goose, openhands
 from .docker_sandbox import DockerSandboxEnvironment
 from .providers import scripted
 from .scorer import heldout_r2
-from .solvers import best_of_n, file, human, sldagent
+from .solvers import best_of_n, file, human, sldagent, symreg
 from .tasks import d_constrain, domain_mix, lr_bsz, moe, parallel, sft, u_shape, vocab
 
 # `--solver sldagent` (bare) is looked up as "sldagent": register the same object under that key

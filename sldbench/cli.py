@@ -8,6 +8,9 @@ the Inspect scorer, in the ``local`` sandbox.
 turns Inspect logs and per-run CSVs into the paper's tables;
 ``sldbench leaderboard PATH... --out DIR`` writes them as an HTML and a
 Markdown page with plots.
+
+``sldbench agents install [NAME...]`` installs the agent CLIs at their pinned
+versions for the ``local`` sandbox; ``sldbench agents list`` shows where they are.
 """
 
 from __future__ import annotations
@@ -105,6 +108,28 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_agents(args: argparse.Namespace) -> int:
+    from .agents.install import CLIS, InstallError, agents_home, bin_dir, install
+
+    unknown = [name for name in args.names if name not in CLIS]
+    if unknown:
+        print(f"sldbench agents: unknown agent(s) {', '.join(unknown)}; expected {', '.join(CLIS)}", file=sys.stderr)
+        return 2
+    if args.action == "list":
+        for cli in (CLIS[name] for name in (args.names or CLIS)):
+            launcher = bin_dir() / cli.command
+            where = str(launcher) if launcher.exists() else "not installed"
+            print(f"{cli.name:<12} {cli.registry} {cli.requirement:<40} {where}")
+        return 0
+    try:
+        install(args.names or None, log=lambda line: print(line, file=sys.stderr))
+    except InstallError as err:
+        print(f"sldbench agents install: {err}", file=sys.stderr)
+        return 1
+    print(f"installed into {agents_home()}")
+    return 0
+
+
 def _add_run_inputs(parser: argparse.ArgumentParser) -> None:
     from .report.runs import RUNS_CSV_COLUMNS
     from .report.tables import PUBLISHED_DIR
@@ -145,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.add_argument("--data-dir", default=None, help="data for the law plots (default: the folder in each log, then $SLDBENCH_DATA_DIR)")
     leaderboard.add_argument("--timeout", type=float, default=300.0, help="wall seconds to re-run each best law (default 300)")
     leaderboard.set_defaults(run=_cmd_leaderboard)
+
+    agents = commands.add_parser("agents", help="install the agent CLIs for the local sandbox")
+    agents.add_argument("action", choices=("install", "list"), help="install: pinned versions into $SLDBENCH_AGENTS_HOME; list: what is installed")
+    agents.add_argument("names", nargs="*", metavar="NAME", help="agents (default: all): aider, openhands, codex, goose, claude_code, gemini_cli")
+    agents.set_defaults(run=_cmd_agents)
     return parser
 
 

@@ -2,10 +2,11 @@
 
 A candidate is a Python program with ``scaling_law_func(data_points, params)``
 and ``fit_scaling_law(data_points, loss_values)`` between EVOLVE-BLOCK markers.
-Each iteration picks a parent, asks a proposer (an Inspect model, or any async
-callable) for a child, checks it before paying for an evaluation (parse,
+Each iteration picks a parent, asks a proposer (an Inspect model through its
+prompts, or a program search such as the symbolic proposer) for a child, checks it before paying for an evaluation (parse,
 signatures, code outside the block, duplicates), evaluates it in the sandbox
-on the TRAIN split only (fitness: train R^2), and enforces the parameter limit
+on the TRAIN split only (fitness: train R^2, or R^2 on held-out train rows),
+and enforces the parameter limit
 on the fitted vectors.
 
 Determinism: prompts of wave *w* are built from the database with waves up to
@@ -25,14 +26,15 @@ import math
 import os
 import random
 import re
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
 from .data import Split
-from .execution import fit_and_predict
+from .execution import WarmRunner, fit_and_predict
 from .metrics import heldout_metrics
 
 EVOLVE_START = "# EVOLVE-BLOCK-START"
@@ -247,8 +249,9 @@ def _tokens(code: str) -> set[str]:
 class Database:
     """Islands of programs with a MAP-Elites grid each (score, complexity, diversity) and an elite archive."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, param_limit: int | None = None) -> None:
         self.settings = settings
+        self.param_limit = param_limit
         self.programs: dict[str, Program] = {}
         self.islands: list[list[str]] = [[] for _ in range(settings.islands)]
         self.grids: list[dict[str, str]] = [{} for _ in range(settings.islands)]
@@ -266,8 +269,8 @@ class Database:
         }
 
     @classmethod
-    def from_json(cls, settings: Settings, state: dict) -> "Database":
-        db = cls(settings)
+    def from_json(cls, settings: Settings, state: dict, param_limit: int | None = None) -> "Database":
+        db = cls(settings, param_limit)
         db.programs = {pid: Program(**p) for pid, p in state["programs"].items()}
         db.islands, db.grids, db.archive, db.seen = state["islands"], state["grids"], state["archive"], set(state["seen"])
         return db
@@ -325,7 +328,10 @@ class Database:
 
     # -- queries
     def best(self) -> Program:
-        return self.programs[min(self.programs, key=self._rank_key)]
+        """The top-ranked program within the parameter limit (the seed, which alone may exceed it, only if nothing else is)."""
+        limit = self.param_limit
+        eligible = [pid for pid, p in self.programs.items() if limit is None or p.param_count <= limit] or list(self.programs)
+        return self.programs[min(eligible, key=self._rank_key)]
 
     def choose_parent(self, island: int, rng: random.Random) -> Program:
         """0.7 exploitation (rank-weighted from the archive), 0.2 exploration (uniform in the island), else uniform."""
@@ -348,8 +354,8 @@ class Database:
 
 # ---------------------------------------------------------------------- search
 
-Proposer = Callable[[str, str], Awaitable[tuple[str, dict]]]
-"""``async (system_prompt, user_prompt) -> (reply text, usage dict)``."""
+TextPropose = Callable[[str, str], Awaitable[tuple[str, dict]]]
+"""``async (system_prompt, user_prompt) -> (reply text, usage dict)``: a model behind prompts."""
 
 
 @dataclass
@@ -373,6 +379,40 @@ class Pending:
     island: int
     parent: str
     reply: str
+
+
+@dataclass
+class Request:
+    """Everything a proposer may use for one iteration: the prompts, and the same material structured."""
+
+    iteration: int
+    island: int
+    seed: int  # for proposers that draw random numbers; fixed by the run's seed and the iteration
+    parent: Program
+    top: list[Program]
+    diverse: list[Program]
+    recent: list[Attempt]
+    seen: frozenset[str]  # `normalized` hashes of every program evaluated so far
+    system: str
+    user: str
+    deadline: float | None = None  # time.monotonic() by which a proposer that can stop early should reply
+
+
+@runtime_checkable
+class Proposer(Protocol):
+    """Writes one child program per request: ``async propose(request) -> (reply text, usage dict)``."""
+
+    async def propose(self, request: Request) -> tuple[str, dict]: ...
+
+
+class TextProposer:
+    """The proposer of a model: it reads the prompts only (wraps an ``async (system, user)`` callable)."""
+
+    def __init__(self, ask: TextPropose) -> None:
+        self.ask = ask
+
+    async def propose(self, request: Request) -> tuple[str, dict]:
+        return await self.ask(request.system, request.user)
 
 
 @dataclass
@@ -422,7 +462,8 @@ def system_prompt(train: Split, mode: str) -> str:
         f"{limit}\n"
         "Write code only between the EVOLVE-BLOCK-START and EVOLVE-BLOCK-END markers. Use numpy and scipy only. "
         "scaling_law_func must be a fixed function of its inputs and params: do not use statistics of "
-        "data_points (min, max, mean, median, ...) inside it.\n\n" + reply
+        "data_points (min, max, mean, median, ...) inside it (programs whose predictions change when the "
+        "points are passed in smaller batches are rejected).\n\n" + reply
     )
 
 
@@ -465,27 +506,51 @@ class Search:
     context : str
         The task in words (the task prompt).
     evaluate : callable
-        ``async (code) -> RunResult`` of the program fitted and predicted on train.
-    propose : Proposer
+        ``async (code) -> RunResult``: the program's predictions of the ``validation`` rows.
+    propose : Proposer or callable
+        A `Proposer`, or an ``async (system, user) -> (text, usage)`` callable (a model),
+        which is wrapped in a `TextProposer`.
     checkpoint : path, optional
         JSON file written after every wave; an existing one is resumed.
     log : callable, optional
         Receives one dict per iteration (for the transcript).
+    validation : Split, optional
+        The rows (and groups) fitness is computed on; ``evaluate`` must predict exactly
+        these. Default: ``train`` (fitness is train R^2). A split of held-out TRAIN rows
+        makes fitness reward laws that extrapolate.
+    time_budget : float, optional
+        Seconds after which no new wave is started (the proposals in flight are still
+        evaluated). A run cut short by it depends on the machine's speed.
     """
 
-    def __init__(self, settings: Settings, train: Split, context: str, evaluate, propose: Proposer, checkpoint: str | None = None, log=None) -> None:
+    def __init__(
+        self, settings: Settings, train: Split, context: str, evaluate, propose: Proposer | TextPropose, checkpoint: str | None = None,
+        log=None, validation: Split | None = None, time_budget: float | None = None,
+    ) -> None:  # fmt: skip
         self.settings, self.train, self.context = settings, train, context
-        self.evaluate, self.propose = evaluate, propose
+        self.evaluate = evaluate
+        self.proposer = propose if isinstance(propose, Proposer) else TextProposer(propose)
         self.checkpoint = Path(checkpoint).expanduser() if checkpoint else None
         self.log = log or (lambda event: None)
-        self.targets = train.stacked_targets()
+        self.validation = validation or train
+        self.targets = self.validation.stacked_targets()
+        if time_budget is not None and not time_budget > 0:
+            raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget}")
+        self.time_budget = time_budget
+        self._deadline: float | None = None
 
     # -- evaluation
     async def _fitness(self, code: str) -> tuple[float, float, int]:
         result = await self.evaluate(code)
         if not result.ok:
             raise Rejected(f"{result.kind}: {result.error}")
-        metrics = heldout_metrics(self.targets, result.stacked(self.train.groups))
+        if result.batch_dependent:
+            raise Rejected(
+                f"scaling_law_func uses statistics of its input (min, max, mean, median, ...): predicting the points of "
+                f"group {result.batch_dependent[0]!r} in two halves changed their predictions; a law must give each point "
+                f"the same prediction whatever other points are passed with it"
+            )
+        metrics = heldout_metrics(self.targets, result.stacked(self.validation.groups))
         if not math.isfinite(metrics.r2_raw):
             raise Rejected("train R^2 is not finite")
         return metrics.r2_raw, 1.0 / (1.0 + metrics.nmse), max(result.param_counts.values(), default=0)
@@ -523,7 +588,7 @@ class Search:
             db.migrate()
 
     # -- proposals
-    def _prepare(self, state: SearchState, iteration: int) -> tuple[Pending, str, str]:
+    def _prepare(self, state: SearchState, iteration: int) -> tuple[Pending, Request]:
         db, settings = state.database, self.settings
         island = iteration % settings.islands
         if settings.evolve:
@@ -533,15 +598,20 @@ class Search:
         else:  # best-of-N: every proposal starts from the initial program, alone
             parent, top, diverse, recent = db.programs["p0000"], [], [], []
         prompt = user_prompt(self.context, self.train, iteration, settings.iterations, island, parent, top, diverse, recent)
-        return Pending(iteration, island, parent.id, ""), system_prompt(self.train, settings.mode), prompt
+        # A seed of its own per iteration (not drawn from state.rng): the model path's choices stay as they were.
+        seed = random.Random(f"{settings.seed}:{iteration}").getrandbits(63)
+        request = Request(
+            iteration, island, seed, parent, top, diverse, recent, frozenset(db.seen), system_prompt(self.train, settings.mode), prompt, self._deadline
+        )
+        return Pending(iteration, island, parent.id, ""), request
 
-    async def _ask(self, state: SearchState, waves: list[tuple[Pending, str, str]]) -> list[Pending]:
-        replies = await asyncio.gather(*(self.propose(system, user) for _, system, user in waves))
-        for (pending, _, _), (text, usage) in zip(waves, replies):
+    async def _ask(self, state: SearchState, waves: list[tuple[Pending, Request]]) -> list[Pending]:
+        replies = await asyncio.gather(*(self.proposer.propose(request) for _, request in waves))
+        for (pending, _), (text, usage) in zip(waves, replies):
             pending.reply = text
             for key in state.usage:
                 state.usage[key] += int(usage.get(key, 0) or 0)
-        return [pending for pending, _, _ in waves]
+        return [pending for pending, _ in waves]
 
     # -- checkpoint
     def _save(self, state: SearchState) -> None:
@@ -573,7 +643,7 @@ class Search:
                 f"settings); use another checkpoint path or delete it to start afresh"
             )
         return SearchState(
-            database=Database.from_json(self.settings, document["database"]),
+            database=Database.from_json(self.settings, document["database"], self.train.spec.param_limit),
             rng=_rng_from_json(document["rng"]),
             next_iteration=document["next_iteration"],
             pending=[Pending(**p) for p in document["pending"]],
@@ -587,18 +657,29 @@ class Search:
         """Run (or resume) the search; return its final state. The best program is ``state.database.best()``."""
         state = self._load()
         if state is None:
-            state = SearchState(Database(self.settings), random.Random(self.settings.seed))
+            limit = self.train.spec.param_limit
+            state = SearchState(Database(self.settings, limit), random.Random(self.settings.seed))
             try:
                 fitness, combined, params = await self._fitness(initial_program)
             except Rejected:
                 fitness, combined, params = -math.inf, 0.0, 0
             state.database.add(Program("p0000", initial_program, None, -1, 0, fitness, combined, params, len(initial_program)))
+            seed = {"iteration": 0, "island": 0, "parent": None, "outcome": "seed", "child": "p0000", "fitness": fitness}
+            if limit is not None and params > limit:
+                # short enough to stay inline in the log (longer strings become attachments)
+                seed["note"] = f"{params} parameters per group, over the limit of {limit}: submitted only if no child is within it"
+            self.log(seed)
             state.trajectory.append({"iteration": 0, "best": "p0000", "best_fitness": fitness})
             self._save(state)
         total = self.settings.iterations
+        started = time.monotonic()
+        self._deadline = started + self.time_budget if self.time_budget is not None else None
         while state.next_iteration < total or state.pending:
             # Wave w's prompts see waves <= w-2; wave w-1 (pending) is evaluated while the model answers.
             start = state.next_iteration
+            if self.time_budget is not None and time.monotonic() - started > self.time_budget and start < total:
+                self.log({"event": "time budget spent", "seconds": self.time_budget, "iterations": start})
+                total = start
             wave = [self._prepare(state, i) for i in range(start, min(total, start + self.settings.parallel))]
             asking = asyncio.ensure_future(self._ask(state, wave)) if wave else None
             outcomes = await asyncio.gather(*(self._evaluate_pending(state, item) for item in state.pending))
@@ -621,10 +702,25 @@ def _rng_from_json(document: list) -> random.Random:
     return rng
 
 
-def train_evaluator(sandbox, train: Split, timeout: float):
-    """``async (code) -> RunResult``: fit per group on train and predict the train points, in ``sandbox``."""
+class TrainEvaluator:
+    """``await evaluator(code) -> RunResult``: fit per group on ``train`` and predict ``points``.
 
-    async def evaluate(code: str):
-        return await fit_and_predict(sandbox, code, train, train, timeout, shape="fit_predict")
+    Runs through a `WarmRunner` in ``sandbox``; call `close` when the search is over.
+    ``points`` defaults to ``train`` (fitness on the rows fitted); the batch check
+    (predictions must not depend on the other points passed with them) is always on.
+    """
 
-    return evaluate
+    def __init__(self, sandbox, train: Split, timeout: float, points: Split | None = None) -> None:
+        self.runner = WarmRunner(sandbox)
+        self.train, self.points, self.timeout = train, points or train, timeout
+
+    async def __call__(self, code: str):
+        return await fit_and_predict(self.runner, code, self.train, self.points, self.timeout, shape="fit_predict", batch_check=True)
+
+    async def close(self) -> None:
+        await self.runner.close()
+
+
+def train_evaluator(sandbox, train: Split, timeout: float) -> TrainEvaluator:
+    """The candidate evaluator of a search in ``sandbox`` (see `TrainEvaluator`)."""
+    return TrainEvaluator(sandbox, train, timeout)

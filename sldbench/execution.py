@@ -1,14 +1,19 @@
 """Host side of the sandboxed runner: send a submission and points in, get predictions out.
 
-`run_program` writes ``runner.py``, the program and a request into a private
-folder of the sandbox, runs the runner there with the sandbox's Python, reads
-its one-line reply and removes the folder again (test features are only in
-the sandbox for the duration of the call). It works with any Inspect
-`SandboxEnvironment`, so the scorer, the CLI and the solvers share it.
+`run_program` runs ``runner.py`` once in the sandbox with the sandbox's Python
+(the source travels on the command line, the job on stdin: neither the runner
+nor the points are left in the sandbox; isolated mode, so modules a submission
+plants in the working directory are never imported by a later run) and reads
+its one-line reply; the
+scorer and the CLI use it. `WarmRunner` keeps a runner alive in one sandbox
+that has numpy and scipy imported and forks a fresh limited worker per job,
+so SLDAgent pays milliseconds per candidate instead of an interpreter start.
+Both work with any Inspect `SandboxEnvironment` and give the same `RunResult`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import sys
@@ -19,6 +24,7 @@ import numpy as np
 from inspect_ai.util import SandboxEnvironment
 
 from .metrics import PredictionError, as_prediction_matrix
+from .runner import CLIENT_SOURCE, EXIT_NO_SERVER
 from .specs import TaskSpec
 
 RUNNER_SOURCE = (Path(__file__).parent / "runner.py").read_text()
@@ -86,6 +92,9 @@ class RunResult:
         Wall time of the worker.
     fit_seconds : float
         Time spent inside ``fit_scaling_law`` (fit_predict only).
+    batch_dependent : list of str
+        Groups whose predictions changed when their points were predicted in two
+        halves (only when the run asked for the batch check).
     """
 
     ok: bool
@@ -97,6 +106,7 @@ class RunResult:
     param_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     fit_seconds: float = 0.0
+    batch_dependent: list[str] = field(default_factory=list)
 
     def stacked(self, groups: list[str]) -> np.ndarray:
         """Predictions of ``groups`` concatenated in the order given, shape ``(N, T)``."""
@@ -112,6 +122,31 @@ def _rows(matrix: np.ndarray) -> list[list[float]]:
     return np.asarray(matrix, dtype=float).tolist()
 
 
+def _job(
+    program: str,
+    spec: TaskSpec,
+    predict: dict[str, np.ndarray],
+    fit: dict[str, tuple[np.ndarray, np.ndarray]] | None,
+    limits: Limits,
+    shape: str,
+    batch_check: bool,
+) -> tuple[str, str]:
+    """The runner's stdin for one run (nonce line + job JSON), and the nonce."""
+    job = {
+        "program": program,
+        "shape": shape,
+        "features": list(spec.features),
+        "targets": list(spec.targets),
+        "fit": {g: {"X": _rows(x), "y": _rows(y)} for g, (x, y) in (fit or {}).items()},
+        "predict": {g: _rows(x) for g, x in predict.items()},
+        "timeout": limits.timeout,
+        "limits": limits.as_request(),
+        "batch_check": batch_check,
+    }
+    nonce = secrets.token_hex(16)
+    return nonce + "\n" + json.dumps(job), nonce
+
+
 async def run_program(
     sandbox: SandboxEnvironment,
     program: str,
@@ -120,8 +155,9 @@ async def run_program(
     fit: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     limits: Limits | None = None,
     shape: str = "auto",
+    batch_check: bool = False,
 ) -> RunResult:
-    """Run a submission in a sandbox and return its validated predictions.
+    """Run a submission once in a sandbox and return its validated predictions.
 
     Parameters
     ----------
@@ -135,38 +171,103 @@ async def run_program(
         ``{group: (X, Y)}`` training rows, used by the fit-and-predict shape.
     limits : Limits, optional
     shape : {"auto", "law", "fit_predict"}
+    batch_check : bool
+        Also predict each group's points in two halves and report in
+        ``RunResult.batch_dependent`` the groups whose predictions change.
 
     Returns
     -------
     RunResult
     """
     limits = limits or Limits()
-    folder = f"{SANDBOX_WORKDIR}/run-{secrets.token_hex(6)}"
-    request = {
-        "program": f"{folder}/program.py",
-        "shape": shape,
-        "features": list(spec.features),
-        "targets": list(spec.targets),
-        "fit": {g: {"X": _rows(x), "y": _rows(y)} for g, (x, y) in (fit or {}).items()},
-        "predict": {g: _rows(x) for g, x in predict.items()},
-        "timeout": limits.timeout,
-        "limits": limits.as_request(),
-    }
-    nonce = secrets.token_hex(16)
-    await sandbox.write_file(f"{folder}/runner.py", RUNNER_SOURCE)
-    await sandbox.write_file(f"{folder}/program.py", program)
-    await sandbox.write_file(f"{folder}/request.json", json.dumps(request))
+    stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
     try:
         completed = await sandbox.exec(
-            [sandbox_python(sandbox), f"{folder}/runner.py", f"{folder}/request.json"],
-            input=nonce + "\n",
+            [sandbox_python(sandbox), "-I", "-c", RUNNER_SOURCE],
+            input=stdin,
             timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN),
         )
     except TimeoutError:
         return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
-    finally:
-        await sandbox.exec(["rm", "-rf", folder], timeout=60)
     return _parse_reply(completed.stdout, completed.stderr, nonce, spec, predict)
+
+
+class WarmRunner:
+    """Runs many submissions in one sandbox through a runner kept alive there.
+
+    The runner (``runner.py --serve``) imports numpy and scipy once and forks a
+    fresh worker per job under the same limits, session and subreaper kill as
+    `run_program`; jobs reach it through a one-line client over a Unix socket in
+    the sandbox's working directory. If a submission kills the warm runner, that
+    job fails and the next one starts a new runner. `close` (or removing the
+    sandbox's directory) stops it; it also stops by itself after ``idle_seconds``.
+
+    Parameters
+    ----------
+    sandbox : SandboxEnvironment
+    idle_seconds : float
+        The runner exits after this long without a job.
+    """
+
+    def __init__(self, sandbox: SandboxEnvironment, idle_seconds: float = 900) -> None:
+        self.sandbox = sandbox
+        self.idle_seconds = idle_seconds
+        self._socket: str | None = None
+        self._starting = asyncio.Lock()
+
+    async def _start(self, stale: str | None) -> str:
+        async with self._starting:
+            if self._socket is not None and self._socket != stale:
+                return self._socket  # another job started one meanwhile
+            path = f"{SANDBOX_WORKDIR}/warm-{secrets.token_hex(4)}.sock"
+            await self.sandbox.exec(["mkdir", "-p", SANDBOX_WORKDIR], timeout=60)
+            started = await self.sandbox.exec(
+                [sandbox_python(self.sandbox), "-I", "-c", RUNNER_SOURCE, "--serve", path, "--idle", str(self.idle_seconds)],
+                timeout=HOST_TIMEOUT_MARGIN,
+            )
+            if not started.success or not started.stdout.startswith("ready"):
+                raise RuntimeError(f"the warm runner did not start in the sandbox: {(started.stderr or started.stdout).strip()}")
+            if stale is not None:
+                await self.sandbox.exec(["rm", "-f", stale], timeout=60)  # a runner still listening there exits
+            self._socket = path
+            return path
+
+    async def _send(self, path: str, stdin: str, limits: Limits):
+        return await self.sandbox.exec(
+            [sandbox_python(self.sandbox), "-I", "-S", "-c", CLIENT_SOURCE, path],
+            input=stdin,
+            timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN),
+        )
+
+    async def run(
+        self,
+        program: str,
+        spec: TaskSpec,
+        predict: dict[str, np.ndarray],
+        fit: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+        limits: Limits | None = None,
+        shape: str = "auto",
+        batch_check: bool = False,
+    ) -> RunResult:
+        """Run one submission; same parameters and result as `run_program` (without ``sandbox``)."""
+        limits = limits or Limits()
+        stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
+        try:
+            path = self._socket or await self._start(None)
+            completed = await self._send(path, stdin, limits)
+            if completed.returncode == EXIT_NO_SERVER:  # killed by an earlier job: start another
+                completed = await self._send(await self._start(path), stdin, limits)
+        except RuntimeError as err:  # the next job tries again: one job's damage must not stop a search
+            return RunResult(ok=False, kind="runner", error=str(err))
+        except TimeoutError:
+            return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
+        return _parse_reply(completed.stdout, completed.stderr, nonce, spec, predict)
+
+    async def close(self) -> None:
+        """Stop the warm runner (it exits once its socket file is gone)."""
+        if self._socket is not None:
+            await self.sandbox.exec(["rm", "-f", self._socket], timeout=60)
+            self._socket = None
 
 
 def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: dict[str, np.ndarray]) -> RunResult:
@@ -189,6 +290,7 @@ def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: 
         param_counts=reply.get("param_counts", {}),
         seconds=float(reply.get("seconds", 0.0)),
         fit_seconds=float(reply.get("fit_seconds", 0.0)),
+        batch_dependent=list(reply.get("batch_dependent", [])),
         detail=detail,
     )
     if not reply.get("ok"):
@@ -205,23 +307,45 @@ def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: 
     return RunResult(ok=True, predictions=predictions, **common)
 
 
-async def fit_and_predict(sandbox: SandboxEnvironment, program: str, train, points, timeout: float, shape: str = "auto") -> RunResult:
+async def fit_and_predict(
+    runner: SandboxEnvironment | WarmRunner,
+    program: str,
+    train,
+    points,
+    timeout: float,
+    shape: str = "auto",
+    batch_check: bool = False,
+) -> RunResult:
     """Run a submission fitted on ``train`` (fit-and-predict shape) on every group of ``points``.
 
     Parameters
     ----------
+    runner : SandboxEnvironment or WarmRunner
+        Where to run: a sandbox (one runner start for this run) or a warm runner in one.
+    program : str
+        Source of the submission.
     train, points : sldbench.data.Split
         Rows to fit on, and rows whose features are predicted (their targets stay on the host).
     timeout : float
         Wall seconds for the run.
     shape : {"auto", "law", "fit_predict"}
+    batch_check : bool
+        See `run_program`.
+
+    Returns
+    -------
+    RunResult
+        Predictions for every group of ``points``.
     """
-    return await run_program(
-        sandbox,
-        program,
-        train.spec,
+    arguments = dict(
+        program=program,
+        spec=train.spec,
         predict={g: points.arrays(g)[0] for g in points.groups},
         fit={g: train.arrays(g) for g in train.groups},
         limits=Limits(timeout=timeout),
         shape=shape,
+        batch_check=batch_check,
     )
+    if isinstance(runner, WarmRunner):
+        return await runner.run(**arguments)
+    return await run_program(runner, **arguments)

@@ -9,6 +9,13 @@ program is the submission, scored on the held-out split by the task's scorer.
 
 `sldbench/best_of_n` spends the same budget on independent proposals from the
 initial program (no evolution), to show whether evolution helps.
+
+``proposer=symbolic`` replaces the model by law search (no language model, no API
+key): each child is the best of a few rounds of law-shaped moves from the
+parent's form, fitted in this process on the train split (`sldbench.symbolic`).
+Its fitness is then the R^2 of the largest-scale train rows held out and
+predicted (``fitness=extrapolation``), so the loop prefers laws that
+extrapolate; the test split is only ever read by the scorer.
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ from sldbench.data import load_split
 from sldbench.evolution import Search, Settings, train_evaluator
 from sldbench.specs import get_spec
 from sldbench.submission import store_program
+from sldbench.symbolic import SymbolicProposer, extrapolation_split, holdout_evaluator
+
+PROPOSERS = ("model", "symbolic")
+FITNESS = ("train", "extrapolation")
 
 
 def _model_proposer(role: str):
@@ -36,21 +47,39 @@ def _model_proposer(role: str):
     return propose
 
 
-def _evolution_solver(settings: Settings, checkpoint: str | None, role: str) -> Solver:
+def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, proposer: str, fitness: str | None, time_budget: float | None) -> Solver:
+    if proposer not in PROPOSERS:
+        raise ValueError(f"proposer must be one of {', '.join(PROPOSERS)}, got {proposer!r}")
+    fitness = fitness or ("extrapolation" if proposer == "symbolic" else "train")
+    if fitness not in FITNESS:
+        raise ValueError(f"fitness must be one of {', '.join(FITNESS)}, got {fitness!r}")
+    if proposer == "symbolic" and settings.mode != "full":
+        raise ValueError("proposer=symbolic writes whole programs: use mode=full")
+
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         spec = get_spec(state.metadata["task"])
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
+        if fitness == "extrapolation":
+            fit_rows, validation = extrapolation_split(train)
+            evaluate = holdout_evaluator(current_sandbox(), fit_rows, validation, settings.eval_timeout)
+        else:
+            validation, evaluate = train, train_evaluator(current_sandbox(), train, settings.eval_timeout)
         search = Search(
             settings,
             train,
             context=state.input_text,
-            evaluate=train_evaluator(current_sandbox(), train, settings.eval_timeout),
-            propose=_model_proposer(role),
+            evaluate=evaluate,
+            propose=SymbolicProposer(train) if proposer == "symbolic" else _model_proposer(role),
             checkpoint=path,
             log=lambda event: transcript().info(event, source="sldagent"),
+            validation=validation,
+            time_budget=time_budget,
         )
-        result = await search.run()
+        try:
+            result = await search.run()
+        finally:
+            await evaluate.close()
         db = result.database
         best = db.best()
         store_program(state, best.code, shape="fit_predict")
@@ -61,6 +90,10 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str) -> 
         rejected = [a for a in result.attempts if a.outcome == "rejected"]
         state.metadata["sldagent"] = {
             "settings": asdict(settings),
+            "proposer": proposer,
+            "fitness": fitness,
+            "iterations_run": result.next_iteration,
+            "stopped_by_time_budget": result.next_iteration < settings.iterations,
             "best": {"id": best.id, "train_r2": best.fitness, "combined": best.combined, "param_count": best.param_count},
             "trajectory": result.trajectory,
             "lineage": lineage,
@@ -94,6 +127,9 @@ def sldagent(
     seed: int = 42,
     checkpoint: str | None = None,
     role: str = "mutator",
+    proposer: str = "model",
+    fitness: str | None = None,
+    time_budget: float | None = None,
 ) -> Solver:
     """SLDAgent: evolutionary search over (law, fitting routine) programs.
 
@@ -124,12 +160,21 @@ def sldagent(
         with an existing checkpoint continues from it.
     role : str
         Model role of the proposer (falls back to the eval's model).
+    proposer : {"model", "symbolic"}
+        Who writes children: the model (through prompts), or law search with no model.
+    fitness : {"train", "extrapolation"}, optional
+        R^2 on the train split (the paper's), or R^2 of the largest-scale train rows
+        held out per feature and predicted from the rest. Default: ``train`` with the
+        model, ``extrapolation`` with the symbolic proposer.
+    time_budget : float, optional
+        Seconds after which no new proposals are asked for (the run then stops early,
+        with the best program so far as the submission).
     """
     settings = Settings(
         iterations, islands, population, archive, migration_interval, migration_rate, exploitation, exploration,
         feature_bins, top_programs, diverse_programs, mode, parallel, eval_timeout, seed, evolve=True,
     )  # fmt: skip
-    return _evolution_solver(settings, checkpoint, role)
+    return _evolution_solver(settings, checkpoint, role, proposer, fitness, time_budget)
 
 
 @solver
@@ -141,10 +186,14 @@ def best_of_n(
     seed: int = 42,
     checkpoint: str | None = None,
     role: str = "mutator",
+    proposer: str = "model",
+    fitness: str | None = None,
+    time_budget: float | None = None,
 ) -> Solver:
     """Baseline: ``iterations`` independent proposals from the initial program; the best on train wins.
 
-    Same budget, prompt format, checks and evaluation as `sldagent`, without evolution.
+    Same budget, prompt format, checks and evaluation as `sldagent` (see it for the
+    arguments), without evolution.
     """
     settings = Settings(iterations=iterations, mode=mode, parallel=parallel, eval_timeout=eval_timeout, seed=seed, evolve=False)
-    return _evolution_solver(settings, checkpoint, role)
+    return _evolution_solver(settings, checkpoint, role, proposer, fitness, time_budget)

@@ -423,7 +423,7 @@ def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sa
     body = 'return [{"loss": float(search())} for _ in input_data]'
     score = attack(docker_sandbox, hostile(body, prelude=search), timeout=120)
     assert score.metadata["shape"] == "law", score.explanation
-    assert _constant_prediction(score, 1.0)
+    assert _constant_prediction(score, 1.0), score.metadata
 
 
 def test_local_sandbox_cannot_hide_files_on_the_host(local_sandbox, data_dir):

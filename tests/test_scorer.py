@@ -112,18 +112,22 @@ def test_each_failure_scores_minus_one_with_its_reason(local_sandbox, data_dir, 
     assert reason in result.explanation
 
 
+def runaway_program(pid_file) -> str:
+    """A law that starts a detached grandchild in its own session, writes both pids, then spins."""
+    return textwrap.dedent(f'''
+        import os, subprocess, sys, time
+        def law(input_data, group):
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+            with open({str(pid_file)!r}, "w") as f:
+                f.write(f"{{os.getpid()}} {{child.pid}}")
+            while True:
+                pass
+    ''')
+
+
 def test_runaway_submission_is_killed_with_no_process_left(local_sandbox, data_dir, tmp_path):
     pid_file = tmp_path / "pids"
-    program = f'''
-    import os, subprocess, sys, time
-    def law(input_data, group):
-        # a detached grandchild in its own session, then spin
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
-        with open({str(pid_file)!r}, "w") as f:
-            f.write(f"{{os.getpid()}} {{child.pid}}")
-        while True:
-            pass
-    '''
+    program = runaway_program(pid_file)
     started = time.monotonic()
     result = score(local_sandbox, data_dir, program, timeout=3)
     assert time.monotonic() - started < 30

@@ -10,7 +10,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 
 from sldbench.data import load_split
-from sldbench.evolution import INITIAL_PROGRAM, Rejected, Search, Settings, child_from_diff, train_evaluator
+from sldbench.evolution import INITIAL_PROGRAM, Database, Program, Rejected, Search, Settings, child_from_diff, train_evaluator
 from sldbench.scorer import score_program
 from sldbench.solvers import best_of_n, sldagent
 from sldbench.specs import get_spec
@@ -45,6 +45,8 @@ TOO_MANY = PARSCALE.replace("[np.log(1e8), 0.4, 0.2, 1.0]).x", "[np.log(1e8), 0.
     "log_a, k, alpha, e = params", "log_a, k, alpha, e = params[:4]"
 )
 OUTSIDE = "import os\n" + PARSCALE
+# Normalises by the largest model size in the batch: a statistic of its input, so not a law.
+BATCH_STATISTIC = PARSCALE.replace("(np.exp(log_a) / (X[:, 0] *", "(np.exp(log_a) / (X[:, 0] / X[:, 0].max() * 1e9 *")
 
 
 def fenced(code):
@@ -86,9 +88,12 @@ def test_better_program_becomes_the_submission_and_is_scored_held_out(tmp_path, 
     assert sample.scores["heldout_r2"].value == pytest.approx(expected.value)
     assert expected.value["r2"] > 0.99
     infos = [e.data for e in sample.events if getattr(e, "event", "") == "info" and e.source == "sldagent"]
-    assert [(i["iteration"], i["island"], i["outcome"]) for i in infos] == [(1, 0, "accepted"), (2, 1, "accepted"), (3, 2, "rejected")]
-    assert [i["parent"] for i in infos][:2] == ["p0000", "p0000"] and infos[2]["parent"] in {"p0000", "p0001"}
-    assert "no ```python block" in infos[2]["reason"]
+    assert [(i["iteration"], i["island"], i["outcome"]) for i in infos] == [
+        (0, 0, "seed"), (1, 0, "accepted"), (2, 1, "accepted"), (3, 2, "rejected")
+    ]  # fmt: skip
+    assert infos[0]["note"] == "5 parameters per group, over the limit of 4: submitted only if no child is within it"  # the paper's initial program fits 5 on parallel
+    assert [i["parent"] for i in infos][1:3] == ["p0000", "p0000"] and infos[3]["parent"] in {"p0000", "p0001"}
+    assert "no ```python block" in infos[3]["reason"]
 
 
 def _search(data_dir, local_sandbox, replies, prompts, checkpoint=None, task="parallel", **settings):
@@ -116,6 +121,7 @@ def test_every_rejection_kind_is_recorded_and_the_run_completes(data_dir, local_
         fenced(OUTSIDE),  # edits outside the EVOLVE block
         fenced(PARSCALE),
         fenced(PARSCALE.replace("# EVOLVE-BLOCK-END", "# same code, new comment\n# EVOLVE-BLOCK-END")),  # duplicate
+        fenced(BATCH_STATISTIC),  # predictions depend on the other points passed with them
     ]
     state = _search(data_dir, local_sandbox, replies, [], iterations=len(replies), eval_timeout=3)
     reasons = [a.reason for a in state.attempts]
@@ -126,7 +132,19 @@ def test_every_rejection_kind_is_recorded_and_the_run_completes(data_dir, local_
     assert reasons[4] == "changes code outside the EVOLVE-BLOCK markers"
     assert state.attempts[5].outcome == "accepted"
     assert reasons[6] == "duplicates a program already evaluated"
+    assert reasons[7].startswith("scaling_law_func uses statistics of its input") and "'pile'" in reasons[7]
     assert state.database.best().code == PARSCALE
+
+
+def test_the_seed_over_the_parameter_limit_is_submitted_only_when_nothing_else_is_valid(data_dir, local_sandbox):
+    # parallel allows 4 parameters per group; the paper's initial program fits 2F+1 = 5
+    alone = _search(data_dir, local_sandbox, [fenced("not python (")], [], iterations=1)
+    assert alone.database.programs["p0000"].param_count == 5 and alone.database.best().id == "p0000"
+    db = Database(Settings(), param_limit=4)
+    db.add(Program("p0000", "seed", None, -1, 0, fitness=0.99, combined=0.5, param_count=5, complexity=10))
+    db.add(Program("p0001", "child", "p0000", 0, 0, fitness=0.90, combined=0.4, param_count=4, complexity=10))
+    assert db.best().id == "p0001"  # the seed fits train better, but only the child respects the limit
+    assert Database.from_json(Settings(), db.to_json(), param_limit=4).best().id == "p0001"
 
 
 def test_diff_mode_applies_a_diff_and_reports_a_broken_one(data_dir, local_sandbox):
@@ -196,7 +214,7 @@ def test_best_of_n_uses_the_initial_program_as_every_parent(tmp_path, data_dir):
         model="scripted/x", model_args={"script": script}, log_dir=str(tmp_path), display="none",
     )  # fmt: skip
     infos = [e.data for e in log.samples[0].events if getattr(e, "event", "") == "info" and e.source == "sldagent"]
-    assert [i["parent"] for i in infos] == ["p0000", "p0000"]
+    assert [(i["outcome"], i["parent"]) for i in infos] == [("seed", None), ("accepted", "p0000"), ("accepted", "p0000")]
     assert log.samples[0].scores["heldout_r2"].value["r2"] > 0.99
 
 

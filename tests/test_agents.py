@@ -1,0 +1,326 @@
+"""The agent adapters: each real CLI run headless in the local sandbox, its model calls bridged to a scripted model."""
+
+import asyncio
+import json
+import shutil
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DATA_DIR, HUMAN_DIR
+from inspect_ai import eval as inspect_eval
+from inspect_ai.log import resolve_sample_attachments
+from inspect_ai.model import ChatMessageUser, GenerateConfig
+from inspect_ai.tool import ToolInfo, ToolParams
+
+from sldbench import agents
+from sldbench.agents.install import CLIS, bin_dir
+from sldbench.laws import load_constants, prefitted_program
+from sldbench.providers import ScriptError, ScriptedModel
+from sldbench.scorer import score_program
+from sldbench.specs import get_spec
+from sldbench.tasks import sldbench_task
+
+
+def _script(path, lines):
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return str(path)
+
+
+def test_a_script_line_carries_tool_calls_for_calls_that_offer_those_tools(tmp_path):
+    script = _script(
+        tmp_path / "s.jsonl",
+        [
+            {"tool_calls": [{"function": "Write", "arguments": {"file_path": "law.py", "content": "x = 1\n"}}]},
+            {"content": "done", "when_tools": True},
+            {"content": "a title", "when_tools": False},
+        ],
+    )
+    model = ScriptedModel("agent", script=script)
+    write = ToolInfo(name="Write", description="write a file", parameters=ToolParams())
+
+    def ask(tools):
+        return asyncio.run(model.generate([ChatMessageUser(content="task")], tools, "auto", GenerateConfig()))
+
+    side = ask([])  # a side call without tools skips the tool-call line
+    assert side.message.text == "a title" and not side.message.tool_calls
+    first = ask([write])
+    (call,) = first.message.tool_calls
+    assert (call.function, call.arguments) == ("Write", {"file_path": "law.py", "content": "x = 1\n"})
+    assert first.stop_reason == "tool_calls" and call.id
+    assert first.usage.output_tokens == len(json.dumps(call.arguments).split())
+    assert ask([write]).message.text == "done"
+    with pytest.raises(ScriptError, match="used up .* offering tools Write"):
+        ask([write])
+
+
+def test_malformed_tool_calls_name_the_line(tmp_path):
+    bad = _script(tmp_path / "bad.jsonl", [{"content": "ok"}, {"tool_calls": [{"arguments": {}}]}])
+    with pytest.raises(ScriptError, match=r"bad.jsonl:2: 'tool_calls' must be a list of objects"):
+        ScriptedModel("x", script=bad)
+    bad = _script(tmp_path / "bad2.jsonl", [{"content": "ok", "when_tools": "yes"}])
+    with pytest.raises(ScriptError, match=r"bad2.jsonl:1: 'when_tools' must be true or false"):
+        ScriptedModel("x", script=bad)
+
+
+# --- the real CLIs, in the local sandbox, through the bridge ---------------------------------------
+
+PARALLEL = get_spec("parallel")
+LAW = prefitted_program("parallel", load_constants(HUMAN_DIR, "parallel"))  # the ParScale law, published constants
+EXPLAIN = "ParScale: L = (A / (N (k ln P + 1)))^alpha + E, constants per corpus.\n"
+
+
+def heredoc(path, text):
+    return f"cat > {path} <<'SLDBENCH_EOF'\n{text}SLDBENCH_EOF\n"
+
+
+def shell_writes(tool, argument, extra=None):
+    """Script lines for an agent whose shell tool is ``tool(argument=...)``: look at the data, write both files."""
+    extra = extra or {}
+    return [
+        {"tool_calls": [{"function": tool, "arguments": {argument: "head -3 data/train.csv", **extra}}]},
+        {"tool_calls": [{"function": tool, "arguments": {argument: heredoc("law.py", LAW) + heredoc("explain.md", EXPLAIN), **extra}}]},
+    ]
+
+
+# Per agent: the calls that write law.py, and the call names they show in the transcript. Side calls
+# without tools (titles, summaries) get their own lines; the final answer answers a call with tools.
+SCRIPTS = {
+    "codex": (shell_writes("exec_command", "cmd", {"login": False}), "exec_command"),
+    "claude_code": (shell_writes("Bash", "command", {"description": "write the law"}), "Bash"),
+    "gemini_cli": (shell_writes("run_shell_command", "command"), "run_shell_command"),
+    "openhands": (shell_writes("terminal", "command", {"security_risk": "LOW"}), "terminal"),
+    "goose": (
+        [
+            {"tool_calls": [{"function": "shell", "arguments": {"command": "head -3 data/train.csv"}}]},
+            {"tool_calls": [{"function": "write", "arguments": {"path": "law.py", "content": LAW}}]},
+            {"tool_calls": [{"function": "write", "arguments": {"path": "explain.md", "content": EXPLAIN}}]},
+        ],
+        "write",
+    ),
+    # Aider has no tools: its reply holds each file whole, after the file's name.
+    "aider": ([{"content": f"The law.\n\nlaw.py\n```python\n{LAW}```\n\nexplain.md\n```\n{EXPLAIN}```\n"}], None),
+}
+FINAL = {"content": "law.py and explain.md are written.", "when_tools": True}
+SIDE_CALLS = [{"content": "Scaling law discovery", "when_tools": False}] * 3
+
+
+def agent_script(path, name, final=True):
+    lines, _ = SCRIPTS[name]
+    extra = [FINAL] if final and name != "aider" else []
+    return _script(path, lines + extra + SIDE_CALLS)
+
+
+def require_cli(name):
+    cli = CLIS[name]
+    if shutil.which(cli.command) is None and not (bin_dir() / cli.command).exists():
+        pytest.skip(f"{cli.command} ({cli.requirement}) is not installed: run `{cli.install_hint}`")
+
+
+def run_agent(tmp_path, name, script, data_dir, task=None, **agent_args):
+    """Run one agent on the parallel task (or ``task``) with the scripted model; samples with attachments resolved."""
+    (log,) = inspect_eval(
+        task or sldbench_task("parallel", data_dir=str(data_dir)),
+        solver=getattr(agents, name)(**agent_args),
+        model=f"scripted/{tmp_path.name}",  # one model instance per run: Inspect caches them by name
+        model_args={"script": script},
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
+    log.samples = [resolve_sample_attachments(sample, "full") for sample in log.samples or []]
+    return log
+
+
+def agent_record(sample, name):
+    (info,) = [e.data for e in sample.events if e.event == "info" and e.source == name]
+    return info
+
+
+@pytest.fixture(scope="module")
+def law_score():
+    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
+
+    sandbox = LocalSandboxEnvironment()
+    try:
+        return asyncio.run(score_program(sandbox, LAW, PARALLEL, DATA_DIR)).value
+    finally:
+        sandbox.directory.cleanup()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_agent_writes_the_scripted_law_and_is_scored_on_it(name, tmp_path, data_dir, law_score):
+    require_cli(name)
+    log = run_agent(tmp_path, name, agent_script(tmp_path / "script.jsonl", name), data_dir)
+    assert log.status == "success", log.error
+    sample = log.samples[0]
+    score = sample.scores["heldout_r2"]
+    assert score.value == pytest.approx(law_score), score.explanation
+    assert law_score["r2"] == pytest.approx(0.9998925970125949)  # the paper's Human value on parallel
+    assert "law.py in the sandbox" in score.explanation
+
+    # the agent's model calls went through the bridge into the transcript, tool calls included
+    model_events = [e for e in sample.events if e.event == "model"]
+    _, tool = SCRIPTS[name]
+    if tool:
+        called = [c.function for e in model_events for c in (e.output.message.tool_calls or [])]
+        assert called.count(tool) >= 1 and any("law.py" in json.dumps(e.output.message.tool_calls[0].arguments) for e in model_events if e.output.message.tool_calls)
+    else:
+        assert any("```python" in e.output.message.text for e in model_events)
+    # ... and their tokens were counted
+    usage = sample.model_usage[f"scripted/{tmp_path.name}"]
+    assert usage.total_tokens == sum(e.output.usage.total_tokens for e in model_events if e.output.usage) > 0
+
+    # the agent's own output (its JSON events or chat history) is in the transcript
+    record = agent_record(sample, name)
+    assert record["ended"] == "exited" and record["exit_code"] == 0, record["stderr"][-2000:]
+    assert CLIS[name].version in record["version"]
+    own_output = json.dumps(record["output"]) + json.dumps(record.get("history", ""))
+    assert "law.py" in own_output
+    assert sample.store["sldbench:agent"]["agent"] == name
+
+
+def _running(marker):
+    """Processes whose command line contains ``marker`` (to check that a killed agent left nothing behind)."""
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if marker in line and "ps -eo" not in line]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("limit", ["agent timeout", "task time limit"])
+def test_an_agent_cut_short_is_scored_on_the_law_it_left(limit, tmp_path, data_dir, law_score):
+    require_cli("goose")
+    lines, _ = SCRIPTS["goose"]
+    started, hang = tmp_path / "hang-started", f"sleep {600 + len(limit)}"  # one marker per case
+    hang_call = {"tool_calls": [{"function": "shell", "arguments": {"command": f"touch {started}; {hang}"}}]}
+    script = _script(tmp_path / "s.jsonl", lines[:2] + [hang_call] + SIDE_CALLS)
+    if limit == "agent timeout":
+        log = run_agent(tmp_path, "goose", script, data_dir, timeout=60)
+    else:
+        log = run_agent(tmp_path, "goose", script, data_dir, task=sldbench_task("parallel", data_dir=str(data_dir), time_limit=60))
+    assert log.status == "success", log.error
+    sample = log.samples[0]
+    assert sample.scores["heldout_r2"].value == pytest.approx(law_score)
+    record = agent_record(sample, "goose")
+    assert record["ended"] == ("timeout" if limit == "agent timeout" else "cancelled")
+    if limit == "task time limit":
+        assert sample.limit is not None and sample.limit.type in ("time", "working")
+    assert started.exists()  # the agent was inside its hanging command when it was stopped
+    assert not _running(hang)  # and the whole process group was killed
+
+
+@pytest.mark.slow
+def test_an_agent_that_writes_nothing_scores_minus_one_with_the_reason(tmp_path, data_dir):
+    require_cli("codex")
+    script = _script(tmp_path / "s.jsonl", [{"content": "I could not find a law."}] + SIDE_CALLS)
+    log = run_agent(tmp_path, "codex", script, data_dir)
+    assert log.status == "success", log.error
+    score = log.samples[0].scores["heldout_r2"]
+    assert score.value["r2"] == -1.0
+    assert score.explanation.startswith("no submission") and "law.py" in score.explanation
+    assert agent_record(log.samples[0], "codex")["output"]  # the run itself is on record
+
+
+@pytest.mark.slow
+def test_two_samples_run_concurrently_each_on_its_own_bridge(tmp_path, data_dir, law_score, local_sandbox):
+    require_cli("codex")
+    from inspect_ai import Task
+    from inspect_ai.dataset import MemoryDataset
+
+    from sldbench.scorer import heldout_r2
+    from sldbench.tasks import record_to_sample
+
+    moe = get_spec("moe")
+    moe_law = prefitted_program("moe", load_constants(HUMAN_DIR, "moe"))
+    moe_score = asyncio.run(score_program(local_sandbox, moe_law, moe, data_dir)).value
+    # each sample's lines match only its own prompt (by the task description), so a call that reached
+    # the other sample's bridge would write the other law
+    lines = []
+    for spec, law in ((PARALLEL, LAW), (moe, moe_law)):
+        when = spec.description[:40]
+        write = heredoc("law.py", law)
+        lines += [
+            {"when": when, "tool_calls": [{"function": "exec_command", "arguments": {"cmd": "sleep 3; head -2 data/train.csv", "login": False}}]},
+            {"when": when, "tool_calls": [{"function": "exec_command", "arguments": {"cmd": write, "login": False}}]},
+            {"when": when, "content": "done", "when_tools": True},
+        ]
+    samples = [record_to_sample(spec, str(data_dir), 600) for spec in (PARALLEL, moe)]
+    task = Task(dataset=MemoryDataset(samples), scorer=heldout_r2(), sandbox="local")
+    log = run_agent(tmp_path, "codex", _script(tmp_path / "s.jsonl", lines + SIDE_CALLS), data_dir, task=task)
+    assert log.status == "success", log.error
+    by_task = {sample.id: sample for sample in log.samples}
+    assert by_task["parallel"].scores["heldout_r2"].value == pytest.approx(law_score)
+    assert by_task["moe"].scores["heldout_r2"].value == pytest.approx(moe_score)
+    assert moe_score["r2"] == pytest.approx(0.70320725767646)
+    records = {name: agent_record(sample, "codex") for name, sample in by_task.items()}
+    assert records["parallel"]["port"] != records["moe"]["port"]
+    # the two runs overlapped: each sample's first model call came before the other's last
+    times = {name: [e.timestamp for e in sample.events if e.event == "model"] for name, sample in by_task.items()}
+    assert min(times["parallel"]) < max(times["moe"]) and min(times["moe"]) < max(times["parallel"])
+
+
+def test_a_missing_cli_fails_the_sample_naming_the_install_command(tmp_path, data_dir, monkeypatch):
+    bare_path = "/usr/bin:/bin"
+    if shutil.which("claude", path=bare_path):
+        pytest.skip("claude is installed system-wide in /usr/bin or /bin")
+    monkeypatch.setenv("SLDBENCH_AGENTS_HOME", str(tmp_path / "empty"))
+    monkeypatch.setenv("PATH", f"{bare_path}")
+    log = run_agent(tmp_path, "claude_code", _script(tmp_path / "s.jsonl", [FINAL]), data_dir)
+    assert log.status == "error"
+    message = log.samples[0].error.message if log.samples and log.samples[0].error else log.error.message
+    assert "`claude` command (@anthropic-ai/claude-code 2.1.197) is not in the sandbox" in message
+    assert "sldbench agents install claude_code" in message
+
+
+def test_every_adapter_is_a_registered_solver_with_a_pinned_cli():
+    from inspect_ai._util.registry import registry_lookup
+
+    assert sorted(CLIS) == sorted(agents.__all__) == ["aider", "claude_code", "codex", "gemini_cli", "goose", "openhands"]
+    for name in CLIS:
+        assert registry_lookup("agent", f"sldbench/{name}") is not None, name
+
+
+def test_the_agents_image_installs_the_pinned_versions():
+    dockerfile = (Path(__file__).resolve().parents[1] / "docker" / "agents.Dockerfile").read_text()
+    for cli in CLIS.values():
+        assert cli.requirement in dockerfile, f"docker/agents.Dockerfile does not install {cli.requirement}"
+
+
+@pytest.mark.slow
+def test_an_agent_runs_from_the_command_line(tmp_path, data_dir, law_score):
+    require_cli("goose")
+    script = agent_script(tmp_path / "s.jsonl", "goose")
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "sldbench/parallel", "--solver", "sldbench/goose",
+        "-S", "timeout=300", "-S", "max_turns=20", "--model", "scripted/cli", "-M", f"script={script}",
+        "--log-dir", str(tmp_path / "logs"), "--display", "plain",
+    ]  # fmt: skip
+    completed = subprocess.run(command, env={**os.environ, "SLDBENCH_DATA_DIR": str(data_dir)}, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    log = read_eval_log(list_eval_logs(str(tmp_path / "logs"))[0])
+    assert log.plan.steps[-1].solver == "sldbench/goose"
+    assert {"timeout": 300, "max_turns": 20}.items() <= log.plan.steps[-1].params.items()
+    sample = log.samples[0]
+    assert sample.scores["heldout_r2"].value == pytest.approx(law_score)
+    assert agent_record(sample, "goose")["timeout"] == 300
+
+
+def test_turn_limit_answers_stop_after_the_last_allowed_call(tmp_path):
+    from inspect_ai.model import get_model
+
+    from sldbench.agents._runner import turn_limit
+
+    limit = turn_limit(2)
+    model = get_model("scripted/turns", script=_script(tmp_path / "s.jsonl", [{"content": "x"}]))
+
+    async def calls():
+        return [await limit(model, [], [], None, GenerateConfig()) for _ in range(3)]
+
+    first, second, third = asyncio.run(calls())
+    assert first is None and second is None  # the model answers
+    assert "turn limit" in third.message.text and not third.message.tool_calls
+    assert turn_limit(None) is None

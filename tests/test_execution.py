@@ -1,0 +1,220 @@
+"""The warm runner: same results as a one-off run, isolation between jobs, recovery, shutdown."""
+
+import asyncio
+import os
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from test_scorer import FAILURES, FIT_PREDICT_SHAPE, _alive, runaway_program
+
+from sldbench.data import load_split
+from sldbench.execution import Limits, WarmRunner, run_program
+from sldbench.specs import get_spec
+
+PARALLEL = get_spec("parallel")
+POINTS = {"pile": np.array([[1e8, 2.0], [5e8, 4.0]])}
+FIT = {"pile": (POINTS["pile"], np.array([[3.0], [2.5]]))}
+
+
+def _warm_processes(sandbox) -> list[int]:
+    """Pids of warm runners serving a socket in this sandbox's folder."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        if b"--serve" in argv and cwd == sandbox.directory.name and _alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def _until(condition, seconds=5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_warm_and_one_off_runs_give_the_same_predictions(local_sandbox, data_dir):
+    train = load_split(PARALLEL, "train", data_dir)
+    test = load_split(PARALLEL, "test", data_dir)
+    arguments = dict(
+        program=textwrap.dedent(FIT_PREDICT_SHAPE),
+        spec=PARALLEL,
+        predict={g: test.arrays(g)[0] for g in test.groups},
+        fit={g: train.arrays(g) for g in train.groups},
+        limits=Limits(timeout=60),
+    )
+
+    async def both():
+        warm = WarmRunner(local_sandbox)
+        try:
+            return await run_program(local_sandbox, **arguments), await warm.run(**arguments)
+        finally:
+            await warm.close()
+
+    cold, warm = asyncio.run(both())
+    assert cold.ok and warm.ok
+    assert warm.param_counts == cold.param_counts == {"pile": 4, "stack": 4}
+    for group in test.groups:
+        np.testing.assert_array_equal(warm.predictions[group], cold.predictions[group])
+
+
+def test_warm_runner_reports_each_failure_like_a_one_off_run(local_sandbox):
+    async def compare():
+        warm = WarmRunner(local_sandbox)
+        try:
+            for program, reason in FAILURES.values():
+                cold = await run_program(local_sandbox, program, PARALLEL, POINTS, FIT, Limits(timeout=30))
+                hot = await warm.run(program, PARALLEL, POINTS, FIT, Limits(timeout=30))
+                assert not hot.ok and (hot.kind, hot.error) == (cold.kind, cold.error), program
+                assert reason in f"{hot.kind}: {hot.error}\n{hot.detail}"
+        finally:
+            await warm.close()
+
+    asyncio.run(compare())
+
+
+def test_jobs_cannot_affect_one_another(local_sandbox):
+    tamper = textwrap.dedent('''
+        import builtins, numpy
+        numpy.asarray = lambda *a, **k: "tampered"
+        builtins.float = lambda x: 42.0
+        def law(input_data, group):
+            return [{"loss": 1.0} for _ in input_data]
+    ''')
+    honest = "import numpy\ndef law(input_data, group):\n    return [{'loss': float(numpy.asarray(p['parallel_size']))} for p in input_data]\n"
+
+    async def sequence():
+        warm = WarmRunner(local_sandbox)
+        try:
+            first = await warm.run(tamper, PARALLEL, POINTS)
+            second = await warm.run(honest, PARALLEL, POINTS)
+            return first, second
+        finally:
+            await warm.close()
+
+    first, second = asyncio.run(sequence())
+    assert not first.ok  # the runner's own numpy.asarray is the tampered one inside that job only
+    assert second.ok, second.error
+    np.testing.assert_array_equal(second.predictions["pile"], [[2.0], [4.0]])
+
+
+def test_concurrent_jobs_get_their_own_results(local_sandbox):
+    programs = [f"def law(input_data, group):\n    return [{{'loss': {k}.0}} for _ in input_data]\n" for k in range(6)]
+
+    async def together():
+        warm = WarmRunner(local_sandbox)
+        try:
+            return await asyncio.gather(*(warm.run(p, PARALLEL, POINTS) for p in programs))
+        finally:
+            await warm.close()
+
+    results = asyncio.run(together())
+    assert [r.predictions["pile"][0, 0] for r in results] == [float(k) for k in range(6)]
+
+
+def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the_next_job_runs(local_sandbox):
+    assassin = textwrap.dedent('''
+        import os, signal
+        def _parent(pid):
+            with open(f"/proc/{pid}/stat") as f:
+                return int(f.read().rsplit(")", 1)[1].split()[1])
+        def law(input_data, group):
+            for name in ("json.py", "numpy.py", "socket.py", "sitecustomize.py"):  # for the next runner to import
+                open(name, "w").write("raise SystemExit('trojan imported')\\n")
+            handler = os.getppid()
+            os.kill(_parent(handler), signal.SIGKILL)  # the warm runner
+            os.kill(handler, signal.SIGKILL)           # and the process waiting for this job
+            return [{"loss": 1.0} for _ in input_data]
+    ''')
+    honest = "def law(input_data, group):\n    return [{'loss': 7.0} for _ in input_data]\n"
+
+    async def sequence():
+        warm = WarmRunner(local_sandbox)
+        try:
+            await warm.run(honest, PARALLEL, POINTS)
+            first_runner = _warm_processes(local_sandbox)
+            killed = await warm.run(assassin, PARALLEL, POINTS, limits=Limits(timeout=20))
+            after = await warm.run(honest, PARALLEL, POINTS)
+            return first_runner, killed, after, _warm_processes(local_sandbox)
+        finally:
+            await warm.close()
+
+    first_runner, killed, after, second_runner = asyncio.run(sequence())
+    assert len(first_runner) == 1 and len(second_runner) == 1 and first_runner != second_runner, (killed, after)
+    assert not killed.ok and killed.kind == "runner"
+    assert after.ok and after.predictions["pile"][0, 0] == 7.0
+
+
+def test_runaway_job_is_killed_with_no_process_left(local_sandbox, tmp_path):
+    pid_file = tmp_path / "pids"
+    program = runaway_program(pid_file)
+
+    async def run():
+        warm = WarmRunner(local_sandbox)
+        try:
+            return await warm.run(program, PARALLEL, POINTS, limits=Limits(timeout=3))
+        finally:
+            await warm.close()
+
+    result = asyncio.run(run())
+    assert result.kind == "timeout" and "timed out after 3 s" in result.error
+    pids = [int(pid) for pid in pid_file.read_text().split()]
+    assert len(pids) == 2 and [pid for pid in pids if _alive(pid)] == []
+
+
+@pytest.mark.parametrize("how", ["close", "sandbox removed"])
+def test_warm_runner_stops_when_closed_or_when_its_sandbox_goes(how):
+    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
+
+    sandbox = LocalSandboxEnvironment()
+    warm = WarmRunner(sandbox)
+    result = asyncio.run(warm.run("def law(d, g):\n    return [{'loss': 1.0} for _ in d]\n", PARALLEL, POINTS))
+    assert result.ok
+    (pid,) = _warm_processes(sandbox)
+    if how == "close":
+        asyncio.run(warm.close())
+    else:
+        sandbox.directory.cleanup()
+    assert _until(lambda: not _alive(pid)), f"the warm runner {pid} outlived its {how}"
+    if how == "close":
+        sandbox.directory.cleanup()
+
+
+@pytest.mark.docker
+def test_warm_runner_in_a_docker_container_matches_the_local_one(docker_sandbox, local_sandbox, data_dir):
+    train = load_split(PARALLEL, "train", data_dir)
+    arguments = dict(
+        program=textwrap.dedent(FIT_PREDICT_SHAPE),
+        spec=PARALLEL,
+        predict={g: train.arrays(g)[0] for g in train.groups},
+        fit={g: train.arrays(g) for g in train.groups},
+        limits=Limits(timeout=60),
+        batch_check=True,
+    )
+
+    async def in_both():
+        results = []
+        for sandbox in (docker_sandbox, local_sandbox):
+            warm = WarmRunner(sandbox)
+            try:
+                results.append(await warm.run(**arguments))
+                results.append(await warm.run(**arguments))  # the second job reuses the runner
+            finally:
+                await warm.close()
+        return results
+
+    results = asyncio.run(in_both())
+    assert all(r.ok and r.batch_dependent == [] for r in results), [r.error for r in results]
+    for group in train.groups:
+        np.testing.assert_allclose(results[0].predictions[group], results[2].predictions[group], rtol=1e-6)

@@ -1,0 +1,160 @@
+"""Discovery without a language model: the symbolic proposer in SLDAgent's loop, and the symbolic-regression baseline."""
+
+import asyncio
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from inspect_ai import eval as inspect_eval
+
+from sldbench.data import load_split
+from sldbench.evolution import INITIAL_PROGRAM, Program, Request, check_candidate, child_from_full_rewrite, train_evaluator
+from sldbench.scorer import score_program
+from sldbench.solvers import sldagent, symreg
+from sldbench.specs import TASKS, get_spec
+from sldbench.symbolic import LawSearch, SymbolicProposer, extrapolation_split, read_form
+from sldbench.symbolic.operon import translate
+from sldbench.tasks import sldbench_task
+
+INITIAL = Program("p0000", INITIAL_PROGRAM, None, -1, 0, 0.0, 0.0, 5, len(INITIAL_PROGRAM))
+
+
+def request(seed, parent=INITIAL, top=(), seen=frozenset()):
+    return Request(0, 0, seed, parent, list(top), [], [], seen, "system prompt", "user prompt")
+
+
+def child_of(proposer, req):
+    reply, usage = proposer.propose_now(req)
+    assert usage == {}
+    return child_from_full_rewrite(reply, req.parent.code)
+
+
+@pytest.mark.parametrize("task", ["parallel", "domain_mix"])
+def test_proposed_programs_pass_the_checks_evaluate_in_the_sandbox_and_respect_the_limit(task, data_dir, local_sandbox):
+    spec = get_spec(task)
+    train = load_split(spec, "train", data_dir)
+    proposer = SymbolicProposer(train, width=4, depth=1)
+    child = child_of(proposer, request(1))
+    check_candidate(child, INITIAL_PROGRAM)
+    result = asyncio.run(train_evaluator(local_sandbox, train, 120)(child))
+    assert result.ok, result.error + result.detail
+    assert set(result.param_counts) == set(train.groups)
+    assert max(result.param_counts.values()) <= spec.param_limit
+    form = read_form(child)
+    assert form is not None and form.param_count == max(result.param_counts.values())
+    # a child of that child: the proposer reads its own programs back
+    grandchild = child_of(proposer, request(2, Program("p0001", child, "p0000", 0, 0, 0.0, 0.0, 4, len(child))))
+    check_candidate(grandchild, child)
+    assert read_form(grandchild) != form
+
+
+def test_every_move_stays_within_the_parameter_limit_on_every_task(data_dir):
+    for name, spec in TASKS.items():
+        search = LawSearch(load_split(spec, "train", data_dir))
+        form = search.initial_form()
+        assert search.allowed(form), name
+        for kind, forms in search.moves(form, []).items():
+            for candidate in forms:
+                assert search.allowed(candidate), (name, kind, candidate)
+                if spec.param_limit is not None:
+                    assert candidate.param_count <= spec.param_limit
+
+
+def test_same_seed_same_program_and_another_seed_explores(data_dir):
+    train = load_split(get_spec("moe"), "train", data_dir)
+    first = SymbolicProposer(train, width=4, depth=2).propose_now(request(7))
+    again = SymbolicProposer(train, width=4, depth=2).propose_now(request(7))
+    assert first == again
+    others = {SymbolicProposer(train, width=4, depth=2).propose_now(request(seed))[0] for seed in (8, 9, 10)}
+    assert len(others | {first[0]}) > 1
+
+
+def test_the_proposer_avoids_programs_already_evaluated(data_dir):
+    from sldbench.evolution import normalized
+
+    train = load_split(get_spec("parallel"), "train", data_dir)
+    proposer = SymbolicProposer(train, width=6, depth=1)
+    first = child_of(proposer, request(3))
+    second = child_of(proposer, request(3, seen=frozenset({normalized(first)})))
+    assert normalized(second) != normalized(first)
+
+
+def test_extrapolation_folds_hold_out_the_largest_train_rows_of_each_group(data_dir):
+    train = load_split(get_spec("sft"), "train", data_dir)
+    fit, holdout = extrapolation_split(train)
+    assert len(fit.groups) == len(train.groups)  # one feature: one fold per group
+    for group in train.groups:
+        name = f"{group} | largest sft_data_size"
+        fitted, held = fit.arrays(name)[0][:, 0], holdout.arrays(name)[0][:, 0]
+        assert held.min() > fitted.max()
+        assert 0 < len(held) < len(fitted)
+    assert len(fit.frame) + len(holdout.frame) == len(train.frame)
+
+
+def _eval(tmp_path, task, solver, data_dir, **kwargs):
+    (log,) = inspect_eval(sldbench_task(task, data_dir=str(data_dir)), solver=solver, model="none", log_dir=str(tmp_path / "logs"), display="none", **kwargs)
+    assert log.status == "success", log.error
+    return log.samples[0]
+
+
+@pytest.mark.slow
+def test_symbolic_sldagent_through_inspect_beats_the_initial_program(tmp_path, data_dir, local_sandbox):
+    sample = _eval(tmp_path, "moe", sldagent(proposer="symbolic", iterations=4, parallel=2, seed=5), data_dir)
+    meta = sample.metadata["sldagent"]
+    assert meta["proposer"] == "symbolic" and meta["fitness"] == "extrapolation" and meta["iterations_run"] == 4
+    assert meta["accepted"] >= 1 and meta["best"]["id"] != "p0000"
+    assert meta["usage"]["total_tokens"] == 0
+    score = sample.scores["heldout_r2"].value
+    initial = asyncio.run(score_program(local_sandbox, INITIAL_PROGRAM, get_spec("moe"), data_dir)).value
+    assert score["r2"] > initial["r2"] + 0.5, (score, initial)
+    assert read_form(sample.store["sldbench:program"]) is not None
+
+
+@pytest.mark.slow
+def test_time_budget_stops_the_loop_early_and_still_submits(tmp_path, data_dir):
+    sample = _eval(tmp_path, "parallel", sldagent(proposer="symbolic", iterations=50, parallel=1, time_budget=0.01), data_dir)
+    meta = sample.metadata["sldagent"]
+    assert meta["stopped_by_time_budget"] and meta["iterations_run"] < 50
+    assert sample.scores["heldout_r2"].value["r2"] > -1
+
+
+@pytest.mark.slow
+def test_symreg_end_to_end(tmp_path, data_dir):
+    sample = _eval(tmp_path, "parallel", symreg(generations=20, population=200, seed=3), data_dir)
+    meta = sample.metadata["symreg"]
+    assert meta["param_count"] <= get_spec("parallel").param_limit
+    assert meta["candidates_scored"] >= 2
+    assert sample.scores["heldout_r2"].value["r2"] > 0.9
+
+
+def test_operon_expressions_become_numpy_with_parameters():
+    expression = translate("(1.5 + ((-2.0) * exp((0.25 * X2)))) ^ X1", ("log", "raw"))
+    assert expression.start == (1.5, -2.0, 0.25)
+    X = np.array([[np.e, 2.0]])
+    p = np.array(expression.start)
+    value = eval(expression.source, {"np": np, "X": X, "p": p})  # noqa: S307 - the translated test expression
+    assert value[0] == pytest.approx((1.5 - 2.0 * np.exp(0.25 * 2.0)) ** 1.0)
+
+
+@pytest.mark.slow
+def test_search_never_reads_the_test_split(tmp_path, data_dir):
+    """Both solvers run (without the scorer) on a fresh copy of the data; no test.csv is opened meanwhile."""
+    copy = tmp_path / "data"
+    for task in ("moe", "u_shape"):
+        config = get_spec(task).config
+        shutil.copytree(data_dir / config, copy / config)
+    opened = []
+
+    def audit(event, args):
+        if event == "open" and str(args[0]).startswith(str(copy)) and str(args[0]).endswith("test.csv"):
+            opened.append(str(args[0]))
+
+    sys.addaudithook(audit)
+    for task, solver in (("moe", sldagent(proposer="symbolic", iterations=2, parallel=2)), ("u_shape", symreg(generations=5, population=50))):
+        (log,) = inspect_eval(sldbench_task(task, data_dir=str(copy)), solver=solver, model="none", log_dir=str(tmp_path / "logs"), display="none", score=False)
+        assert log.status == "success", log.error
+    assert opened == []
+    # the hook does see a read of the test split
+    load_split(get_spec("moe"), "test", copy)
+    assert opened == [str(copy / get_spec("moe").config / "test.csv")]
