@@ -180,7 +180,7 @@ def docker_client():
         client.ping()
     except docker.errors.DockerException as err:
         raise PrerequisiteError(
-            f"No Docker engine reachable ({err}). Start one (as root: dockerd &) or set DOCKER_HOST, "
+            f"No Docker engine reachable ({err}). Start one (as root: docker/engine.sh) or set DOCKER_HOST, "
             "or use -T sandbox=local."
         ) from err
     return client

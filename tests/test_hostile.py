@@ -13,6 +13,7 @@ import os
 import socket
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -54,7 +55,7 @@ def sandbox(request):
     else:
         sandbox = request.getfixturevalue("local_sandbox")
     yield sandbox
-    assert leftover_processes(sandbox) == []
+    assert lasting_processes(sandbox) == []
     # the same sandbox still scores the real law exactly: nothing the submission did survived
     assert attack(sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
 
@@ -110,6 +111,14 @@ def leftover_processes(sandbox) -> list[str]:
     return found
 
 
+def lasting_processes(sandbox, grace: float = 5.0) -> list[str]:
+    """`leftover_processes` still there after ``grace`` seconds (a killed process takes a moment to go)."""
+    deadline = time.monotonic() + grace
+    while (found := leftover_processes(sandbox)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
 def assert_fails(score, *reasons):
     assert score.value["r2"] == -1.0 and score.value["r2_raw"] == -1.0
     assert any(reason in score.explanation for reason in reasons), score.explanation
@@ -158,7 +167,7 @@ def test_memory_spread_over_processes_is_capped_by_the_container(docker_sandbox,
     assert local.metadata["shape"] == "law" and _constant_prediction(local, 5.0)  # no aggregate cap
     contained = attack(docker_sandbox, program, memory_mb=512)
     assert not _constant_prediction(contained, 5.0)  # the memory cgroup (1 GiB) killed some of them
-    assert leftover_processes(docker_sandbox) == []
+    assert lasting_processes(docker_sandbox) == []
 
 
 def _constant_prediction(score, value):
@@ -223,7 +232,7 @@ def test_killing_the_runner(sandbox):
 def test_killing_every_process_it_can_leaves_the_container_alive(docker_sandbox):
     score = attack(docker_sandbox, hostile("import os, signal\nos.kill(-1, signal.SIGKILL)"))
     assert_fails(score, "runner: the runner gave no valid reply")
-    assert leftover_processes(docker_sandbox) == []
+    assert lasting_processes(docker_sandbox) == []
     assert attack(docker_sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2)
 
 
@@ -374,44 +383,47 @@ def test_writing_outside_the_working_directory(sandbox, tmp_path):
 
 @pytest.mark.docker
 @pytest.mark.slow
-@pytest.mark.parametrize("planted", [False, True], ids=["real", "control-with-planted-test-split"])
-def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sandbox, data_dir, planted):
+def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sandbox, data_dir):
     test = load_split(PARALLEL, "test", data_dir)
     train = load_split(PARALLEL, "train", data_dir)
-    if planted:
-        asyncio.run(docker_sandbox.write_file("/tmp/cache/test.csv", test.frame.to_csv(index=False)))
+    # a planted copy of the test split is the control: the search must find it, and nothing else
+    asyncio.run(docker_sandbox.write_file("/tmp/cache/test.csv", test.frame.to_csv(index=False)))
     secrets = sorted({repr(float(v)) for v in test.frame["loss"]} - {repr(float(v)) for v in train.frame["loss"]})
-    body = f"""
-    import os
+    search = f"""
+    import functools, os
     SECRETS = {secrets!r}
-    leaks = 0
-    for folder, dirs, files in os.walk("/"):
-        if folder == "/":
-            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
-        for name in files:
-            path = os.path.join(folder, name)
-            if path == os.path.abspath(__file__) or os.path.islink(path):
-                continue
-            if name in ("metrics.py", "scorer.py", "execution.py"):
-                leaks += 1000
+
+    @functools.cache
+    def search():
+        leaks = 0
+        for folder, dirs, files in os.walk("/"):
+            if folder == "/":
+                dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+            for name in files:
+                path = os.path.join(folder, name)
+                if path == os.path.abspath(__file__) or os.path.islink(path):
+                    continue
+                if name in ("metrics.py", "scorer.py", "execution.py"):
+                    leaks += 1000
+                try:
+                    with open(path, errors="ignore") as f:
+                        text = f.read(1_000_000)
+                except OSError:
+                    continue
+                if sum(s in text for s in SECRETS) >= len(SECRETS) // 2:
+                    leaks += 1
+        for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
-                with open(path, errors="ignore") as f:
-                    text = f.read(4_000_000)
+                environ = open(f"/proc/{{pid}}/environ", errors="ignore").read()
             except OSError:
                 continue
-            if sum(s in text for s in SECRETS) >= len(SECRETS) // 2:
-                leaks += 1
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            environ = open(f"/proc/{{pid}}/environ", errors="ignore").read()
-        except OSError:
-            continue
-        leaks += 10000 * ("sldbench-data" in environ or "SLDBENCH" in environ)
-    return [{{"loss": float(leaks)}} for _ in input_data]
+            leaks += 10000 * ("sldbench-data" in environ or "SLDBENCH" in environ)
+        return leaks
     """
-    score = attack(docker_sandbox, hostile(body), timeout=120)
+    body = 'return [{"loss": float(search())} for _ in input_data]'
+    score = attack(docker_sandbox, hostile(body, prelude=search), timeout=120)
     assert score.metadata["shape"] == "law", score.explanation
-    assert _constant_prediction(score, 1.0 if planted else 0.0), score.metadata
+    assert _constant_prediction(score, 1.0), score.metadata
 
 
 def test_local_sandbox_cannot_hide_files_on_the_host(local_sandbox, data_dir):
