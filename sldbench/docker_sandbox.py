@@ -206,6 +206,9 @@ def remove_containers(filters: dict[str, Any]) -> list[str]:
             removed.append(container.name)
         except docker.errors.NotFound:
             pass  # removed meanwhile
+        except docker.errors.APIError as err:
+            if err.status_code != 409:  # 409: another cleanup is already removing it
+                raise
     return removed
 
 

@@ -195,7 +195,7 @@ def _running(marker):
 def test_an_agent_cut_short_is_scored_on_the_law_it_left(limit, tmp_path, data_dir, law_score):
     require_cli("goose")
     lines, _ = SCRIPTS["goose"]
-    started, hang = tmp_path / "hang-started", f"sleep {600 + len(limit)}"  # one marker per case
+    started, hang = tmp_path / "hang-started", f"sleep {600 + len(limit)}.{os.getpid()}"  # one marker per case and run
     hang_call = {"tool_calls": [{"function": "shell", "arguments": {"command": f"touch {started}; {hang}"}}]}
     script = _script(tmp_path / "s.jsonl", lines[:2] + [hang_call] + SIDE_CALLS)
     if limit == "agent timeout":

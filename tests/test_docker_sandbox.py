@@ -168,7 +168,7 @@ def test_eval_in_docker_reproduces_the_human_score(data_dir, human_dir, tmp_path
     assert log.eval.sandbox.type == SANDBOX_TYPE
     score = log.samples[0].scores["heldout_r2"]
     assert score.value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-9)
-    assert {c.id for c in our_containers()} == before  # its container is gone
+    assert {c.id for c in our_containers()} <= before  # its container is gone (others may go meanwhile)
 
 
 def test_law_written_in_the_container_is_scored(data_dir, human_dir, tmp_path):
