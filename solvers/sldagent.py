@@ -70,7 +70,7 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, pro
             train,
             context=state.input_text,
             evaluate=evaluate,
-            propose=SymbolicProposer(train) if proposer == "symbolic" else _model_proposer(role),
+            propose=SymbolicProposer(train, seed=settings.seed) if proposer == "symbolic" else _model_proposer(role),
             checkpoint=path,
             log=lambda event: transcript().info(event, source="sldagent"),
             validation=validation,
