@@ -12,6 +12,7 @@ from sldbench.data import load_split
 from sldbench.evolution import INITIAL_PROGRAM, Program, Request, check_candidate, child_from_full_rewrite, train_evaluator
 from sldbench.scorer import score_program
 from sldbench.solvers import sldagent, symreg
+from sldbench.solvers.sldagent import SYMBOLIC_TIME_BUDGET
 from sldbench.specs import TASKS, get_spec
 from sldbench.symbolic import LawSearch, SymbolicProposer, extrapolation_split, read_form
 from sldbench.symbolic.proposer import OperonSettings
@@ -128,6 +129,7 @@ def test_symbolic_sldagent_through_inspect_beats_the_initial_program(tmp_path, d
     sample = _eval(tmp_path, "moe", sldagent(proposer="symbolic", iterations=4, parallel=2, seed=5), data_dir)
     meta = sample.metadata["sldagent"]
     assert meta["proposer"] == "symbolic" and meta["fitness"] == "extrapolation" and meta["iterations_run"] == 4
+    assert meta["time_budget"] == SYMBOLIC_TIME_BUDGET  # the default of the symbolic proposer
     assert meta["accepted"] >= 1 and meta["best"]["id"] != "p0000"
     assert meta["usage"]["total_tokens"] == 0
     score = sample.scores["heldout_r2"].value
