@@ -7,7 +7,7 @@ beside the paper's Human and SLDAgent (GPT-5) rows, read from PAPER_TABLES.md,
 with the wall time of every run.
 
     python benchmarks/offline_discovery.py --data-dir ../shared/sldbench-data/reconstructed \\
-        [--paper-tables ../shared/PAPER_TABLES.md] [--iterations 16] [--time-budget 90] [--tasks moe,sft]
+        [--paper-tables ../shared/PAPER_TABLES.md] [--iterations 16] [--time-budget 90] [--tasks moe,sft] [--solvers proposer,symreg]
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--time-budget", type=float, default=90.0, help="seconds per task for each solver (a cap)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    parser.add_argument("--solvers", default="proposer,symreg", help="comma-separated: proposer (SLDAgent, symbolic proposer), symreg")
     parser.add_argument("--log-dir", default=None, help="keep the Inspect logs here (default: a temporary folder)")
     args = parser.parse_args()
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -73,10 +74,14 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown task(s) {', '.join(unknown)}; expected some of {', '.join(TASKS)}")
     published = paper_rows(Path(args.paper_tables))
-    solvers = {
-        "SLDAgent, symbolic proposer": lambda: sldagent(proposer="symbolic", iterations=args.iterations, seed=args.seed, time_budget=args.time_budget),
-        "symbolic regression (Operon)": lambda: symreg(seed=args.seed, time_budget=args.time_budget),
+    available = {
+        "proposer": ("SLDAgent, symbolic proposer", lambda: sldagent(proposer="symbolic", iterations=args.iterations, seed=args.seed, time_budget=args.time_budget)),
+        "symreg": ("symbolic regression (Operon)", lambda: symreg(seed=args.seed, time_budget=args.time_budget)),
     }
+    chosen = [s.strip() for s in args.solvers.split(",") if s.strip()]
+    if not chosen or any(s not in available for s in chosen):
+        parser.error(f"--solvers: expected some of {', '.join(available)}, got {args.solvers!r}")
+    solvers = dict(available[s] for s in chosen)
     scores: dict[str, dict[str, float]] = {name: {} for name in solvers}
     walls: dict[str, dict[str, float]] = {name: {} for name in solvers}
     with tempfile.TemporaryDirectory() as scratch:

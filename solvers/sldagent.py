@@ -34,6 +34,8 @@ from sldbench.submission import store_program
 from sldbench.symbolic import SymbolicProposer, extrapolation_split, holdout_evaluator
 
 PROPOSERS = ("model", "symbolic")
+# Keeps the symbolic proposer's run (Operon, then law search) to a few minutes on a small machine.
+SYMBOLIC_TIME_BUDGET = 180.0
 FITNESS = ("train", "extrapolation")
 
 
@@ -55,6 +57,8 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, pro
         raise ValueError(f"fitness must be one of {', '.join(FITNESS)}, got {fitness!r}")
     if proposer == "symbolic" and settings.mode != "full":
         raise ValueError("proposer=symbolic writes whole programs: use mode=full")
+    if time_budget is None and proposer == "symbolic":
+        time_budget = SYMBOLIC_TIME_BUDGET
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         spec = get_spec(state.metadata["task"])
@@ -70,7 +74,7 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, pro
             train,
             context=state.input_text,
             evaluate=evaluate,
-            propose=SymbolicProposer(train) if proposer == "symbolic" else _model_proposer(role),
+            propose=SymbolicProposer(train, seed=settings.seed) if proposer == "symbolic" else _model_proposer(role),
             checkpoint=path,
             log=lambda event: transcript().info(event, source="sldagent"),
             validation=validation,
@@ -93,6 +97,7 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, pro
             "proposer": proposer,
             "fitness": fitness,
             "iterations_run": result.next_iteration,
+            "time_budget": time_budget,
             "stopped_by_time_budget": result.next_iteration < settings.iterations,
             "best": {"id": best.id, "train_r2": best.fitness, "combined": best.combined, "param_count": best.param_count},
             "trajectory": result.trajectory,
@@ -168,7 +173,8 @@ def sldagent(
         model, ``extrapolation`` with the symbolic proposer.
     time_budget : float, optional
         Seconds after which no new proposals are asked for (the run then stops early,
-        with the best program so far as the submission).
+        with the best program so far as the submission). Default: none with the model,
+        180 s with the symbolic proposer (a few minutes in all on a 2-core machine).
     """
     settings = Settings(
         iterations, islands, population, archive, migration_interval, migration_rate, exploitation, exploration,
@@ -193,7 +199,7 @@ def best_of_n(
     """Baseline: ``iterations`` independent proposals from the initial program; the best on train wins.
 
     Same budget, prompt format, checks and evaluation as `sldagent` (see it for the
-    arguments), without evolution.
+    arguments, and the default time budget of the symbolic proposer), without evolution.
     """
     settings = Settings(iterations=iterations, mode=mode, parallel=parallel, eval_timeout=eval_timeout, seed=seed, evolve=False)
     return _evolution_solver(settings, checkpoint, role, proposer, fitness, time_budget)

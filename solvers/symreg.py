@@ -20,14 +20,7 @@ from sldbench.data import load_split
 from sldbench.specs import get_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import operon
-from sldbench.symbolic.forms import feature_transforms
-from sldbench.symbolic.validation import extrapolation_split, group_arrays, validation_r2
-
-
-def _namespace(code: str) -> dict:
-    namespace: dict = {}
-    exec(compile(code, "<symbolic regression law>", "exec"), namespace)  # noqa: S102 - a program this module wrote
-    return namespace
+from sldbench.symbolic.validation import extrapolation_split, group_arrays, namespace, validation_r2
 
 
 @solver
@@ -49,43 +42,17 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
     if generations < 1 or population < 2 or max_length < 3:
         raise ValueError("need generations >= 1, population >= 2 and max_length >= 3")
 
-    def search_fronts(train) -> list[list[str]]:
-        names = list(train.spec.features)
-        X = train.frame[names].to_numpy(dtype=float)
-        budget = time_budget / len(train.spec.targets) if time_budget else None
-        return [
-            operon.pareto_front(X, train.frame[t].to_numpy(dtype=float), feature_transforms(X), seed, generations, population, max_length, budget)
-            for t in train.spec.targets
-        ]
-
     def choose(train, fronts: list[list[operon.Expression]]) -> tuple[str, dict, list[dict]]:
-        spec = train.spec
-        features, targets = list(spec.features), list(spec.targets)
-        limit = spec.param_limit
-        share = None if limit is None else limit // len(targets)
-        fronts = [[e for e in front if share is None or len(e.start) <= share] for front in fronts]
-        if not all(fronts):
-            raise RuntimeError(f"symbolic regression found no expression within the parameter limit ({limit}) for every target of {spec.name}")
-        fit, holdout = extrapolation_split(train)
-        fit_rows, holdout_rows = group_arrays(fit), group_arrays(holdout)
         note = f"Operon seed {seed}, {generations} generations of {population}; chosen by R^2 on held-out largest-scale train rows."
-        # R^2 is one minus the mean of the targets' NMSE, so each target's expression is chosen on its own.
-        chosen, events = [], []
-        for t, front in enumerate(fronts):
-            fit_t = {g: (x, y[:, [t]]) for g, (x, y) in fit_rows.items()}
-            holdout_t = {g: (x, y[:, [t]]) for g, (x, y) in holdout_rows.items()}
-            scored = []
-            for expression in front:
-                score = validation_r2(_namespace(operon.program([expression], features, [targets[t]], note)), fit_t, holdout_t)
-                scored.append((score, -len(expression.start), expression))
-                events.append({"target": targets[t], "expression": expression.infix, "extrapolation_r2": score})
-            chosen.append(max(scored, key=lambda item: item[:2])[2])
-        code = operon.program(chosen, features, targets, note)
+        ranked, events = operon.rank_fronts(train, fronts, note)
+        chosen = [expressions[0] for expressions in ranked]
+        code = operon.program(chosen, list(train.spec.features), list(train.spec.targets), note)
+        fit, holdout = extrapolation_split(train)
         metadata = {
             "expressions": [e.infix for e in chosen],
-            "extrapolation_r2": validation_r2(_namespace(code), fit_rows, holdout_rows),
+            "extrapolation_r2": validation_r2(namespace(code), group_arrays(fit), group_arrays(holdout)),
             "param_count": sum(len(e.start) for e in chosen),
-            "front_sizes": [len(front) for front in fronts],
+            "front_sizes": [len(expressions) for expressions in ranked],
             "candidates_scored": len(events),
         }
         return code, metadata, events
@@ -95,10 +62,8 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         # CPU-bound work in threads, so other samples' sandboxes keep running; Operon's expressions
         # are parsed here, in the event loop's thread (CPython 3.11's ast.parse is not thread-safe).
-        infixes = await asyncio.to_thread(search_fronts, train)
-        transforms = feature_transforms(train.frame[list(spec.features)].to_numpy(dtype=float))
-        fronts = [operon.unique([operon.translate(infix, transforms) for infix in front]) for front in infixes]
-        code, metadata, events = await asyncio.to_thread(choose, train, fronts)
+        infixes = await asyncio.to_thread(operon.search_fronts, train, seed, generations, population, max_length, time_budget)
+        code, metadata, events = await asyncio.to_thread(choose, train, operon.translate_fronts(train, infixes))
         for event in events:
             transcript().info(event, source="symreg")
         store_program(state, code, shape="fit_predict")

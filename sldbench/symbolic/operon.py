@@ -17,8 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data import Split
+from ..evolution import EVOLVE_END, EVOLVE_START
 from ..laws import fitter
 from .forms import feature_transforms
+from .validation import extrapolation_split, group_arrays, namespace, validation_r2
 
 FUNCTIONS = {"exp": "np.exp", "log": "np.log", "sqrt": "np.sqrt", "abs": "np.abs", "sin": "np.sin", "cos": "np.cos", "tanh": "np.tanh"}
 SYMBOLS = "add,sub,mul,div,constant,variable,exp,log,pow"
@@ -118,6 +121,90 @@ def pareto_front(X: np.ndarray, y: np.ndarray, transforms: tuple[str, ...], seed
     return [model["model"] for model in regressor.pareto_front_]
 
 
+def search_fronts(train: Split, seed: int, generations: int, population: int, max_length: int, time_budget: float | None = None) -> list[list[str]]:
+    """Operon's Pareto front of every target on the pooled train rows, as infix strings.
+
+    Parses nothing, so it may run in a worker thread (turn the strings into
+    expressions with `translate` in the event loop's thread).
+
+    Parameters
+    ----------
+    train : Split
+        The only rows Operon sees.
+    seed, generations, population, max_length
+        As in `pareto_front`.
+    time_budget : float, optional
+        Seconds of search for the task, shared by the targets.
+
+    Returns
+    -------
+    list of list of str
+        One front per target of ``train.spec.targets``.
+    """
+    names = list(train.spec.features)
+    X = train.frame[names].to_numpy(dtype=float)
+    transforms = feature_transforms(X)
+    budget = time_budget / len(train.spec.targets) if time_budget else None
+    return [
+        pareto_front(X, train.frame[t].to_numpy(dtype=float), transforms, seed, generations, population, max_length, budget) for t in train.spec.targets
+    ]
+
+
+def translate_fronts(train: Split, infixes: list[list[str]]) -> list[list[Expression]]:
+    """`translate` every expression of `search_fronts`, dropping repeats (parses: the event loop's thread only)."""
+    transforms = feature_transforms(train.frame[list(train.spec.features)].to_numpy(dtype=float))
+    return [unique([translate(infix, transforms) for infix in front]) for front in infixes]
+
+
+def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") -> tuple[list[list[Expression]], list[dict]]:
+    """Per target, the front's expressions within the parameter limit, best on the extrapolation folds first.
+
+    The pooled R^2 is one minus the mean of the targets' NMSE, so each target's
+    expressions are ranked on their own: the held-out R^2 of the largest-scale
+    train rows (`extrapolation_split`), fitted per group on the rest; ties go to
+    fewer constants. The task's parameter limit is shared equally by the targets.
+
+    Parameters
+    ----------
+    train : Split
+    fronts : list of list of Expression
+        One front per target (`translate_fronts`).
+    note : str
+        A line for the programs' docstrings.
+
+    Returns
+    -------
+    (ranked, events)
+        ``ranked[t]``: target t's expressions, best first; ``events``: one dict per
+        expression scored (target, expression, extrapolation_r2).
+
+    Raises
+    ------
+    EngineError
+        When no expression of some target fits within the parameter limit.
+    """
+    spec = train.spec
+    features, targets, limit = list(spec.features), list(spec.targets), spec.param_limit
+    share = None if limit is None else limit // len(targets)
+    fronts = [[e for e in front if share is None or len(e.start) <= share] for front in fronts]
+    if not all(fronts):
+        raise EngineError(f"symbolic regression found no expression within the parameter limit ({limit}) for every target of {spec.name}")
+    fit, holdout = extrapolation_split(train)
+    fit_rows, holdout_rows = group_arrays(fit), group_arrays(holdout)
+    ranked, events = [], []
+    for t, front in enumerate(fronts):
+        fit_t = {g: (x, y[:, [t]]) for g, (x, y) in fit_rows.items()}
+        holdout_t = {g: (x, y[:, [t]]) for g, (x, y) in holdout_rows.items()}
+        scored = []
+        for expression in front:
+            score = validation_r2(namespace(program([expression], features, [targets[t]], note)), fit_t, holdout_t)
+            scored.append((score, -len(expression.start), expression))
+            events.append({"target": targets[t], "expression": expression.infix, "extrapolation_r2": score})
+        scored.sort(key=lambda item: item[:2], reverse=True)
+        ranked.append([expression for *_, expression in scored])
+    return ranked, events
+
+
 def unique(expressions: list[Expression]) -> list[Expression]:
     """Expressions with distinct numpy source, in order."""
     seen: set[str] = set()
@@ -125,12 +212,13 @@ def unique(expressions: list[Expression]) -> list[Expression]:
 
 
 def program(expressions: list[Expression], names: list[str], targets: list[str], note: str = "") -> str:
-    """A fit-and-predict program: per target ``expressions[t]``, its constants refitted per group."""
+    """A fit-and-predict program (one EVOLVE block): per target ``expressions[t]``, its constants refitted per group."""
     sizes = [len(e.start) for e in expressions]
     laws = "\n".join(f"    {t} = {e.infix}" for t, e in zip(targets, expressions))
     variables = ", ".join(f"X{i + 1} = {name}" for i, name in enumerate(names))
     functions = "\n\n\n".join(f"def law_{t}(X, p):\n    return {e.source} + 0 * X[:, 0]" for t, e in enumerate(expressions))
-    return f'''"""Scaling law found by symbolic regression (Operon) on the pooled train split:
+    return f'''{EVOLVE_START}
+"""Scaling law found by symbolic regression (Operon) on the pooled train split:
 
 {laws}
 
@@ -178,5 +266,6 @@ def fit_scaling_law(data_points, loss_values):
         except RuntimeError:
             fitted.append(start)
     return np.concatenate(fitted)
+{EVOLVE_END}
 '''
 

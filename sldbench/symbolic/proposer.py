@@ -4,22 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
+from dataclasses import dataclass
 
 from ..data import Split
 from ..evolution import Request, normalized
+from . import operon
 from .forms import Form, read_form
 from .search import LawSearch, Scored
+from .validation import namespace, validation_r2
+
+
+@dataclass(frozen=True)
+class OperonSettings:
+    """How the proposer runs Operon, once per search (the defaults of `sldbench/symreg`).
+
+    Attributes
+    ----------
+    proposals : int
+        The first iterations answered with an Operon program (0: never run Operon).
+    generations, population, max_length : int
+        Operon's search, as in `operon.pareto_front`.
+    """
+
+    proposals: int = 4
+    generations: int = 100
+    population: int = 500
+    max_length: int = 25
 
 
 class SymbolicProposer:
-    """Propose a child program by hill climbing over law forms from the parent's form.
+    """Propose a child program by symbolic regression (first iterations) or hill climbing over law forms.
 
-    The parent's form is read back from its ``FORM`` literal; a parent without one
-    (the initial program, or one a model wrote) starts from the initial program's
-    family, a power law per feature. Forms of the request's top and diverse programs
-    feed crossover moves. Candidates are fitted and scored in this process, on the
-    train split alone (see `LawSearch`); the reply is the best one's program in a
-    ```python block, as a model would write it.
+    The first ``operon.proposals`` iterations are answered with Operon programs:
+    Operon runs once per search on the pooled train rows, every target's Pareto
+    front is ranked on the extrapolation folds of the train split
+    (`operon.rank_fronts`), and iteration ``k`` gets, per target, the k-th best
+    expression (its constants refitted per group). Every other iteration
+    hill-climbs over law forms from the parent's form, read back from its ``FORM``
+    literal; a parent without one (the initial program, an Operon program, or one
+    a model wrote) starts from the initial program's family, a power law per
+    feature. Forms of the request's top and diverse programs feed crossover
+    moves. Candidates are fitted and scored in this process, on the train split
+    alone; the reply is the chosen program in a ```python block, as a model would
+    write it, and the loop evaluates it like any other child.
 
     Parameters
     ----------
@@ -27,27 +55,87 @@ class SymbolicProposer:
         The train split the solver was given.
     width, depth : int
         Candidates scored per round of hill climbing, and rounds per proposal.
+    seed : int
+        Operon's seed (one thread: the same front for the same seed).
+    operon_settings : OperonSettings, optional
+        Operon's share of the proposals and its search (default: `OperonSettings()`).
     """
 
-    def __init__(self, train: Split, width: int = 12, depth: int = 2) -> None:
+    def __init__(self, train: Split, width: int = 12, depth: int = 2, seed: int = 42, operon_settings: OperonSettings | None = None) -> None:
         if width < 1 or depth < 1:
             raise ValueError(f"width and depth must be at least 1, got width={width}, depth={depth}")
+        self.operon = operon_settings or OperonSettings()
+        if self.operon.proposals < 0:
+            raise ValueError(f"OperonSettings.proposals must be at least 0, got {self.operon.proposals}")
+        self.train, self.seed = train, seed
         self.search = LawSearch(train, note="Found by SLDAgent's symbolic proposer on the train split.")
         self.width, self.depth = width, depth
+        self._operon_programs: list[tuple[float, str]] | None = None
+        self._operon_lock = asyncio.Lock()
 
     async def propose(self, request: Request) -> tuple[str, dict]:
+        if request.iteration < self.operon.proposals:
+            async with self._operon_lock:  # the wave's requests share one Operon run
+                if self._operon_programs is None:
+                    # Operon and the fits run in threads; Operon's strings are parsed here, in the event
+                    # loop's thread (CPython 3.11's ast.parse is not thread-safe).
+                    infixes = await asyncio.to_thread(self._operon_fronts, request.deadline)
+                    fronts = operon.translate_fronts(self.train, infixes)
+                    self._operon_programs = await asyncio.to_thread(self._rank_operon, fronts)
+            reply = self._operon_reply(request)
+            if reply is not None:
+                return reply
         parent, others = self._forms(request)
         # Fitting is CPU work: a thread keeps the event loop free for the sandboxed evaluations in flight.
-        # The thread compiles and runs programs but never parses them into ASTs: CPython 3.11's
-        # ast.parse is not thread-safe, and the loop checks candidates with it meanwhile.
+        # The thread compiles and runs programs but never parses them into ASTs (see above).
         ranked = await asyncio.to_thread(self.search.climb, parent, random.Random(request.seed), others, self.width, self.depth, request.deadline)
         return self._reply(request, ranked)
 
     def propose_now(self, request: Request) -> tuple[str, dict]:
         """The reply for ``request``, computed in the calling thread (a pure function of the request)."""
+        if request.iteration < self.operon.proposals:
+            if self._operon_programs is None:
+                self._operon_programs = self._rank_operon(operon.translate_fronts(self.train, self._operon_fronts(request.deadline)))
+            reply = self._operon_reply(request)
+            if reply is not None:
+                return reply
         parent, others = self._forms(request)
         return self._reply(request, self.search.climb(parent, random.Random(request.seed), others, self.width, self.depth, request.deadline))
 
+    # -- Operon
+    def _operon_fronts(self, deadline: float | None) -> list[list[str]]:
+        settings = self.operon
+        # Within a time budget Operon may use half of what is left (a cap that rarely bites: it takes seconds).
+        # At least a second per target: Operon reads a cap below one second as none.
+        targets = len(self.train.spec.targets)
+        budget = max(float(targets), (deadline - time.monotonic()) / 2) if deadline is not None else None
+        return operon.search_fronts(self.train, self.seed, settings.generations, settings.population, settings.max_length, budget)
+
+    def _rank_operon(self, fronts: list[list[operon.Expression]]) -> list[tuple[float, str]]:
+        """One program per proposal: the k-th has, per target, that target's k-th best expression (or its last)."""
+        note = f"Found by SLDAgent's symbolic proposer: Operon (seed {self.seed}) on the train split."
+        try:
+            ranked, _ = operon.rank_fronts(self.train, fronts, note)
+        except operon.EngineError:  # nothing within the parameter limit: law search answers instead
+            return []
+        names, targets = list(self.train.spec.features), list(self.train.spec.targets)
+        search = self.search
+        programs = []
+        for k in range(max(len(expressions) for expressions in ranked)):
+            code = operon.program([expressions[min(k, len(expressions) - 1)] for expressions in ranked], names, targets, note)
+            programs.append((validation_r2(namespace(code), search.fit_rows, search.holdout_rows), code))
+        return programs
+
+    def _operon_reply(self, request: Request) -> tuple[str, dict] | None:
+        """The ``request.iteration``-th Operon program, else the next one not evaluated yet; None when all were."""
+        programs = self._operon_programs or []
+        order = programs[request.iteration :] + programs[: request.iteration]
+        for score, code in order:
+            if normalized(code) not in request.seen:
+                return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {}
+        return None
+
+    # -- law search
     def _forms(self, request: Request) -> tuple[Form, list[Form]]:
         parent = read_form(request.parent.code)
         if parent is None or parent.transforms != self.search.transforms or parent.n_targets != len(self.search.targets):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..data import Split
 from .forms import Form, Term, feature_transforms, program
-from .validation import extrapolation_split, group_arrays, validation_r2
+from .validation import extrapolation_split, group_arrays, namespace, validation_r2
 
 MAX_TERMS = 10  # for tasks without a parameter limit: keeps fits well posed
 
@@ -129,21 +129,16 @@ class LawSearch:
         return {kind: [f for f in forms if f != form and self.allowed(f)] for kind, forms in out.items()}
 
     # -- scoring
-    def _namespace(self, code: str) -> dict:
-        namespace: dict = {}
-        exec(compile(code, "<symbolic law>", "exec"), namespace)  # noqa: S102 - a program this module wrote
-        return namespace
-
     def score(self, form: Form) -> Scored:
         """Fit ``form`` on the full train split (for the program's starting point), then score it on the folds."""
         with self._lock:
             cached = self._cache.get(form)
         if cached is not None:
             return cached
-        start = self._namespace(program(form, self.names, self.targets))
+        start = namespace(program(form, self.names, self.targets))
         theta = self._theta_start(form, start)
         code = program(form, self.names, self.targets, theta, self.note)
-        scored = Scored(form, code, validation_r2(self._namespace(code), self.fit_rows, self.holdout_rows))
+        scored = Scored(form, code, validation_r2(namespace(code), self.fit_rows, self.holdout_rows))
         with self._lock:
             self._cache.setdefault(form, scored)
         return scored

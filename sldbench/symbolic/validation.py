@@ -80,6 +80,13 @@ def group_arrays(split: Split) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     }
 
 
+def namespace(code: str) -> dict:
+    """Globals of ``code`` once executed: a program the symbolic search wrote itself (never a model's)."""
+    out: dict = {}
+    exec(compile(code, "<symbolic law>", "exec"), out)  # noqa: S102 - programs written by this package
+    return out
+
+
 def validation_r2(namespace: dict, fit: dict, holdout: dict) -> float:
     """R^2 on the ``holdout`` rows of a program (its functions in ``namespace``) fitted per group on ``fit``.
 
