@@ -239,18 +239,16 @@ def test_killing_every_process_it_can_leaves_the_container_alive(docker_sandbox)
 # ------------------------------------------------------------------- tampering
 
 
-def test_tampering_with_the_runner_and_planting_modules(sandbox):
-    # rewrite its own runner and request, and plant modules where a later run might import them
-    # (locally not in the host's /tmp, where other programs would import them)
+def test_planting_modules_for_later_runs(sandbox):
+    # The runner keeps no file in the sandbox (its source travels on the command line, its job
+    # on stdin), so what a submission can tamper with is what a later run might import: modules
+    # planted in the working directory (and, in a container, its /tmp; locally never the host's).
     shared_tmp = "[tempfile.gettempdir()]" if is_docker(sandbox) else "[]"
     body = f"""
     import json, numpy, os, sys, tempfile  # loaded before the trojans: this run itself completes
-    folder = os.path.dirname(os.path.abspath(sys.argv[0]))
     trojan = "raise SystemExit('trojan imported')\\n"
-    for path in (sys.argv[0], os.path.join(folder, "request.json")):
-        open(path, "w").write(trojan)
-    for place in [os.getcwd(), folder, os.path.dirname(folder)] + {shared_tmp}:
-        for name in ("numpy.py", "json.py", "sitecustomize.py", "usercustomize.py", "math.py"):
+    for place in [os.getcwd(), os.path.join(os.getcwd(), ".sldbench")] + {shared_tmp}:
+        for name in ("numpy.py", "json.py", "socket.py", "sitecustomize.py", "usercustomize.py", "math.py"):
             try:
                 open(os.path.join(place, name), "w").write(trojan)
             except OSError:
@@ -258,6 +256,8 @@ def test_tampering_with_the_runner_and_planting_modules(sandbox):
     """
     score = attack(sandbox, hostile(body))
     assert score.value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
+    planted = asyncio.run(sandbox.exec(["ls", "json.py"]))
+    assert planted.success  # the trojans are there for the next run (which the fixture checks scores right)
 
 
 def test_patching_the_metric_code_in_its_own_process_changes_nothing(sandbox, data_dir):
