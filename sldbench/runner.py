@@ -382,6 +382,14 @@ def run_job(job: dict) -> dict:
     return reply
 
 
+def _prepare_interpreter() -> None:
+    """Settings every worker inherits: single-threaded BLAS (set before numpy loads, and safe to
+    fork), and no bytecode files (a submission's .pyc would sit beside it; -I ignores the variable)."""
+    for name in THREAD_VARS:
+        os.environ[name] = "1"
+    sys.dont_write_bytecode = True
+
+
 def _read_job(data: bytes) -> tuple[str, dict]:
     nonce, _, body = data.decode("utf-8").partition("\n")
     return nonce.strip(), json.loads(body)
@@ -425,9 +433,7 @@ def _socket_is_ours(path: str, inode: int) -> bool:
 
 def serve(path: str, idle_seconds: float, ready) -> None:
     """Accept jobs on the Unix socket ``path`` until it is removed or idle; one forked handler per job."""
-    for name in THREAD_VARS:
-        os.environ[name] = "1"  # before numpy starts its BLAS: forked workers must not inherit threads
-    sys.dont_write_bytecode = True  # no .pyc of a submission left beside it (-I ignores the variable)
+    _prepare_interpreter()
     import numpy  # noqa: F401  (imported once here, inherited by every worker)
 
     try:
@@ -538,9 +544,7 @@ def main(argv: list[str]) -> int:
     if argv:
         print("usage: runner.py | runner.py --serve SOCKET [--idle S]  (job on stdin)", file=sys.stderr)
         return 2
-    for name in THREAD_VARS:
-        os.environ[name] = "1"
-    sys.dont_write_bytecode = True  # no .pyc of a submission left beside it (-I ignores the variable)
+    _prepare_interpreter()
     sys.stdout.buffer.write(_answer(sys.stdin.buffer.read()))
     sys.stdout.flush()
     return 0
