@@ -54,18 +54,25 @@ class Split:
     frame: pd.DataFrame
     source: str
 
+    @functools.cached_property
+    def _group_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        # built once: a search asks for the same rows for every candidate it evaluates
+        arrays = {}
+        for group, rows in sorted(self.frame.groupby("group"), key=lambda item: item[0]):
+            x = rows[list(self.spec.features)].to_numpy(dtype=float)
+            y = rows[list(self.spec.targets)].to_numpy(dtype=float)
+            x.flags.writeable = y.flags.writeable = False  # shared by every caller
+            arrays[group] = (x, y)
+        return arrays
+
     @property
     def groups(self) -> list[str]:
         """Group names in sorted order (the order predictions are concatenated in)."""
-        return sorted(self.frame["group"].unique())
+        return list(self._group_arrays)
 
     def arrays(self, group: str) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of one group as ``(X, Y)`` with shapes ``(n, F)`` and ``(n, T)``."""
-        rows = self.frame[self.frame["group"] == group]
-        return (
-            rows[list(self.spec.features)].to_numpy(dtype=float),
-            rows[list(self.spec.targets)].to_numpy(dtype=float),
-        )
+        """Rows of one group as ``(X, Y)`` with shapes ``(n, F)`` and ``(n, T)`` (read-only)."""
+        return self._group_arrays[group]
 
     def stacked_targets(self) -> np.ndarray:
         """All targets, groups concatenated in sorted order, shape ``(N, T)``."""
