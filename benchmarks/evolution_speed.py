@@ -5,8 +5,9 @@
    fitted and predicted on the train split through the warm runner SLDAgent uses
    (numpy and scipy imported once per sandbox, one forked worker per candidate),
    with the runner's overhead (wall time minus the time spent inside
-   ``fit_scaling_law``) beside the programs' own fit times, and the overhead of a
-   one-off run (a fresh interpreter per run, as the scorer does) for comparison.
+   ``fit_scaling_law`` and ``scaling_law_func``, the batch check's calls included)
+   beside the programs' own fit times, and the overhead of a one-off run (a fresh
+   interpreter per run, as the scorer does) for comparison.
 2. Iterations per minute with a scripted model that waits a fixed latency per
    call, against the ideal bound ``iterations * latency / parallel`` (model
    latency fully overlapped, evaluation hidden behind it). The search loop is
@@ -41,38 +42,46 @@ from sldbench.specs import TASKS
 from sldbench.tasks import sldbench_task
 
 
-def _median_seconds(evaluate, repeat: int) -> tuple[float, float]:
-    walls, fits = [], []
+async def _median_seconds(evaluate, repeat: int) -> tuple[float, float, float]:
+    """Median wall, fit and predict seconds of ``repeat`` runs of ``evaluate``."""
+    walls, fits, predicts = [], [], []
     for _ in range(repeat):
         started = time.perf_counter()
-        result = asyncio.run(evaluate())
+        result = await evaluate()
         walls.append(time.perf_counter() - started)
         assert result.ok, result.error
         fits.append(result.fit_seconds)
-    return statistics.median(walls), statistics.median(fits)
+        predicts.append(result.predict_seconds)
+    return statistics.median(walls), statistics.median(fits), statistics.median(predicts)
+
+
+async def _task_speed(name: str, spec, data_dir: str, repeat: int) -> list[str]:
+    """One event loop per task, as in a search: the warm runner's start, then repeated evaluations."""
+    train = load_split(spec, "train", data_dir)
+    sandbox = LocalSandboxEnvironment()
+    warm = train_evaluator(sandbox, train, timeout=600)
+    try:
+        started = time.perf_counter()
+        await warm(INITIAL_PROGRAM)  # starts the warm runner
+        start_up = time.perf_counter() - started
+        expert = refit_program(name)
+        initial = await _median_seconds(lambda: warm(INITIAL_PROGRAM), repeat)
+        expert_wall, expert_fit, expert_predict = await _median_seconds(lambda: warm(expert), repeat)
+        one_off = await _median_seconds(lambda: fit_and_predict(sandbox, INITIAL_PROGRAM, train, train, 600, batch_check=True), repeat)
+    finally:
+        await warm.close()
+        sandbox.directory.cleanup()
+    # the runner's share: wall time minus the program's own (fit, predictions and the batch check's predictions)
+    overhead = statistics.median([initial[0] - initial[1] - initial[2], expert_wall - expert_fit - expert_predict])
+    return [
+        name, f"{1 / initial[0]:.2f}", f"{initial[1] * 1000:.0f}", f"{expert_fit * 1000:.0f}", f"{expert_predict * 1000:.1f}",
+        f"{overhead * 1000:.1f}", f"{overhead / expert_fit:.2f}", f"{(one_off[0] - one_off[1] - one_off[2]) * 1000:.0f}",
+        f"{start_up * 1000:.0f}",
+    ]  # fmt: skip
 
 
 def evaluation_speed(data_dir: str, repeat: int) -> list[list[str]]:
-    rows = []
-    for name, spec in TASKS.items():
-        train = load_split(spec, "train", data_dir)
-        sandbox = LocalSandboxEnvironment()
-        warm = train_evaluator(sandbox, train, timeout=600)
-        started = time.perf_counter()
-        asyncio.run(warm(INITIAL_PROGRAM))  # starts the warm runner
-        start_up = time.perf_counter() - started
-        expert = refit_program(name)
-        initial_wall, initial_fit = _median_seconds(lambda: warm(INITIAL_PROGRAM), repeat)
-        expert_wall, expert_fit = _median_seconds(lambda: warm(expert), repeat)
-        one_off_wall, one_off_fit = _median_seconds(lambda: fit_and_predict(sandbox, INITIAL_PROGRAM, train, train, 600), repeat)
-        asyncio.run(warm.close())
-        sandbox.directory.cleanup()
-        overhead = statistics.median([initial_wall - initial_fit, expert_wall - expert_fit])
-        rows.append([
-            name, f"{1 / initial_wall:.2f}", f"{initial_fit * 1000:.0f}", f"{expert_fit * 1000:.0f}", f"{overhead * 1000:.0f}",
-            f"{overhead / expert_fit:.2f}", f"{(one_off_wall - one_off_fit) * 1000:.0f}", f"{start_up * 1000:.0f}",
-        ])  # fmt: skip
-    return rows
+    return [asyncio.run(_task_speed(name, spec, data_dir, repeat)) for name, spec in TASKS.items()]
 
 
 def loop_speed(data_dir: str, latency: float, iterations: int, parallel: int) -> tuple[float, float, float]:
@@ -108,8 +117,8 @@ def main() -> None:
     print("Candidate evaluation: fit + predict on train through the warm runner, median of runs, for the initial")
     print("program and for the expert law refitted by multi-start least squares (a typical evolved fitter)")
     headers = [
-        "task", "evals/s (initial)", "fit ms: initial program", "fit ms: expert law refit", "warm runner overhead ms",
-        "overhead / expert fit", "one-off run overhead ms", "warm runner start ms",
+        "task", "evals/s (initial)", "fit ms: initial program", "fit ms: expert law refit", "predict ms: expert law",
+        "warm runner overhead ms", "overhead / expert fit", "one-off run overhead ms", "warm runner start ms",
     ]  # fmt: skip
     print(tabulate(evaluation_speed(args.data_dir, args.repeat), headers=headers, tablefmt="github", disable_numparse=True))
     loop, whole, ideal = loop_speed(args.data_dir, args.latency, args.iterations, args.parallel)

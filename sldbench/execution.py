@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -24,13 +25,14 @@ import numpy as np
 from inspect_ai.util import SandboxEnvironment
 
 from .metrics import PredictionError, as_prediction_matrix
-from .runner import CLIENT_SOURCE, EXIT_NO_SERVER
+from .runner import CLIENT_SOURCE, EXIT_NO_SERVER, decode_matrix, encode_matrix
 from .specs import TaskSpec
 
 RUNNER_SOURCE = (Path(__file__).parent / "runner.py").read_text()
 SANDBOX_WORKDIR = ".sldbench"
 HOST_TIMEOUT_MARGIN = 60
 CPU_MARGIN = 10
+UNIX_PATH_MAX = 108  # sockaddr_un.sun_path, terminating NUL included
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,9 @@ class RunResult:
         Wall time of the worker.
     fit_seconds : float
         Time spent inside ``fit_scaling_law`` (fit_predict only).
+    predict_seconds : float
+        Time spent inside ``scaling_law_func``, the batch check's calls included
+        (fit_predict only).
     batch_dependent : list of str
         Groups whose predictions changed when their points were predicted in two
         halves (only when the run asked for the batch check).
@@ -106,6 +111,7 @@ class RunResult:
     param_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
     batch_dependent: list[str] = field(default_factory=list)
 
     def stacked(self, groups: list[str]) -> np.ndarray:
@@ -113,13 +119,26 @@ class RunResult:
         return np.concatenate([self.predictions[g] for g in groups])
 
 
+def _is_local(sandbox: SandboxEnvironment) -> bool:
+    """Whether the sandbox is Inspect's local one (this machine, this interpreter's environment)."""
+    return type(sandbox).__name__ == "LocalSandboxEnvironment"
+
+
 def sandbox_python(sandbox: SandboxEnvironment) -> str:
     """The interpreter to run the runner with: this one for the local sandbox, else ``python3``."""
-    return sys.executable if type(sandbox).__name__ == "LocalSandboxEnvironment" else "python3"
+    return sys.executable if _is_local(sandbox) else "python3"
 
 
-def _rows(matrix: np.ndarray) -> list[list[float]]:
-    return np.asarray(matrix, dtype=float).tolist()
+def _host_path(sandbox: SandboxEnvironment, path: str) -> str | None:
+    """Where ``path`` (relative to the sandbox's working directory) is on this machine, if it is here.
+
+    Only the local sandbox shares this machine's filesystem; a Unix socket's path
+    must also fit the kernel's 108-byte limit.
+    """
+    if not _is_local(sandbox):
+        return None
+    full = os.path.join(sandbox.directory.name, path)
+    return full if len(os.fsencode(full)) < UNIX_PATH_MAX else None
 
 
 def _job(
@@ -131,20 +150,19 @@ def _job(
     shape: str,
     batch_check: bool,
 ) -> tuple[str, str]:
-    """The runner's stdin for one run (nonce line + job JSON), and the nonce."""
+    """The runner's stdin for one run (header line + job JSON), and the nonce."""
     job = {
         "program": program,
         "shape": shape,
         "features": list(spec.features),
         "targets": list(spec.targets),
-        "fit": {g: {"X": _rows(x), "y": _rows(y)} for g, (x, y) in (fit or {}).items()},
-        "predict": {g: _rows(x) for g, x in predict.items()},
-        "timeout": limits.timeout,
+        "fit": {g: {"X": encode_matrix(x), "y": encode_matrix(y)} for g, (x, y) in (fit or {}).items()},
+        "predict": {g: encode_matrix(x) for g, x in predict.items()},
         "limits": limits.as_request(),
         "batch_check": batch_check,
     }
     nonce = secrets.token_hex(16)
-    return nonce + "\n" + json.dumps(job), nonce
+    return json.dumps({"nonce": nonce, "timeout": limits.timeout}) + "\n" + json.dumps(job), nonce
 
 
 async def run_program(
@@ -197,10 +215,12 @@ class WarmRunner:
 
     The runner (``runner.py --serve``) imports numpy and scipy once and forks a
     fresh worker per job under the same limits, session and subreaper kill as
-    `run_program`; jobs reach it through a one-line client over a Unix socket in
-    the sandbox's working directory. If a submission kills the warm runner, that
-    job fails and the next one starts a new runner. `close` (or removing the
-    sandbox's directory) stops it; it also stops by itself after ``idle_seconds``.
+    `run_program`; jobs reach it over a Unix socket in the sandbox's working
+    directory, directly when the sandbox is on this machine (the local sandbox),
+    else through a few-line client run in the sandbox. If a submission kills the
+    warm runner, that job fails and the next one starts a new runner. `close` (or
+    removing the sandbox's directory) stops it; it also stops by itself after
+    ``idle_seconds``.
 
     Parameters
     ----------
@@ -232,12 +252,30 @@ class WarmRunner:
             self._socket = path
             return path
 
-    async def _send(self, path: str, stdin: str, limits: Limits):
-        return await self.sandbox.exec(
-            [sandbox_python(self.sandbox), "-I", "-S", "-c", CLIENT_SOURCE, path],
-            input=stdin,
-            timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN),
-        )
+    async def _send(self, path: str, stdin: str, limits: Limits) -> tuple[bool, str, str]:
+        """Send one job to the runner at ``path``; (whether a runner was listening, stdout, stderr)."""
+        timeout = limits.timeout + HOST_TIMEOUT_MARGIN
+        host_socket = _host_path(self.sandbox, path)
+        if host_socket is None:
+            completed = await self.sandbox.exec(
+                [sandbox_python(self.sandbox), "-I", "-S", "-c", CLIENT_SOURCE, path], input=stdin, timeout=int(timeout)
+            )
+            return completed.returncode != EXIT_NO_SERVER, completed.stdout, completed.stderr
+        # the sandbox's directory is this machine's: talk to the socket without a client process
+        try:
+            reader, writer = await asyncio.open_unix_connection(host_socket)
+        except OSError:
+            return False, "", ""
+        try:
+            reply = await asyncio.wait_for(_exchange(reader, writer, stdin.encode("utf-8")), timeout)
+        except (ConnectionResetError, BrokenPipeError):
+            # the runner closed its socket with the job unread (it died just before): the job never ran
+            return False, "", ""
+        except OSError as err:
+            return True, "", f"the warm runner dropped the connection: {err}"
+        finally:
+            writer.close()
+        return True, reply.decode("utf-8", "replace"), "" if reply else "the warm runner closed the connection without a reply"
 
     async def run(
         self,
@@ -254,20 +292,35 @@ class WarmRunner:
         stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
         try:
             path = self._socket or await self._start(None)
-            completed = await self._send(path, stdin, limits)
-            if completed.returncode == EXIT_NO_SERVER:  # killed by an earlier job: start another
-                completed = await self._send(await self._start(path), stdin, limits)
+            listening, stdout, stderr = await self._send(path, stdin, limits)
+            if not listening:  # killed by an earlier job: start another
+                listening, stdout, stderr = await self._send(await self._start(path), stdin, limits)
         except RuntimeError as err:  # the next job tries again: one job's damage must not stop a search
             return RunResult(ok=False, kind="runner", error=str(err))
         except TimeoutError:
             return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
-        return _parse_reply(completed.stdout, completed.stderr, nonce, spec, predict)
+        return _parse_reply(stdout, stderr, nonce, spec, predict)
 
     async def close(self) -> None:
         """Stop the warm runner (it exits once its socket file is gone)."""
         if self._socket is not None:
             await self.sandbox.exec(["rm", "-f", self._socket], timeout=60)
             self._socket = None
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> bytes:
+    """Write the request, close our side, read the reply to its end."""
+    writer.write(request)
+    await writer.drain()
+    writer.write_eof()
+    return await reader.read()
+
+
+def _decoded(encoded: object) -> np.ndarray:
+    try:
+        return decode_matrix(encoded)
+    except (KeyError, TypeError, ValueError) as err:
+        raise PredictionError(f"malformed predictions from the runner: {type(err).__name__}: {err}") from err
 
 
 def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: dict[str, np.ndarray]) -> RunResult:
@@ -290,6 +343,7 @@ def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: 
         param_counts=reply.get("param_counts", {}),
         seconds=float(reply.get("seconds", 0.0)),
         fit_seconds=float(reply.get("fit_seconds", 0.0)),
+        predict_seconds=float(reply.get("predict_seconds", 0.0)),
         batch_dependent=list(reply.get("batch_dependent", [])),
         detail=detail,
     )
@@ -301,7 +355,7 @@ def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: 
         if group not in raw:
             return RunResult(ok=False, kind="bad_output", error=f"no predictions for group {group!r}", **common)
         try:
-            predictions[group] = as_prediction_matrix(raw[group], len(points), len(spec.targets))
+            predictions[group] = as_prediction_matrix(_decoded(raw[group]), len(points), len(spec.targets))
         except PredictionError as err:
             return RunResult(ok=False, kind="bad_output", error=f"group {group!r}: {err}", **common)
     return RunResult(ok=True, predictions=predictions, **common)

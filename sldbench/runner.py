@@ -15,32 +15,43 @@ Two ways to use it (host side: ``sldbench.execution``)::
     python -S -c CLIENT_SOURCE SOCKET       one run through the warm runner: stdin and stdout
                                             as in the one-run form
 
-The job on stdin is a first line holding a nonce, then one JSON object::
+A request is a header line, ``{"nonce": NONCE, "timeout": SECONDS}`` (the wall
+time allowed for the whole run), then the job, one JSON object that only the
+worker reads::
 
     program      source of the submission
     shape        "auto" | "law" | "fit_predict"
     features     feature column names, in order
     targets      target column names, in order
-    fit          {group: {"X": [[...]], "y": [[...]]}}   train rows (fit_predict only)
-    predict      {group: [[...]]}                         points to predict
-    timeout      wall seconds for the whole run
+    fit          {group: {"X": MATRIX, "y": MATRIX}}   train rows (fit_predict only)
+    predict      {group: MATRIX}                        points to predict
     limits       {"cpu_seconds", "memory_mb", "file_size_mb", "processes"}
     batch_check  optional: also predict each group's points in two halves and list in
                  ``batch_dependent`` the groups whose predictions change (fit_predict only)
 
-The reply is one line, ``{"nonce": NONCE, "ok": ..., ...}``. The nonce comes
+A MATRIX is ``{"shape": [rows, columns], "float64": BASE64}``, the values as
+little-endian float64 in row-major order (exact, and decoded in microseconds).
+
+The reply is one line, ``{"nonce": NONCE, "ok": ..., ...}``, predictions as
+``{group: MATRIX}``. The nonce comes
 from the host on stdin, so a submission that prints a fake reply cannot guess
 it. The warm runner forks a fresh worker per job from a process that has
 imported numpy and scipy but never run a submission, so jobs cannot affect
-one another; it exits when its socket file is removed or after it has been
-idle for ``--idle`` seconds.
+one another. Handlers and their workers are forked before a job arrives, and a
+job is answered as soon as its result is read and its processes are sent
+SIGKILL (they are reaped just after), so a job pays neither a fork nor a
+process exit. The warm runner exits when its socket file is removed or after
+it has been idle for ``--idle`` seconds.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import ctypes
 import json
 import os
+import resource
 import select
 import shutil
 import signal
@@ -49,15 +60,17 @@ import sys
 import tempfile
 import time
 import traceback
+from typing import Iterator, NamedTuple
 
 TAIL_CHARS = 4000
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-EXIT_NO_SERVER = 75  # client: nothing listens on the socket (the host starts a new warm runner)
+EXIT_NO_SERVER = 75  # client: no warm runner took the job (the host starts a new one and resends)
 EXIT_NO_REPLY = 76  # client: the warm runner closed the connection without a reply
 DEFAULT_IDLE_SECONDS = 900
 JOB_RECEIVE_SECONDS = 60
+SPARE_HANDLERS = 2  # handlers (each with its worker) forked ahead, so a job never waits for a fork
 
 
 def _tail(path: str) -> str:
@@ -101,28 +114,44 @@ def _detect_shape(module, requested: str) -> str:
     return "fit_predict"
 
 
-def _jsonable_matrix(values, targets: list) -> list:
-    """Turn a law's output into a list of rows; shape errors are left to the host."""
+def encode_matrix(values) -> dict:
+    """A MATRIX of the protocol: ``{"shape": [...], "float64": BASE64}`` (little-endian, row-major)."""
     import numpy as np
 
+    array = np.ascontiguousarray(values, dtype="<f8")
+    return {"shape": list(array.shape), "float64": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def decode_matrix(encoded: dict):
+    """The float64 array (writable) of a MATRIX of the protocol.
+
+    Raises KeyError, TypeError or ValueError when ``encoded`` is not a well-formed MATRIX.
+    """
+    import numpy as np
+
+    data = base64.b64decode(encoded["float64"], validate=True)
+    return np.frombuffer(data, dtype="<f8").reshape([int(n) for n in encoded["shape"]]).astype(float)
+
+
+def _output_matrix(values, targets: list) -> dict:
+    """Encode a law's output as a MATRIX; shape errors are left to the host."""
     if isinstance(values, list) and values and all(isinstance(v, dict) for v in values):
         missing = [t for t in targets if t not in values[0]]
         if missing:
             raise KeyError(f"law() returned dicts without key(s) {missing}; expected keys {targets}")
         values = [[row[t] for t in targets] for row in values]
-    matrix = np.asarray(values, dtype=float)
-    return matrix.tolist()
+    return encode_matrix(values)
 
 
 def _run_law(module, job: dict) -> dict:
     features, targets = job["features"], job["targets"]
     predictions = {}
-    for group, rows in job["predict"].items():
-        points = [dict(zip(features, row)) for row in rows]
+    for group, encoded in job["predict"].items():
+        points = [dict(zip(features, row)) for row in decode_matrix(encoded).tolist()]
         output = module.law(points, group)
         if not isinstance(output, list):
             raise TypeError(f"law() must return a list of dicts, got {type(output).__name__}")
-        predictions[group] = _jsonable_matrix(output, targets)
+        predictions[group] = _output_matrix(output, targets)
     return {"shape": "law", "predictions": predictions, "param_counts": {}}
 
 
@@ -130,34 +159,38 @@ def _run_fit_predict(module, job: dict) -> dict:
     import numpy as np
 
     targets = job["targets"]
-    predictions, param_counts, fit_seconds, batch_dependent = {}, {}, 0.0, []
-    for group, rows in job["predict"].items():
+    predictions, param_counts, fit_seconds, predict_seconds, batch_dependent = {}, {}, 0.0, 0.0, []
+    for group, encoded in job["predict"].items():
         train = job["fit"].get(group)
         if train is None:
             raise LookupError(f"no training rows for group {group!r}: cannot fit it")
-        x_train = np.asarray(train["X"], dtype=float)
-        y_train = np.asarray(train["y"], dtype=float)
+        x_train = decode_matrix(train["X"])
+        y_train = decode_matrix(train["y"])
         if len(targets) == 1:
             y_train = y_train[:, 0]
         started = time.perf_counter()
         params = module.fit_scaling_law(x_train, y_train)
         fit_seconds += time.perf_counter() - started
         param_counts[group] = int(np.asarray(params, dtype=float).size)
-        points = np.asarray(rows, dtype=float)
+        points = decode_matrix(encoded)
+        started = time.perf_counter()
         output = module.scaling_law_func(points, params)
-        predictions[group] = _jsonable_matrix(output, targets)
-        if job.get("batch_check") and _depends_on_batch(module, points, params, predictions[group]):
+        dependent = job.get("batch_check") and _depends_on_batch(module, points, params, output)
+        predict_seconds += time.perf_counter() - started
+        predictions[group] = _output_matrix(output, targets)
+        if dependent:
             batch_dependent.append(group)
     return {
         "shape": "fit_predict",
         "predictions": predictions,
         "param_counts": param_counts,
         "fit_seconds": fit_seconds,
+        "predict_seconds": predict_seconds,
         "batch_dependent": batch_dependent,
     }
 
 
-def _depends_on_batch(module, points, params, whole: list) -> bool:
+def _depends_on_batch(module, points, params, whole) -> bool:
     """Whether predicting the points in two halves changes them: a law may not use statistics of its input."""
     import numpy as np
 
@@ -194,8 +227,6 @@ def _work(job: dict, program_path: str, result_path: str) -> None:
 
 
 def _apply_limits(limits: dict) -> None:
-    import resource
-
     def cap(which: int, value: int, grace: int = 0) -> None:
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
@@ -213,26 +244,50 @@ def _apply_limits(limits: dict) -> None:
         cap(resource.RLIMIT_NPROC, int(limits["processes"]))
 
 
+def _prctl(option: int, value: int) -> bool:
+    """Linux's prctl(option, value); False where there is none."""
+    global _PRCTL
+    if _PRCTL is None:
+        try:
+            _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            _PRCTL = False  # not Linux
+    return bool(_PRCTL) and _PRCTL(option, value, 0, 0, 0) == 0
+
+
+_PRCTL = None
+
+
 def _become_subreaper() -> None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux: the process-group kill below still applies
+    """Orphans of this process's descendants come to it (elsewhere the process-group kill still applies)."""
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
-def _die_with(supervisor: int) -> None:
-    """Have the kernel kill this worker when its supervisor dies (a submission may kill it)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return  # not Linux
-    if os.getppid() != supervisor:  # it died before the request took effect
+def _set_parent_death_signal(sig: int) -> bool:
+    """Have the kernel send ``sig`` to this process when its parent dies (0: nothing); False if not Linux."""
+    return _prctl(PR_SET_PDEATHSIG, sig)
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when ``parent`` dies (a submission may kill it)."""
+    if _set_parent_death_signal(signal.SIGKILL) and os.getppid() != parent:  # it died before the request took effect
         os._exit(1)
 
 
 def own_children() -> list[int]:
-    """Process ids whose parent is this process (read from /proc)."""
+    """Process ids whose parent is this process (read from /proc).
+
+    The kernel's per-thread ``children`` lists answer in microseconds; without them
+    (a kernel built without CONFIG_PROC_CHILDREN) every process's stat is read.
+    """
+    try:
+        children = []
+        for thread in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{thread}/children") as handle:
+                children.extend(int(pid) for pid in handle.read().split())
+        return children
+    except OSError:
+        pass
     me = os.getpid()
     children = []
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
@@ -250,18 +305,24 @@ def own_children() -> list[int]:
     return children
 
 
+def _signal_children(keep: frozenset = frozenset()) -> list[int]:
+    """SIGKILL every child of this process not in ``keep``; the pids signalled."""
+    doomed = [pid for pid in own_children() if pid not in keep]
+    for pid in doomed:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return doomed
+
+
 def kill_children(keep: frozenset = frozenset()) -> None:
     """SIGKILL and reap every child of this process (orphans re-parented to us included) not in ``keep``."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        doomed = [pid for pid in own_children() if pid not in keep]
+        doomed = _signal_children(keep)
         if not doomed:
             return
-        for pid in doomed:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         for pid in doomed:
             try:
                 os.waitpid(pid, 0)
@@ -269,28 +330,44 @@ def kill_children(keep: frozenset = frozenset()) -> None:
                 pass
 
 
-def _wait(pid: int, timeout: float) -> int | None:
-    """Wait for child ``pid`` up to ``timeout`` seconds; its exit code (negative: signal), or None."""
+def _wait(worker: Worker, timeout: float) -> bool:
+    """Wait until ``worker`` says its result is written, or exits; False when ``timeout`` seconds pass first."""
     deadline = time.monotonic() + timeout
     try:
-        handle = os.pidfd_open(pid)
+        exited = os.pidfd_open(worker.pid)
     except (AttributeError, OSError):
-        handle = None
+        exited = None  # no pidfd: poll the exit, without reaping
     try:
         while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None
-            if handle is not None:
-                select.select([handle], [], [], remaining)
-            else:
-                time.sleep(min(0.01, remaining))
+                return False
+            watched = [worker.done] if exited is None else [worker.done, exited]
+            readable, _, _ = select.select(watched, [], [], remaining if exited is not None else min(0.01, remaining))
+            if readable:
+                return True
+            if exited is None and os.waitid(os.P_PID, worker.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
     finally:
-        if handle is not None:
-            os.close(handle)
+        if exited is not None:
+            os.close(exited)
+
+
+def _exit_code(pid: int) -> int:
+    """Reap child ``pid`` and return its exit code (negative: the signal that ended it)."""
+    try:
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    except ChildProcessError:
+        return -signal.SIGKILL
+
+
+def _read_result(scratch: str) -> dict | None:
+    try:
+        with open(os.path.join(scratch, "result.json")) as handle:
+            result = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) and "ok" in result else None
 
 
 def _describe_exit(code: int) -> tuple[str, str]:
@@ -305,81 +382,140 @@ def _describe_exit(code: int) -> tuple[str, str]:
     return "no_result", f"the submission exited with code {code} before producing predictions"
 
 
-def _start_worker(job: dict, scratch: str) -> int:
-    """Fork the worker: own session, limits, output to a log file; it runs the job and exits."""
-    program_path = os.path.join(scratch, "program.py")
-    with open(program_path, "w") as handle:
-        handle.write(job["program"])
+class Worker(NamedTuple):
+    """A forked worker as its supervisor sees it."""
+
+    pid: int
+    job: int  # write end of the pipe the job goes down
+    done: int  # read end of the pipe the worker writes one byte to once its result is written
+
+
+def _spawn_worker() -> Worker:
+    """Fork a worker that waits for its job (see `run_job`).
+
+    The worker dies with this process, takes its own session and closes every other
+    descriptor (a warm runner's listening socket included) before it waits, so it
+    can be forked ahead of the job and the fork costs the job nothing.
+    """
+    job_read, job_write = os.pipe()
+    done_read, done_write = os.pipe()
     supervisor = os.getpid()
     pid = os.fork()
     if pid:
-        return pid
+        os.close(job_read)
+        os.close(done_write)
+        return Worker(pid, job_write, done_read)
     try:  # the worker: never return into the supervisor's code
         _die_with(supervisor)
         os.setsid()
-        log = os.open(os.path.join(scratch, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.closerange(3, 65536)  # the supervisor's sockets and pipes are not the submission's
-        sys.stdin = open(0, closefd=False)
-        sys.stdout = open(1, "w", buffering=1, closefd=False)
-        sys.stderr = open(2, "w", buffering=1, closefd=False)
-        _apply_limits(job.get("limits", {}))
-        _work(job, program_path, os.path.join(scratch, "result.json"))
-        sys.stdout.flush()
-        sys.stderr.flush()
+        low = 3
+        for fd in sorted((job_read, done_write)):
+            os.closerange(low, fd)
+            low = fd + 1
+        os.closerange(low, 65536)
+        chunks = []
+        while chunk := os.read(job_read, 1 << 20):
+            chunks.append(chunk)
+        os.close(job_read)
+        scratch, _, body = b"".join(chunks).partition(b"\n")
+        if body:  # nothing comes when the supervisor gives up on this worker
+            _run_in_worker(body, os.fsdecode(scratch))
+            os.write(done_write, b".")
         os._exit(0)
     except BaseException:
         os._exit(70)
 
 
-def run_job(job: dict) -> dict:
-    """Run one job in a forked, limited worker under a wall timeout; return the reply (without nonce).
+def _run_in_worker(body: bytes, scratch: str) -> None:
+    """Output to a log file, the program to a file, limits on; then run the job (JSON ``body``)."""
+    result_path = os.path.join(scratch, "result.json")
+    try:
+        job = json.loads(body)
+        program = job["program"]
+    except (ValueError, KeyError, TypeError) as err:
+        with open(result_path, "w") as handle:
+            json.dump({"ok": False, "kind": "runner", "error": f"malformed job: {type(err).__name__}: {err}"}, handle)
+        return
+    program_path = os.path.join(scratch, "program.py")
+    with open(program_path, "w") as handle:
+        handle.write(program)
+    log = os.open(os.path.join(scratch, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", buffering=1, closefd=False)
+    _apply_limits(job.get("limits", {}))
+    _work(job, program_path, result_path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+
+
+def _send_job(channel: int, message: bytes) -> None:
+    try:
+        view = memoryview(message)
+        while view:
+            view = view[os.write(channel, view) :]
+    except BrokenPipeError:
+        pass  # the worker is gone: its exit status says why
+    finally:
+        os.close(channel)
+
+
+@contextlib.contextmanager
+def run_job(body: bytes, timeout: float, worker: Worker | None = None) -> Iterator[dict]:
+    """Run one job in a forked, limited worker under a wall timeout; yield the reply (without nonce).
+
+    By the time the reply is yielded every process of the job has been sent SIGKILL;
+    leaving the ``with`` block reaps them and removes the job's files, so a caller
+    sends the reply first and the job's clean-up costs it nothing.
 
     Parameters
     ----------
-    job : dict
-        The job object of the protocol (see the module docstring).
+    body : bytes
+        The job object of the protocol as JSON (see the module docstring); only the worker reads it.
+    timeout : float
+        Wall seconds for the run.
+    worker : Worker, optional
+        A worker from `_spawn_worker`, forked ahead; by default one is forked now.
 
-    Returns
-    -------
+    Yields
+    ------
     dict
-        ``ok`` and either ``predictions``/``shape``/``param_counts``/``fit_seconds`` or
+        ``ok`` and either ``predictions``/``shape``/``param_counts``/``fit_seconds``/``predict_seconds`` or
         ``kind``/``error``/``traceback``; always ``seconds`` (wall time) and ``output``
         (the tail of what the submission printed).
     """
-    timeout = float(job.get("timeout", 600))
     _become_subreaper()
+    worker = worker or _spawn_worker()
     scratch = tempfile.mkdtemp(prefix="sldbench-run-")
-    started = time.perf_counter()
     try:
-        worker = _start_worker(job, scratch)
-        code = _wait(worker, timeout)
+        started = time.perf_counter()
+        _send_job(worker.job, os.fsencode(scratch) + b"\n" + body)
+        finished = _wait(worker, timeout)
+        reply = _read_result(scratch) if finished else None
         try:
-            os.killpg(worker, signal.SIGKILL)
+            os.killpg(worker.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        kill_children()
+        _signal_children()
         elapsed = time.perf_counter() - started
-        output = _tail(os.path.join(scratch, "output.log"))
-        if code is None:
+        if not finished:
             reply = {"ok": False, "kind": "timeout", "error": f"timed out after {timeout:g} s; the process tree was killed"}
-        else:
-            try:
-                with open(os.path.join(scratch, "result.json")) as handle:
-                    reply = json.load(handle)
-                if not isinstance(reply, dict) or "ok" not in reply:
-                    raise ValueError("malformed result")
-            except (OSError, ValueError):
-                kind, error = _describe_exit(code)
-                reply = {"ok": False, "kind": kind, "error": error}
+        elif reply is None:
+            kind, error = _describe_exit(_exit_code(worker.pid))
+            reply = {"ok": False, "kind": kind, "error": error}
+        reply["seconds"] = elapsed
+        reply["output"] = _tail(os.path.join(scratch, "output.log"))
+        yield reply
     finally:
+        os.close(worker.done)
+        kill_children()
         shutil.rmtree(scratch, ignore_errors=True)
-    reply["seconds"] = elapsed
-    reply["output"] = output
-    return reply
 
 
 def _prepare_interpreter() -> None:
@@ -390,9 +526,13 @@ def _prepare_interpreter() -> None:
     sys.dont_write_bytecode = True
 
 
-def _read_job(data: bytes) -> tuple[str, dict]:
-    nonce, _, body = data.decode("utf-8").partition("\n")
-    return nonce.strip(), json.loads(body)
+def _read_request(data: bytes) -> tuple[str, float, bytes]:
+    """Split a request into its nonce, its timeout and the job's JSON (left unread)."""
+    header, _, body = data.partition(b"\n")
+    fields = json.loads(header)
+    if not isinstance(fields, dict) or not isinstance(fields.get("nonce"), str):
+        raise ValueError('the first line must be {"nonce": ..., "timeout": ...}')
+    return fields["nonce"], float(fields.get("timeout", 600)), body
 
 
 def _reply_line(nonce: str, reply: dict) -> bytes:
@@ -400,18 +540,22 @@ def _reply_line(nonce: str, reply: dict) -> bytes:
     return (json.dumps(reply) + "\n").encode("utf-8")
 
 
-def _answer(data: bytes) -> bytes:
+@contextlib.contextmanager
+def _answer(data: bytes, worker: Worker | None = None) -> Iterator[bytes]:
+    """Run the request ``data``; yield the reply line (the job is cleaned up after the block, see `run_job`)."""
     try:
-        nonce, job = _read_job(data)
-    except ValueError as err:
-        return (json.dumps({"ok": False, "kind": "runner", "error": f"malformed job: {err}"}) + "\n").encode()
-    return _reply_line(nonce, run_job(job))
+        nonce, timeout, body = _read_request(data)
+    except (ValueError, TypeError) as err:
+        yield (json.dumps({"ok": False, "kind": "runner", "error": f"malformed request: {err}"}) + "\n").encode()
+        return
+    with run_job(body, timeout, worker) as reply:
+        yield _reply_line(nonce, reply)
 
 
 # ------------------------------------------------------------ warm runner
 
 
-def _handle_connection(connection: socket.socket) -> None:
+def _handle_connection(connection: socket.socket, worker: Worker) -> None:
     connection.settimeout(JOB_RECEIVE_SECONDS)  # a peer that connects and sends nothing must not hold a handler
     chunks = []
     while True:
@@ -420,8 +564,34 @@ def _handle_connection(connection: socket.socket) -> None:
             break
         chunks.append(chunk)
     connection.settimeout(None)
-    connection.sendall(_answer(b"".join(chunks)))
-    connection.close()
+    with _answer(b"".join(chunks), worker) as line:
+        connection.sendall(line)
+        connection.close()
+
+
+def _spare_handler(listener: socket.socket, taken: int) -> int:
+    """Fork a handler that waits for the next connection with its worker already forked.
+
+    Once it has a connection it writes its pid to ``taken`` (so the warm runner forks
+    the next spare) and runs the job. While it waits it dies with the warm runner;
+    a job it has taken runs to its end even if the warm runner is killed.
+    """
+    server = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        _die_with(server)
+        _become_subreaper()
+        worker = _spawn_worker()
+        connection, _ = listener.accept()
+        _set_parent_death_signal(0)
+        listener.close()
+        os.write(taken, f"{os.getpid()}\n".encode())
+        os.close(taken)
+        _handle_connection(connection, worker)
+    finally:
+        os._exit(0)
 
 
 def _socket_is_ours(path: str, inode: int) -> bool:
@@ -432,7 +602,12 @@ def _socket_is_ours(path: str, inode: int) -> bool:
 
 
 def serve(path: str, idle_seconds: float, ready) -> None:
-    """Accept jobs on the Unix socket ``path`` until it is removed or idle; one forked handler per job."""
+    """Serve jobs on the Unix socket ``path`` until it is removed or idle; one forked handler per job.
+
+    Handlers are forked ahead (`SPARE_HANDLERS` wait in ``accept``), each with its
+    worker forked too; this process only replaces the spares that were taken, reaps
+    handlers and kills what a finished job left behind.
+    """
     _prepare_interpreter()
     import numpy  # noqa: F401  (imported once here, inherited by every worker)
 
@@ -440,6 +615,7 @@ def serve(path: str, idle_seconds: float, ready) -> None:
         import scipy.optimize  # noqa: F401
     except ImportError:
         pass
+    tempfile.gettempdir()  # found once here, not by probing the disk in every handler
     _become_subreaper()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(path):
@@ -447,22 +623,19 @@ def serve(path: str, idle_seconds: float, ready) -> None:
     listener.bind(path)
     listener.listen(64)
     inode = os.stat(path).st_ino
+    taken_read, taken_write = os.pipe()
+    spares: set[int] = set()
+    busy: set[int] = set()
     ready(f"ready {os.getpid()}")
-    handlers: set[int] = set()
     last_active = time.monotonic()
-    while _socket_is_ours(path, inode) and (handlers or time.monotonic() - last_active < idle_seconds):
-        readable, _, _ = select.select([listener], [], [], 1.0)
+    while _socket_is_ours(path, inode) and (busy or time.monotonic() - last_active < idle_seconds):
+        while len(spares) < SPARE_HANDLERS:
+            spares.add(_spare_handler(listener, taken_write))
+        readable, _, _ = select.select([taken_read], [], [], 1.0)
         if readable:
-            connection, _ = listener.accept()
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    listener.close()
-                    _handle_connection(connection)
-                finally:
-                    os._exit(0)
-            connection.close()
-            handlers.add(pid)
+            for pid in os.read(taken_read, 4096).split():
+                spares.discard(int(pid))
+                busy.add(int(pid))
             last_active = time.monotonic()
         finished = False
         while True:
@@ -472,10 +645,12 @@ def serve(path: str, idle_seconds: float, ready) -> None:
                 break
             if pid == 0:
                 break
-            finished = finished or pid in handlers
-            handlers.discard(pid)
+            finished = finished or pid in busy or pid in spares
+            busy.discard(pid)
+            spares.discard(pid)
         if finished:  # a worker whose handler was killed is re-parented here: nothing else may live
-            kill_children(keep=frozenset(handlers))
+            kill_children(keep=frozenset(busy | spares))
+            last_active = time.monotonic()
     listener.close()
     kill_children()
 
@@ -525,11 +700,15 @@ try:
 except OSError as err:
     print(f"no warm runner at {{sys.argv[1]}}: {{err}}", file=sys.stderr)
     sys.exit({EXIT_NO_SERVER})
-connection.sendall(data)
-connection.shutdown(socket.SHUT_WR)
 chunks = []
-while chunk := connection.recv(1 << 20):
-    chunks.append(chunk)
+try:
+    connection.sendall(data)
+    connection.shutdown(socket.SHUT_WR)
+    while chunk := connection.recv(1 << 20):
+        chunks.append(chunk)
+except (ConnectionResetError, BrokenPipeError) as err:  # closed with the job unread: it never ran
+    print(f"the warm runner at {{sys.argv[1]}} went away: {{err}}", file=sys.stderr)
+    sys.exit({EXIT_NO_SERVER})
 if not chunks:
     print("the warm runner closed the connection without a reply", file=sys.stderr)
     sys.exit({EXIT_NO_REPLY})
@@ -545,8 +724,9 @@ def main(argv: list[str]) -> int:
         print("usage: runner.py | runner.py --serve SOCKET [--idle S]  (job on stdin)", file=sys.stderr)
         return 2
     _prepare_interpreter()
-    sys.stdout.buffer.write(_answer(sys.stdin.buffer.read()))
-    sys.stdout.flush()
+    with _answer(sys.stdin.buffer.read()) as line:
+        sys.stdout.buffer.write(line)
+        sys.stdout.flush()
     return 0
 
 

@@ -1,6 +1,12 @@
-"""The warm runner: same results as a one-off run, isolation between jobs, recovery, shutdown."""
+"""The warm runner: same results as a one-off run, isolation between jobs, recovery, shutdown.
+
+Every warm-runner test runs over both ways a job reaches the runner: the host's own
+connection to the socket (the local sandbox) and the client run in the sandbox (any
+other sandbox; here a local one that does not say it is local).
+"""
 
 import asyncio
+import json
 import os
 import textwrap
 import time
@@ -10,7 +16,10 @@ import pytest
 from test_scorer import FAILURES, FIT_PREDICT_SHAPE, _alive, runaway_program
 
 from sldbench.data import load_split
+from inspect_ai.util import SandboxEnvironment
+
 from sldbench.execution import Limits, WarmRunner, run_program
+from sldbench.runner import decode_matrix, encode_matrix
 from sldbench.specs import get_spec
 
 PARALLEL = get_spec("parallel")
@@ -18,8 +27,40 @@ POINTS = {"pile": np.array([[1e8, 2.0], [5e8, 4.0]])}
 FIT = {"pile": (POINTS["pile"], np.array([[3.0], [2.5]]))}
 
 
+class ExecOnlySandbox(SandboxEnvironment):
+    """A local sandbox seen only through exec and files, as a container is: jobs go through the client."""
+
+    def __init__(self, local) -> None:
+        self.local = local
+        self.directory = local.directory
+
+    async def exec(self, *args, **kwargs):
+        return await self.local.exec(*args, **kwargs)
+
+    async def write_file(self, *args, **kwargs):
+        return await self.local.write_file(*args, **kwargs)
+
+    async def read_file(self, *args, **kwargs):
+        return await self.local.read_file(*args, **kwargs)
+
+    @classmethod
+    async def sample_cleanup(cls, *args, **kwargs) -> None:
+        return None
+
+
+@pytest.fixture(params=["host socket", "client in the sandbox"])
+def warm_sandbox(request, local_sandbox):
+    """The local sandbox, reached directly or through the client."""
+    return local_sandbox if request.param == "host socket" else ExecOnlySandbox(local_sandbox)
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+
 def _warm_processes(sandbox) -> list[int]:
-    """Pids of warm runners serving a socket in this sandbox's folder."""
+    """Pids of warm runners serving a socket in this sandbox's folder (not their forked handlers)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -32,7 +73,14 @@ def _warm_processes(sandbox) -> list[int]:
             continue
         if b"--serve" in argv and cwd == sandbox.directory.name and _alive(int(entry)):
             found.append(int(entry))
-    return found
+    forked = set()
+    for pid in found:
+        try:
+            if _parent(pid) in found:
+                forked.add(pid)
+        except OSError:
+            forked.add(pid)  # gone meanwhile
+    return [pid for pid in found if pid not in forked]
 
 
 def _until(condition, seconds=5.0) -> bool:
@@ -44,7 +92,7 @@ def _until(condition, seconds=5.0) -> bool:
     return condition()
 
 
-def test_warm_and_one_off_runs_give_the_same_predictions(local_sandbox, data_dir):
+def test_warm_and_one_off_runs_give_the_same_predictions(warm_sandbox, data_dir):
     train = load_split(PARALLEL, "train", data_dir)
     test = load_split(PARALLEL, "test", data_dir)
     arguments = dict(
@@ -56,25 +104,38 @@ def test_warm_and_one_off_runs_give_the_same_predictions(local_sandbox, data_dir
     )
 
     async def both():
-        warm = WarmRunner(local_sandbox)
+        warm = WarmRunner(warm_sandbox)
         try:
-            return await run_program(local_sandbox, **arguments), await warm.run(**arguments)
+            return await run_program(warm_sandbox, **arguments), await warm.run(**arguments)
         finally:
             await warm.close()
 
     cold, warm = asyncio.run(both())
     assert cold.ok and warm.ok
     assert warm.param_counts == cold.param_counts == {"pile": 4, "stack": 4}
+    for result in (cold, warm):  # the program's own time is measured apart from the runner's
+        assert 0 < result.fit_seconds and 0 < result.predict_seconds and result.fit_seconds + result.predict_seconds < result.seconds
     for group in test.groups:
         np.testing.assert_array_equal(warm.predictions[group], cold.predictions[group])
 
 
-def test_warm_runner_reports_each_failure_like_a_one_off_run(local_sandbox):
+@pytest.mark.parametrize(
+    "values",
+    [np.array([[1e-308, -0.0], [np.nan, np.inf], [-np.inf, 1 / 3]]), np.arange(5.0), np.empty((0, 2)), [[1, 2], [3, 4]]],
+)
+def test_matrices_cross_the_protocol_bit_for_bit(values):
+    expected = np.asarray(values, dtype=float)
+    decoded = decode_matrix(json.loads(json.dumps(encode_matrix(values))))
+    assert decoded.shape == expected.shape and decoded.tobytes() == expected.tobytes()
+    decoded[...] = 0  # the worker may change its arrays in place
+
+
+def test_warm_runner_reports_each_failure_like_a_one_off_run(warm_sandbox):
     async def compare():
-        warm = WarmRunner(local_sandbox)
+        warm = WarmRunner(warm_sandbox)
         try:
             for program, reason in FAILURES.values():
-                cold = await run_program(local_sandbox, program, PARALLEL, POINTS, FIT, Limits(timeout=30))
+                cold = await run_program(warm_sandbox, program, PARALLEL, POINTS, FIT, Limits(timeout=30))
                 hot = await warm.run(program, PARALLEL, POINTS, FIT, Limits(timeout=30))
                 assert not hot.ok and (hot.kind, hot.error) == (cold.kind, cold.error), program
                 assert reason in f"{hot.kind}: {hot.error}\n{hot.detail}"
@@ -84,7 +145,30 @@ def test_warm_runner_reports_each_failure_like_a_one_off_run(local_sandbox):
     asyncio.run(compare())
 
 
-def test_jobs_cannot_affect_one_another(local_sandbox):
+def test_local_sandbox_jobs_reach_the_warm_runner_without_a_process_per_job(local_sandbox):
+    commands = []
+    exec_in_sandbox = local_sandbox.exec
+
+    async def recorded_exec(cmd, *args, **kwargs):
+        commands.append(cmd)
+        return await exec_in_sandbox(cmd, *args, **kwargs)
+
+    local_sandbox.exec = recorded_exec
+
+    async def jobs():
+        warm = WarmRunner(local_sandbox)
+        try:
+            return [await warm.run(f"def law(d, g):\n    return [{{'loss': {k}.0}} for _ in d]\n", PARALLEL, POINTS) for k in range(5)]
+        finally:
+            await warm.close()
+
+    results = asyncio.run(jobs())
+    assert [r.predictions["pile"][0, 0] for r in results] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    started = [cmd for cmd in commands if "--serve" in cmd]
+    assert len(started) == 1 and len(commands) == 3, commands  # mkdir, the runner's start, rm of its socket on close
+
+
+def test_jobs_cannot_affect_one_another(warm_sandbox):
     tamper = textwrap.dedent('''
         import builtins, numpy
         numpy.asarray = lambda *a, **k: "tampered"
@@ -95,7 +179,7 @@ def test_jobs_cannot_affect_one_another(local_sandbox):
     honest = "import numpy\ndef law(input_data, group):\n    return [{'loss': float(numpy.asarray(p['parallel_size']))} for p in input_data]\n"
 
     async def sequence():
-        warm = WarmRunner(local_sandbox)
+        warm = WarmRunner(warm_sandbox)
         try:
             first = await warm.run(tamper, PARALLEL, POINTS)
             second = await warm.run(honest, PARALLEL, POINTS)
@@ -109,11 +193,11 @@ def test_jobs_cannot_affect_one_another(local_sandbox):
     np.testing.assert_array_equal(second.predictions["pile"], [[2.0], [4.0]])
 
 
-def test_concurrent_jobs_get_their_own_results(local_sandbox):
+def test_concurrent_jobs_get_their_own_results(warm_sandbox):
     programs = [f"def law(input_data, group):\n    return [{{'loss': {k}.0}} for _ in input_data]\n" for k in range(6)]
 
     async def together():
-        warm = WarmRunner(local_sandbox)
+        warm = WarmRunner(warm_sandbox)
         try:
             return await asyncio.gather(*(warm.run(p, PARALLEL, POINTS) for p in programs))
         finally:
@@ -123,7 +207,7 @@ def test_concurrent_jobs_get_their_own_results(local_sandbox):
     assert [r.predictions["pile"][0, 0] for r in results] == [float(k) for k in range(6)]
 
 
-def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the_next_job_runs(local_sandbox):
+def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the_next_job_runs(warm_sandbox):
     assassin = textwrap.dedent('''
         import os, signal
         def _parent(pid):
@@ -140,13 +224,13 @@ def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the
     honest = "def law(input_data, group):\n    return [{'loss': 7.0} for _ in input_data]\n"
 
     async def sequence():
-        warm = WarmRunner(local_sandbox)
+        warm = WarmRunner(warm_sandbox)
         try:
             await warm.run(honest, PARALLEL, POINTS)
-            first_runner = _warm_processes(local_sandbox)
+            first_runner = _warm_processes(warm_sandbox)
             killed = await warm.run(assassin, PARALLEL, POINTS, limits=Limits(timeout=20))
             after = await warm.run(honest, PARALLEL, POINTS)
-            return first_runner, killed, after, _warm_processes(local_sandbox)
+            return first_runner, killed, after, _warm_processes(warm_sandbox)
         finally:
             await warm.close()
 
@@ -156,12 +240,12 @@ def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the
     assert after.ok and after.predictions["pile"][0, 0] == 7.0
 
 
-def test_runaway_job_is_killed_with_no_process_left(local_sandbox, tmp_path):
+def test_runaway_job_is_killed_with_no_process_left(warm_sandbox, tmp_path):
     pid_file = tmp_path / "pids"
     program = runaway_program(pid_file)
 
     async def run():
-        warm = WarmRunner(local_sandbox)
+        warm = WarmRunner(warm_sandbox)
         try:
             return await warm.run(program, PARALLEL, POINTS, limits=Limits(timeout=3))
         finally:
@@ -170,7 +254,8 @@ def test_runaway_job_is_killed_with_no_process_left(local_sandbox, tmp_path):
     result = asyncio.run(run())
     assert result.kind == "timeout" and "timed out after 3 s" in result.error
     pids = [int(pid) for pid in pid_file.read_text().split()]
-    assert len(pids) == 2 and [pid for pid in pids if _alive(pid)] == []
+    # killed before the reply, reaped just after it
+    assert len(pids) == 2 and _until(lambda: [pid for pid in pids if _alive(pid)] == []), [pid for pid in pids if _alive(pid)]
 
 
 @pytest.mark.parametrize("how", ["close", "sandbox removed"])
