@@ -59,8 +59,8 @@ def _parent(pid: int) -> int:
         return int(handle.read().rsplit(")", 1)[1].split()[1])
 
 
-def _warm_processes(sandbox) -> list[int]:
-    """Pids of warm runners serving a socket in this sandbox's folder (not their forked handlers)."""
+def _warm_processes(sandbox, forked_too: bool = False) -> list[int]:
+    """Pids of warm runners serving a socket in this sandbox's folder (and, if asked, their forked handlers)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -73,6 +73,8 @@ def _warm_processes(sandbox) -> list[int]:
             continue
         if b"--serve" in argv and cwd == sandbox.directory.name and _alive(int(entry)):
             found.append(int(entry))
+    if forked_too:
+        return found
     forked = set()
     for pid in found:
         try:
@@ -229,12 +231,16 @@ def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the
             await warm.run(honest, PARALLEL, POINTS)
             first_runner = _warm_processes(warm_sandbox)
             killed = await warm.run(assassin, PARALLEL, POINTS, limits=Limits(timeout=20))
+            # Until the killed runner's exit completes, its spare handlers still take jobs (and
+            # serve them); wait for them to go, so the next job needs a new runner.
+            gone = _until(lambda: _warm_processes(warm_sandbox, forked_too=True) == [])
             after = await warm.run(honest, PARALLEL, POINTS)
-            return first_runner, killed, after, _warm_processes(warm_sandbox)
+            return first_runner, killed, gone, after, _warm_processes(warm_sandbox)
         finally:
             await warm.close()
 
-    first_runner, killed, after, second_runner = asyncio.run(sequence())
+    first_runner, killed, gone, after, second_runner = asyncio.run(sequence())
+    assert gone, "the killed warm runner's handlers outlived it"
     assert len(first_runner) == 1 and len(second_runner) == 1 and first_runner != second_runner, (killed, after)
     assert not killed.ok and killed.kind == "runner"
     assert after.ok and after.predictions["pile"][0, 0] == 7.0
