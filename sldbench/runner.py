@@ -73,6 +73,19 @@ JOB_RECEIVE_SECONDS = 60
 SPARE_HANDLERS = 2  # handlers (each with its worker) forked ahead, so a job never waits for a fork
 
 
+def _read_to_end(fd: int) -> bytes:
+    """Everything readable from ``fd`` until its writers close it."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _write_result(path: str, result: dict) -> None:
+    with open(path, "w") as handle:
+        handle.write(json.dumps(result))
+
+
 def _tail(path: str) -> str:
     try:
         with open(path, "rb") as handle:
@@ -218,9 +231,7 @@ def _work(job: dict, program_path: str, result_path: str) -> None:
             "error": f"{type(err).__name__}: {err}",
             "traceback": traceback.format_exc()[-TAIL_CHARS:],
         }
-    text = json.dumps(result)
-    with open(result_path, "w") as handle:
-        handle.write(text)
+    _write_result(result_path, result)
 
 
 # ------------------------------------------------------------ supervisor side
@@ -413,11 +424,9 @@ def _spawn_worker() -> Worker:
             os.closerange(low, fd)
             low = fd + 1
         os.closerange(low, 65536)
-        chunks = []
-        while chunk := os.read(job_read, 1 << 20):
-            chunks.append(chunk)
+        message = _read_to_end(job_read)
         os.close(job_read)
-        scratch, _, body = b"".join(chunks).partition(b"\n")
+        scratch, _, body = message.partition(b"\n")
         if body:  # nothing comes when the supervisor gives up on this worker
             _run_in_worker(body, os.fsdecode(scratch))
             os.write(done_write, b".")
@@ -433,8 +442,7 @@ def _run_in_worker(body: bytes, scratch: str) -> None:
         job = json.loads(body)
         program = job["program"]
     except (ValueError, KeyError, TypeError) as err:
-        with open(result_path, "w") as handle:
-            json.dump({"ok": False, "kind": "runner", "error": f"malformed job: {type(err).__name__}: {err}"}, handle)
+        _write_result(result_path, {"ok": False, "kind": "runner", "error": f"malformed job: {type(err).__name__}: {err}"})
         return
     program_path = os.path.join(scratch, "program.py")
     with open(program_path, "w") as handle:
@@ -662,10 +670,7 @@ def start_server(path: str, idle_seconds: float) -> int:
     if first:
         os.close(write_end)
         os.waitpid(first, 0)
-        message = b""
-        while chunk := os.read(read_end, 4096):
-            message += chunk
-        text = message.decode("utf-8", "replace").strip()
+        text = _read_to_end(read_end).decode("utf-8", "replace").strip()
         print(text or "the warm runner exited before it was ready", file=sys.stdout if text.startswith("ready") else sys.stderr)
         return 0 if text.startswith("ready") else 1
     os.close(read_end)

@@ -94,16 +94,23 @@ def _until(condition, seconds=5.0) -> bool:
     return condition()
 
 
-def test_warm_and_one_off_runs_give_the_same_predictions(warm_sandbox, data_dir):
+def _parallel_job(data_dir, predicted: str, **options) -> dict:
+    """Arguments of a run of the ParScale fit-predict program, fitted on train, predicting split ``predicted``."""
     train = load_split(PARALLEL, "train", data_dir)
-    test = load_split(PARALLEL, "test", data_dir)
-    arguments = dict(
+    points = load_split(PARALLEL, predicted, data_dir)
+    return dict(
         program=textwrap.dedent(FIT_PREDICT_SHAPE),
         spec=PARALLEL,
-        predict={g: test.arrays(g)[0] for g in test.groups},
+        predict={g: points.arrays(g)[0] for g in points.groups},
         fit={g: train.arrays(g) for g in train.groups},
         limits=Limits(timeout=60),
+        **options,
     )
+
+
+def test_warm_and_one_off_runs_give_the_same_predictions(warm_sandbox, data_dir):
+    test = load_split(PARALLEL, "test", data_dir)
+    arguments = _parallel_job(data_dir, "test")
 
     async def both():
         warm = WarmRunner(warm_sandbox)
@@ -285,14 +292,7 @@ def test_warm_runner_stops_when_closed_or_when_its_sandbox_goes(how):
 @pytest.mark.docker
 def test_warm_runner_in_a_docker_container_matches_the_local_one(docker_sandbox, local_sandbox, data_dir):
     train = load_split(PARALLEL, "train", data_dir)
-    arguments = dict(
-        program=textwrap.dedent(FIT_PREDICT_SHAPE),
-        spec=PARALLEL,
-        predict={g: train.arrays(g)[0] for g in train.groups},
-        fit={g: train.arrays(g) for g in train.groups},
-        limits=Limits(timeout=60),
-        batch_check=True,
-    )
+    arguments = _parallel_job(data_dir, "train", batch_check=True)
 
     async def in_both():
         results = []
