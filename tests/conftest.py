@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(os.environ.get("SLDBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SHARED = Path(os.environ.get("SLDBENCH_SHARED", Path(__file__).resolve().parents[2] / "shared")).resolve()  # as the loaders resolve it
 DATA_DIR = SHARED / "sldbench-data" / "reconstructed"
 HUMAN_DIR = SHARED / "sldbench-data" / "human_laws"
 LEADERBOARD_CSV = SHARED / "sldbench-data" / "leaderboard" / "leaderboard_r2_runs.csv"
