@@ -35,7 +35,7 @@ from tabulate import tabulate
 
 from sldbench.data import load_split
 from sldbench.evolution import EVOLVE_END, INITIAL_PROGRAM, train_evaluator
-from sldbench.execution import fit_and_predict
+from sldbench.sandbox.host import fit_and_predict
 from sldbench.laws import refit_program
 from sldbench.solvers import sldagent
 from sldbench.specs import TASKS

@@ -29,7 +29,7 @@ esac
 image="${SLDBENCH_SCORING_IMAGE:-sldbench-scoring}"
 dockerfile="$here/scoring.Dockerfile"
 base_image="$(awk '/^FROM /{print $2; exit}' "$dockerfile")"
-# The sandbox runs commands as this user, in this directory (sldbench/docker_sandbox.py).
+# The sandbox runs commands as this user, in this directory (sldbench/sandbox/docker.py).
 user_id=1000
 workdir=/home/sld/work
 

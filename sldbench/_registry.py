@@ -4,7 +4,7 @@
 from inspect_ai._util.registry import _registry, registry_key
 
 from .agents import aider, claude_code, codex, gemini_cli, goose, openhands
-from .docker_sandbox import DockerSandboxEnvironment
+from .sandbox.docker import DockerSandboxEnvironment
 from .providers import scripted
 from .scorer import heldout_r2
 from .solvers import best_of_n, file, human, sldagent, symreg

@@ -34,7 +34,7 @@ from typing import Awaitable, Callable, Protocol, runtime_checkable
 import numpy as np
 
 from .data import Split
-from .execution import WarmRunner, fit_and_predict
+from .sandbox.host import WarmRunner, fit_and_predict
 from .metrics import heldout_metrics
 
 EVOLVE_START = "# EVOLVE-BLOCK-START"

@@ -8,7 +8,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox as current_sandbox
 
 from .data import load_split
-from .execution import RunResult, fit_and_predict
+from .sandbox.host import RunResult, fit_and_predict
 from .metrics import ZERO_SPREAD, heldout_metrics
 from .specs import get_spec
 from .submission import find_submission

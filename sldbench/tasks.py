@@ -16,7 +16,7 @@ Usage::
 
 ``-T sandbox=docker`` selects the ``sldbench-docker`` provider (Docker SDK; Inspect's
 own ``docker`` type needs Compose v2), ``-T sandbox=k8s`` Inspect's Kubernetes
-provider with ``docker/k8s-values.yaml``: see `sldbench.sandboxes`.
+provider with ``docker/k8s-values.yaml``: see `sldbench.sandbox.spec`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 
 from .data import load_split, resolve_data_dir
-from .sandboxes import sandbox_spec
+from .sandbox.spec import sandbox_spec
 from .scorer import heldout_r2
 from .specs import TASKS, TaskSpec
 
@@ -123,7 +123,7 @@ def sldbench_task(
     sandbox : str
         ``local`` (default, no isolation), ``docker[:IMAGE]`` (the ``sldbench-docker``
         provider, not Inspect's Compose-based ``docker``), ``k8s[:VALUES.yaml]``, or
-        another provider's type name; see `sldbench.sandboxes.sandbox_spec`.
+        another provider's type name; see `sldbench.sandbox.spec.sandbox_spec`.
     time_limit : int, optional
         Seconds for the solver; the sample is still scored on what it left.
     score_timeout : float

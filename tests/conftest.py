@@ -57,7 +57,7 @@ def local_sandbox():
 def _docker_engine_gate(request):
     if request.node.get_closest_marker("docker") is None:
         return
-    from sldbench.docker_sandbox import engine_problem
+    from sldbench.sandbox.docker import engine_problem
 
     problem = engine_problem()
     if problem is None:
@@ -72,7 +72,7 @@ def docker_sandbox():
     """A fresh sldbench-docker container (image sldbench-scoring) with tight limits, removed after."""
     import asyncio
 
-    from sldbench.docker_sandbox import DockerSandboxConfig, DockerSandboxEnvironment
+    from sldbench.sandbox.docker import DockerSandboxConfig, DockerSandboxEnvironment
 
     config = DockerSandboxConfig(memory="1g", cpus=1.0, pids=128)
     asyncio.run(DockerSandboxEnvironment.task_init("test", config))

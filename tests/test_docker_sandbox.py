@@ -12,7 +12,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.util import OutputLimitExceededError
 from inspect_ai.util._sandbox.environment import SandboxUserUnsupportedError
 
-from sldbench.docker_sandbox import (
+from sldbench.sandbox.docker import (
     LABEL,
     SANDBOX_TYPE,
     DockerSandboxConfig,

@@ -18,8 +18,8 @@ from test_scorer import FAILURES, FIT_PREDICT_SHAPE, _alive, runaway_program
 from sldbench.data import load_split
 from inspect_ai.util import SandboxEnvironment
 
-from sldbench.execution import Limits, WarmRunner, run_program
-from sldbench.runner import decode_matrix, encode_matrix
+from sldbench.sandbox.host import Limits, WarmRunner, run_program
+from sldbench.sandbox.runner import decode_matrix, encode_matrix
 from sldbench.specs import get_spec
 
 PARALLEL = get_spec("parallel")

@@ -8,8 +8,8 @@ from inspect_ai._util.registry import registry_lookup
 from inspect_ai.util import SandboxEnvironmentSpec
 from inspect_ai.util._sandbox.registry import registry_find_sandboxenv
 
-from sldbench.docker_sandbox import DEFAULT_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment
-from sldbench.sandboxes import K8S_VALUES, sandbox_spec
+from sldbench.sandbox.docker import DEFAULT_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment
+from sldbench.sandbox.spec import K8S_VALUES, sandbox_spec
 from sldbench.specs import TASKS
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sldbench.data import load_split
-from sldbench.execution import Limits, run_program
+from sldbench.sandbox.host import Limits, run_program
 from sldbench.metrics import heldout_metrics
 from sldbench.scorer import score_program
 from sldbench.specs import get_spec

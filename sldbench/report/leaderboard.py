@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import DataError, load_split
-from ..execution import Limits, run_program
+from ..sandbox.host import Limits, run_program
 from ..specs import TASKS, TaskSpec
 from ..submission import PROGRAM_KEY, SHAPE_KEY
 from .render import fmt_number, html_document, sections

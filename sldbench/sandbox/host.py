@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 from inspect_ai.util import SandboxEnvironment
 
-from .metrics import PredictionError, as_prediction_matrix
+from ..metrics import PredictionError, as_prediction_matrix
 from .runner import CLIENT_SOURCE, EXIT_NO_SERVER, decode_matrix, encode_matrix
-from .specs import TaskSpec
+from ..specs import TaskSpec
 
 RUNNER_SOURCE = (Path(__file__).parent / "runner.py").read_text()
 SANDBOX_WORKDIR = ".sldbench"

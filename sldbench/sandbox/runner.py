@@ -7,7 +7,7 @@ limits, in its own session; the process that forked it is a child subreaper,
 so every process the submission starts (even one that calls setsid) is
 re-parented to it and killed at the end of the run.
 
-Two ways to use it (host side: ``sldbench.execution``)::
+Two ways to use it (host side: ``sldbench.sandbox.host``)::
 
     python runner.py                        one run: the job on stdin, the reply on stdout
     python runner.py --serve SOCKET         start a warm runner in the background (numpy and

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from inspect_ai.util import SandboxEnvironmentSpec
 
-from .docker_sandbox import SANDBOX_TYPE as DOCKER_TYPE
-from .docker_sandbox import DockerSandboxConfig
+from .docker import SANDBOX_TYPE as DOCKER_TYPE
+from .docker import DockerSandboxConfig
 
-IMAGES_DIR = Path(__file__).resolve().parent.parent / "docker"
+IMAGES_DIR = Path(__file__).resolve().parents[2] / "docker"
 K8S_VALUES = IMAGES_DIR / "k8s-values.yaml"
 K8S_TYPE = "k8s"
 
