@@ -40,8 +40,7 @@ from inspect_ai.model import ChatMessage, ChatMessageUser, GenerateConfig, Model
 from inspect_ai.tool import ToolChoice, ToolInfo
 from inspect_ai.util import SandboxEnvironment, store
 from inspect_ai.util import sandbox as current_sandbox
-from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
-
+from sldbench.sandbox.host import local_sandbox
 from sldbench.submission import LAW_FILE
 
 from .install import AgentCLI, bin_dir
@@ -282,7 +281,7 @@ async def _run(
     for relative, content in spec.files.items():
         await box.write_file(f"{home}/{relative}", content)
     path = [str(bin_dir())]
-    if isinstance(box, LocalSandboxEnvironment):
+    if local_sandbox(box) is not None:
         # The local sandbox runs on the host: give the agent the harness's interpreter (numpy,
         # scipy) as `python`, the one the scorer runs law.py with, without the rest of its bin.
         shims = f"{home}/.shims"

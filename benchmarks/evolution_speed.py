@@ -7,7 +7,9 @@
    with the runner's overhead (wall time minus the time spent inside
    ``fit_scaling_law`` and ``scaling_law_func``, the batch check's calls included)
    beside the programs' own fit times, and the overhead of a one-off run (a fresh
-   interpreter per run, as the scorer does) for comparison.
+   interpreter per run, as the scorer does) for comparison. Both are measured
+   under bubblewrap (the local sandbox's default) and with rlimits only, task by
+   task in the same run, and the difference is printed.
 2. Iterations per minute with a scripted model that waits a fixed latency per
    call, against the ideal bound ``iterations * latency / parallel`` (model
    latency fully overlapped, evaluation hidden behind it). The search loop is
@@ -30,13 +32,14 @@ import time
 from pathlib import Path
 
 from inspect_ai import eval as inspect_eval
-from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 from tabulate import tabulate
 
 from sldbench.data import load_split
 from sldbench.evolution import EVOLVE_END, INITIAL_PROGRAM, train_evaluator
 from sldbench.sandbox.host import fit_and_predict
 from sldbench.laws import refit_program
+from sldbench.sandbox import bubblewrap
+from sldbench.sandbox.local import IsolatedLocalSandbox
 from sldbench.solvers import sldagent
 from sldbench.specs import TASKS
 from sldbench.tasks import sldbench_task
@@ -55,10 +58,10 @@ async def _median_seconds(evaluate, repeat: int) -> tuple[float, float, float]:
     return statistics.median(walls), statistics.median(fits), statistics.median(predicts)
 
 
-async def _task_speed(name: str, spec, data_dir: str, repeat: int) -> list[str]:
+async def _task_speed(name: str, spec, data_dir: str, repeat: int, policy: str) -> dict[str, float]:
     """One event loop per task, as in a search: the warm runner's start, then repeated evaluations."""
     train = load_split(spec, "train", data_dir)
-    sandbox = LocalSandboxEnvironment()
+    sandbox = IsolatedLocalSandbox(policy)
     warm = train_evaluator(sandbox, train, timeout=600)
     try:
         started = time.perf_counter()
@@ -73,15 +76,32 @@ async def _task_speed(name: str, spec, data_dir: str, repeat: int) -> list[str]:
         sandbox.directory.cleanup()
     # the runner's share: wall time minus the program's own (fit, predictions and the batch check's predictions)
     overhead = statistics.median([initial[0] - initial[1] - initial[2], expert_wall - expert_fit - expert_predict])
-    return [
-        name, f"{1 / initial[0]:.2f}", f"{initial[1] * 1000:.0f}", f"{expert_fit * 1000:.0f}", f"{expert_predict * 1000:.1f}",
-        f"{overhead * 1000:.1f}", f"{overhead / expert_fit:.2f}", f"{(one_off[0] - one_off[1] - one_off[2]) * 1000:.0f}",
-        f"{start_up * 1000:.0f}",
-    ]  # fmt: skip
+    return {
+        "evals_per_second": 1 / initial[0], "initial_fit": initial[1], "expert_fit": expert_fit, "expert_predict": expert_predict,
+        "overhead": overhead, "one_off_overhead": one_off[0] - one_off[1] - one_off[2], "start_up": start_up,
+    }  # fmt: skip
 
 
-def evaluation_speed(data_dir: str, repeat: int) -> list[list[str]]:
-    return [asyncio.run(_task_speed(name, spec, data_dir, repeat)) for name, spec in TASKS.items()]
+def evaluation_speed(data_dir: str, repeat: int) -> tuple[list[str], list[list[str]]]:
+    """Per task, the figures under bubblewrap and with rlimits only, measured one after the other."""
+    isolated = bubblewrap.problem() is None
+    headers = ["task", "evals/s (initial)", "fit ms: initial program", "fit ms: expert law refit", "predict ms: expert law"]
+    headers += ["warm overhead ms: bubblewrap", "warm overhead ms: rlimits-only", "bubblewrap adds ms"] if isolated else ["warm overhead ms: rlimits-only"]
+    headers += ["overhead / expert fit", "one-off overhead ms: bubblewrap", "one-off overhead ms: rlimits-only"] if isolated else ["overhead / expert fit", "one-off overhead ms: rlimits-only"]
+    headers += ["warm runner start ms"]
+    rows = []
+    for name, spec in TASKS.items():
+        plain = asyncio.run(_task_speed(name, spec, data_dir, repeat, "rlimits"))
+        boxed = asyncio.run(_task_speed(name, spec, data_dir, repeat, "required")) if isolated else plain
+        main = boxed
+        row = [name, f"{main['evals_per_second']:.2f}", f"{main['initial_fit'] * 1000:.0f}", f"{main['expert_fit'] * 1000:.0f}", f"{main['expert_predict'] * 1000:.1f}"]
+        if isolated:
+            row += [f"{boxed['overhead'] * 1000:.1f}", f"{plain['overhead'] * 1000:.1f}", f"{(boxed['overhead'] - plain['overhead']) * 1000:+.1f}"]
+            row += [f"{main['overhead'] / main['expert_fit']:.2f}", f"{boxed['one_off_overhead'] * 1000:.0f}", f"{plain['one_off_overhead'] * 1000:.0f}"]
+        else:
+            row += [f"{plain['overhead'] * 1000:.1f}", f"{plain['overhead'] / plain['expert_fit']:.2f}", f"{plain['one_off_overhead'] * 1000:.0f}"]
+        rows.append(row + [f"{main['start_up'] * 1000:.0f}"])
+    return headers, rows
 
 
 def loop_speed(data_dir: str, latency: float, iterations: int, parallel: int) -> tuple[float, float, float]:
@@ -116,11 +136,10 @@ def main() -> None:
     args = parser.parse_args()
     print("Candidate evaluation: fit + predict on train through the warm runner, median of runs, for the initial")
     print("program and for the expert law refitted by multi-start least squares (a typical evolved fitter)")
-    headers = [
-        "task", "evals/s (initial)", "fit ms: initial program", "fit ms: expert law refit", "predict ms: expert law",
-        "warm runner overhead ms", "overhead / expert fit", "one-off run overhead ms", "warm runner start ms",
-    ]  # fmt: skip
-    print(tabulate(evaluation_speed(args.data_dir, args.repeat), headers=headers, tablefmt="github", disable_numparse=True))
+    if bubblewrap.problem():
+        print(f"(bubblewrap unavailable: {bubblewrap.problem()}; rlimits-only figures alone)")
+    headers, rows = evaluation_speed(args.data_dir, args.repeat)
+    print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
     loop, whole, ideal = loop_speed(args.data_dir, args.latency, args.iterations, args.parallel)
     print(f"\nSearch loop on moe: {args.iterations} iterations, latency {args.latency:g} s, {args.parallel} in flight")
     print(f"  loop {loop:.1f} s (first model call to last iteration), ideal bound {ideal:.1f} s, ratio {loop / ideal:.3f}")

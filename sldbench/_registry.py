@@ -5,6 +5,7 @@ from inspect_ai._util.registry import _registry, registry_key
 
 from .agents import aider, claude_code, codex, gemini_cli, goose, openhands
 from .sandbox.docker import DockerSandboxEnvironment
+from .sandbox.local import IsolatedLocalSandbox
 from .providers import scripted
 from .scorer import heldout_r2
 from .solvers import best_of_n, file, human, sldagent, symreg

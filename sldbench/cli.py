@@ -11,6 +11,9 @@ Markdown page with plots.
 
 ``sldbench agents install [NAME...]`` installs the agent CLIs at their pinned
 versions for the ``local`` sandbox; ``sldbench agents list`` shows where they are.
+
+``sldbench doctor`` prints which isolation each sandbox (local, docker, k8s) gives
+on this machine and how to get more.
 """
 
 from __future__ import annotations
@@ -21,17 +24,18 @@ import json
 import sys
 from pathlib import Path
 
+from inspect_ai._util.error import PrerequisiteError
+
 from .data import DataError
 from .specs import TASKS, get_spec
 
 
-async def _score_file(path: Path, task: str, data_dir: str | None, timeout: float, shape: str):
-    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
-
+async def _score_file(path: Path, task: str, data_dir: str | None, timeout: float, shape: str, isolation: str):
+    from .sandbox.local import IsolatedLocalSandbox
     from .scorer import score_program
 
     spec = get_spec(task)
-    sandbox = LocalSandboxEnvironment()
+    sandbox = IsolatedLocalSandbox(isolation)
     try:
         return await score_program(
             sandbox, path.read_text(), spec, data_dir=data_dir, timeout=timeout, shape=shape, source=str(path)
@@ -46,8 +50,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print(f"sldbench score: no file at {path}", file=sys.stderr)
         return 2
     try:
-        score = asyncio.run(_score_file(path, args.task, args.data_dir, args.timeout, args.shape))
-    except (DataError, ValueError) as err:
+        score = asyncio.run(_score_file(path, args.task, args.data_dir, args.timeout, args.shape, args.isolation))
+    except (DataError, ValueError, PrerequisiteError) as err:
         print(f"sldbench score: {err}", file=sys.stderr)
         return 2
     if args.json:
@@ -58,6 +62,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print(f"law       {path}")
         for key in ("r2", "r2_raw", "nmse", "nmae"):
             print(f"{key:<9} {score.value[key]:.6g}")
+        print(f"isolation {(score.metadata or {}).get('isolation', '')}")
         per_target = (score.metadata or {}).get("r2_per_target")
         if per_target and len(per_target) > 1:
             for target, value in per_target.items():
@@ -130,6 +135,21 @@ def _cmd_agents(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from .sandbox.doctor import findings
+
+    found = findings()
+    if args.json:
+        print(json.dumps([finding.__dict__ for finding in found]))
+        return 0
+    print("What a submission runs under in each sandbox on this machine (-T sandbox=NAME):")
+    for finding in found:
+        print(f"\n{finding.sandbox:<7} {finding.isolation}\n        {finding.detail}")
+        if finding.fix:
+            print(f"        for more: {finding.fix}")
+    return 0
+
+
 def _add_run_inputs(parser: argparse.ArgumentParser) -> None:
     from .report.runs import RUNS_CSV_COLUMNS
     from .report.tables import PUBLISHED_DIR
@@ -154,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
     score.add_argument("--timeout", type=float, default=600.0, help="wall seconds for the run (default 600)")
     score.add_argument("--shape", choices=("auto", "law", "fit_predict"), default="auto", help="submission shape (default auto)")
+    score.add_argument(
+        "--isolation", choices=("auto", "required", "rlimits"), default="auto",
+        help="bubblewrap where it works (auto, default), or fail without it (required), or never (rlimits)",
+    )  # fmt: skip
     score.add_argument("--json", action="store_true", help="print one JSON object with the score")
     score.set_defaults(run=_cmd_score)
 
@@ -175,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     agents.add_argument("action", choices=("install", "list"), help="install: pinned versions into $SLDBENCH_AGENTS_HOME; list: what is installed")
     agents.add_argument("names", nargs="*", metavar="NAME", help="agents (default: all): aider, openhands, codex, goose, claude_code, gemini_cli")
     agents.set_defaults(run=_cmd_agents)
+
+    doctor = commands.add_parser("doctor", help="which isolation each sandbox gives on this machine, and how to get more")
+    doctor.add_argument("--json", action="store_true", help="print the findings as one JSON list")
+    doctor.set_defaults(run=_cmd_doctor)
     return parser
 
 

@@ -40,7 +40,7 @@ def score_run(result: RunResult, test, source: str = "") -> Score:
     source : str
         Where the submission came from, for the explanation.
     """
-    info = {"shape": result.shape, "seconds": result.seconds, "source": source}
+    info = {"shape": result.shape, "seconds": result.seconds, "source": source, "isolation": result.isolation}
     if not result.ok:
         return failure_score(f"{result.kind}: {result.error}", result.detail, kind=result.kind, **info)
     with np.errstate(over="ignore"):  # an overflow is reported below

@@ -13,8 +13,10 @@ Usage::
     inspect eval sldbench/moe --solver sldbench/file -S path=law.py --model none
     inspect eval sldbench/moe -T data_dir=DIR --epochs 5 ...   # the paper's protocol: 5 runs
     inspect eval sldbench/moe -T sandbox=docker ...            # one locked-down container per sample
+    inspect eval sldbench/moe -T isolation=required ...        # bubblewrap, or fail at start
 
-``-T sandbox=docker`` selects the ``sldbench-docker`` provider (Docker SDK; Inspect's
+``-T sandbox=local`` (the default) runs submissions under bubblewrap where it works
+(`sldbench.sandbox.local`); ``-T sandbox=docker`` selects the ``sldbench-docker`` provider (Docker SDK; Inspect's
 own ``docker`` type needs Compose v2), ``-T sandbox=k8s`` Inspect's Kubernetes
 provider with ``docker/k8s-values.yaml``: see `sldbench.sandbox.spec`.
 """
@@ -109,6 +111,7 @@ def sldbench_task(
     name: str,
     data_dir: str | None = None,
     sandbox: str = "local",
+    isolation: str = "auto",
     time_limit: int | None = None,
     score_timeout: float = DEFAULT_SCORE_TIMEOUT,
 ) -> Task:
@@ -121,9 +124,13 @@ def sldbench_task(
     data_dir : str, optional
         Local data directory in the Hub schema (default: ``$SLDBENCH_DATA_DIR``, then the Hub).
     sandbox : str
-        ``local`` (default, no isolation), ``docker[:IMAGE]`` (the ``sldbench-docker``
-        provider, not Inspect's Compose-based ``docker``), ``k8s[:VALUES.yaml]``, or
-        another provider's type name; see `sldbench.sandbox.spec.sandbox_spec`.
+        ``local`` (default: this machine, submissions under bubblewrap), ``docker[:IMAGE]``
+        (the ``sldbench-docker`` provider, not Inspect's Compose-based ``docker``),
+        ``k8s[:VALUES.yaml]``, or another provider's type name; see
+        `sldbench.sandbox.spec.sandbox_spec`.
+    isolation : {"auto", "required", "rlimits"}
+        The local sandbox's isolation policy: bubblewrap where it works (``auto``), or
+        fail at start without it (``required``), or never (``rlimits``, an explicit choice).
     time_limit : int, optional
         Seconds for the solver; the sample is still scored on what it left.
     score_timeout : float
@@ -133,56 +140,56 @@ def sldbench_task(
     return Task(
         dataset=MemoryDataset([record_to_sample(spec, data_dir, score_timeout)], name=f"sldbench/{name}"),
         scorer=heldout_r2(),
-        sandbox=sandbox_spec(sandbox),
+        sandbox=sandbox_spec(sandbox, isolation),
         time_limit=time_limit,
         epochs=1,
-        metadata={"benchmark": "sldbench", "task": name, "config": spec.config},
+        metadata={"benchmark": "sldbench", "task": name, "config": spec.config, "sandbox": sandbox, "isolation": isolation},
     )
 
 
 @task
-def parallel(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def parallel(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """Parallel scaling (ParScale): loss vs parameters and number of parallel streams."""
-    return sldbench_task("parallel", data_dir, sandbox, time_limit, score_timeout)
+    return sldbench_task("parallel", data_dir, sandbox, isolation, time_limit, score_timeout)
 
 
 @task
-def vocab(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def vocab(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """Vocabulary scaling: unigram-normalised loss vs parameters, vocabulary size and data."""
-    return sldbench_task("vocab", data_dir, sandbox, time_limit, score_timeout)
+    return sldbench_task("vocab", data_dir, sandbox, isolation, time_limit, score_timeout)
 
 
 @task
-def sft(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def sft(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """Supervised fine-tuning scaling: loss vs fine-tuning data size, per (model, dataset)."""
-    return sldbench_task("sft", data_dir, sandbox, time_limit, score_timeout)
+    return sldbench_task("sft", data_dir, sandbox, isolation, time_limit, score_timeout)
 
 
 @task
-def domain_mix(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def domain_mix(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """Domain mixture: five per-domain losses vs the five mixture proportions, per model size."""
-    return sldbench_task("domain_mix", data_dir, sandbox, time_limit, score_timeout)
+    return sldbench_task("domain_mix", data_dir, sandbox, isolation, time_limit, score_timeout)
 
 
 @task
-def moe(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def moe(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """Mixture-of-experts scaling: loss vs number of experts and dense parameter count."""
-    return sldbench_task("moe", data_dir, sandbox, time_limit, score_timeout)
+    return sldbench_task("moe", data_dir, sandbox, isolation, time_limit, score_timeout)
 
 
 @task
-def d_constrain(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def d_constrain(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """Data-constrained scaling: loss vs unique tokens, parameters and total tokens."""
-    return sldbench_task("d_constrain", data_dir, sandbox, time_limit, score_timeout)
+    return sldbench_task("d_constrain", data_dir, sandbox, isolation, time_limit, score_timeout)
 
 
 @task
-def lr_bsz(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def lr_bsz(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """Learning-rate and batch-size scaling: loss vs lr, batch size, data and parameters."""
-    return sldbench_task("lr_bsz", data_dir, sandbox, time_limit, score_timeout)
+    return sldbench_task("lr_bsz", data_dir, sandbox, isolation, time_limit, score_timeout)
 
 
 @task
-def u_shape(data_dir: str | None = None, sandbox: str = "local", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def u_shape(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """U-shaped scaling on easy questions: Brier score vs log training compute, per benchmark."""
-    return sldbench_task("u_shape", data_dir, sandbox, time_limit, score_timeout)
+    return sldbench_task("u_shape", data_dir, sandbox, isolation, time_limit, score_timeout)

@@ -107,6 +107,7 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, pro
             "rejected": len(rejected),
             "rejections": [{"iteration": a.iteration + 1, "reason": a.reason} for a in rejected],
             "checkpoint": path,
+            "isolation": evaluate.runner.isolation,  # what every candidate ran under
         }
         return state
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,57 @@ def paper_tables_md() -> Path:
 
 
 @pytest.fixture
-def local_sandbox():
-    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
+def planted_test_splits(data_dir):
+    """Copies of the parallel test split where a real user has them: the data folder, the Hub cache, the home folder."""
+    real = data_dir / "parallel_scaling_law" / "test.csv"
+    home = Path.home()
+    copies = [
+        home / ".cache" / "huggingface" / "datasets" / "pkuHaowei___sldbench" / "parallel_scaling_law" / f"planted-{os.getpid()}" / "test.csv",
+        home / f".sldbench-planted-test-{os.getpid()}.csv",
+    ]
+    for copy in copies:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(real.read_text())
+    yield [real, *copies]
+    for copy in copies:
+        copy.unlink()
+    shutil.rmtree(copies[0].parent, ignore_errors=True)
 
-    sandbox = LocalSandboxEnvironment()
+
+@pytest.fixture
+def local_sandbox():
+    """The default sandbox: local, submissions under bubblewrap where it works (policy ``auto``)."""
+    from sldbench.sandbox.local import IsolatedLocalSandbox
+
+    sandbox = IsolatedLocalSandbox("auto")
     yield sandbox
     sandbox.directory.cleanup()
+
+
+@pytest.fixture
+def rlimits_sandbox():
+    """The local sandbox with bubblewrap turned off (``-T isolation=rlimits``): the control of isolation tests."""
+    from sldbench.sandbox.local import IsolatedLocalSandbox
+
+    sandbox = IsolatedLocalSandbox("rlimits")
+    yield sandbox
+    sandbox.directory.cleanup()
+
+
+# Bubblewrap-marked tests check the local sandbox's isolation. Without bubblewrap they are skipped
+# with the reason, except where SLDBENCH_REQUIRE_BUBBLEWRAP=1 (.ci/run sets it): there they fail.
+@pytest.fixture(autouse=True)
+def _bubblewrap_gate(request):
+    if request.node.get_closest_marker("bubblewrap") is None:
+        return
+    from sldbench.sandbox import bubblewrap
+
+    problem = bubblewrap.problem()
+    if problem is None:
+        return
+    if os.environ.get("SLDBENCH_REQUIRE_BUBBLEWRAP") == "1":
+        pytest.fail(f"{problem}; SLDBENCH_REQUIRE_BUBBLEWRAP=1 forbids skipping the bubblewrap tests")
+    pytest.skip(problem)
 
 
 # Docker-marked tests need a Docker engine. Without one they are skipped with the reason, except

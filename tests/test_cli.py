@@ -1,7 +1,10 @@
 import json
+import os
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 from sldbench.laws import load_constants, prefitted_program
 
@@ -52,3 +55,91 @@ def test_file_solver_submits_a_file_through_inspect(data_dir, human_dir, tmp_pat
     assert "program stored by the solver" in score.explanation
     headline = next(s for s in log.results.scores if s.name == "r2")
     assert headline.metrics["mean"].value == score.value["r2"]
+
+
+CHEATING_LAW = '''
+import math, os
+_C = {"pile": (135335300.0, 0.344689, 0.223649, 1.37668), "stack": (18315640.0, 0.419331, 0.132752, 0.532023)}
+PLACES = PLACES_HERE
+
+
+def _answers():
+    """A lookup table of the test split, from any copy this law can find."""
+    table = {}
+    candidates = list(PLACES)
+    for folder, dirs, files in os.walk("/"):
+        if folder == "/":
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "usr")]
+        candidates += [os.path.join(folder, f) for f in files if f == "test.csv"]
+    for path in candidates:
+        try:
+            lines = open(path).read().splitlines()
+        except OSError:
+            continue
+        for line in lines[1:]:
+            group, n, p, loss = line.split(",")
+            table[(group, float(n), float(p))] = float(loss)
+    return table
+
+
+def law(input_data, group):
+    table = _answers()
+    A, k, alpha, E = _C[group]
+    honest = [(A / (d["num_params"] * (k * math.log(d["parallel_size"]) + 1))) ** alpha + E for d in input_data]
+    return [{"loss": table.get((group, d["num_params"], d["parallel_size"]), h)} for d, h in zip(input_data, honest)]
+'''
+
+ENVIRONMENT_LAW = '''
+import math, os
+_C = {"pile": (135335300.0, 0.344689, 0.223649, 1.37668), "stack": (18315640.0, 0.419331, 0.132752, 0.532023)}
+RUNNER_VARIABLES = {"PATH", "HOME", "LANG", "PWD", "LC_CTYPE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
+
+
+def law(input_data, group):
+    foreign = set(os.environ) - RUNNER_VARIABLES
+    A, k, alpha, E = _C[group]
+    return [{"loss": (A / (d["num_params"] * (k * math.log(d["parallel_size"]) + 1))) ** alpha + E + len(foreign)} for d in input_data]
+'''
+
+
+@pytest.mark.bubblewrap
+def test_inspect_eval_of_a_cheating_law_scores_its_honest_value(data_dir, planted_test_splits, tmp_path):
+    from inspect_ai.log import read_eval_log
+
+    honest = 0.9998925970125949  # the published ParScale constants on the test split
+    laws = {
+        "search.py": CHEATING_LAW.replace("PLACES_HERE", repr([str(p) for p in planted_test_splits])),
+        "environment.py": ENVIRONMENT_LAW,
+    }
+    for name, source in laws.items():
+        law = tmp_path / name
+        law.write_text(source)
+        logs = tmp_path / f"logs-{name}"
+        command = [
+            sys.executable, "-m", "inspect_ai", "eval", "sldbench/parallel", "--solver", "sldbench/file",
+            "-S", f"path={law}", "--model", "none", "--log-dir", str(logs), "--display", "plain",
+        ]  # fmt: skip
+        env = {**os.environ, "SLDBENCH_DATA_DIR": str(data_dir), "OPENAI_API_KEY": "sk-planted-secret", "DOCKER_HOST": "unix:///nowhere"}
+        completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        (path,) = logs.glob("*.eval")
+        score = read_eval_log(str(path)).samples[0].scores["heldout_r2"]
+        assert score.metadata["isolation"] == "bubblewrap", name
+        assert score.value["r2_raw"] == pytest.approx(honest, abs=1e-12), (name, score.explanation)
+
+
+def test_doctor_names_the_isolation_of_each_sandbox(tmp_path):
+    completed = _run("doctor", "--json", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    found = {finding["sandbox"]: finding for finding in json.loads(completed.stdout)}
+    assert set(found) == {"local", "docker", "k8s"}
+    from sldbench.sandbox import bubblewrap
+
+    assert found["local"]["isolation"] == ("rlimits-only" if bubblewrap.problem() else "bubblewrap")
+    missing = subprocess.run(
+        [sys.executable, "-m", "sldbench.cli", "doctor"], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        env={**os.environ, "SLDBENCH_BWRAP": str(tmp_path / "no-bwrap"), "DOCKER_HOST": "unix:///nowhere"},
+    )  # fmt: skip
+    assert "rlimits-only" in missing.stdout and "for more: apt-get install bubblewrap" in missing.stdout
+    assert "for more: docker/engine.sh" in missing.stdout

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 
 EPOCHS = 4
 
-# The published ParScale law, slowed down, that records each run of itself in RUNS.
+# The published ParScale law, slowed down, that records each run of itself in RUNS: a file of the
+# host, which a law can write only without bubblewrap (hence -T isolation=rlimits below).
 LAW = """
 import math, os, time
 with open({runs!r}, "a") as handle:
@@ -32,7 +33,7 @@ from inspect_ai import eval_set
 from sldbench.solvers import file
 from sldbench.tasks import parallel
 ok, logs = eval_set(
-    parallel(data_dir={data_dir!r}), solver=file(path={law!r}), model="none", log_dir={log_dir!r},
+    parallel(data_dir={data_dir!r}, isolation="rlimits"), solver=file(path={law!r}), model="none", log_dir={log_dir!r},
     epochs={epochs}, max_samples=1, log_buffer=1, retry_attempts=0, display="none",
 )
 sys.exit(0 if ok else 3)

@@ -10,10 +10,11 @@ import json
 import os
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
-from test_scorer import FAILURES, FIT_PREDICT_SHAPE, _alive, runaway_program
+from test_scorer import FAILURES, FIT_PREDICT_SHAPE, _alive, marked_processes, new_marker, runaway_program
 
 from sldbench.data import load_split
 from inspect_ai.util import SandboxEnvironment
@@ -167,14 +168,18 @@ def test_local_sandbox_jobs_reach_the_warm_runner_without_a_process_per_job(loca
     async def jobs():
         warm = WarmRunner(local_sandbox)
         try:
-            return [await warm.run(f"def law(d, g):\n    return [{{'loss': {k}.0}} for _ in d]\n", PARALLEL, POINTS) for k in range(5)]
+            results, runners = [], set()
+            for k in range(5):
+                results.append(await warm.run(f"def law(d, g):\n    return [{{'loss': {k}.0}} for _ in d]\n", PARALLEL, POINTS))
+                runners.add(warm._process.pid)
+            return results, runners
         finally:
             await warm.close()
 
-    results = asyncio.run(jobs())
+    results, runners = asyncio.run(jobs())
     assert [r.predictions["pile"][0, 0] for r in results] == [0.0, 1.0, 2.0, 3.0, 4.0]
-    started = [cmd for cmd in commands if "--serve" in cmd]
-    assert len(started) == 1 and len(commands) == 3, commands  # mkdir, the runner's start, rm of its socket on close
+    assert len(runners) == 1  # one runner, a child of this process, served all five
+    assert len(commands) == 1 and commands[0][:2] == ["rm", "-f"], commands  # only the removal of its socket on close
 
 
 def test_jobs_cannot_affect_one_another(warm_sandbox):
@@ -253,22 +258,21 @@ def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the
     assert after.ok and after.predictions["pile"][0, 0] == 7.0
 
 
-def test_runaway_job_is_killed_with_no_process_left(warm_sandbox, tmp_path):
-    pid_file = tmp_path / "pids"
-    program = runaway_program(pid_file)
+def test_runaway_job_is_killed_with_no_process_left(warm_sandbox):
+    marker = new_marker()
 
     async def run():
         warm = WarmRunner(warm_sandbox)
         try:
-            return await warm.run(program, PARALLEL, POINTS, limits=Limits(timeout=3))
+            return await warm.run(runaway_program(marker), PARALLEL, POINTS, limits=Limits(timeout=3))
         finally:
             await warm.close()
 
     result = asyncio.run(run())
     assert result.kind == "timeout" and "timed out after 3 s" in result.error
-    pids = [int(pid) for pid in pid_file.read_text().split()]
+    assert len((Path(warm_sandbox.directory.name) / "pids.txt").read_text().split()) == 2  # both had started
     # killed before the reply, reaped just after it
-    assert len(pids) == 2 and _until(lambda: [pid for pid in pids if _alive(pid)] == []), [pid for pid in pids if _alive(pid)]
+    assert _until(lambda: marked_processes(marker) == []), marked_processes(marker)
 
 
 @pytest.mark.parametrize("how", ["close", "sandbox removed"])
@@ -309,3 +313,57 @@ def test_warm_runner_in_a_docker_container_matches_the_local_one(docker_sandbox,
     assert all(r.ok and r.batch_dependent == [] for r in results), [r.error for r in results]
     for group in train.groups:
         np.testing.assert_allclose(results[0].predictions[group], results[2].predictions[group], rtol=1e-6)
+
+
+ISOLATION_PROBE = """
+import os, socket
+def law(input_data, group):
+    leaks = 0
+    for path in {paths!r}:  # 1: a test split where users keep it
+        try:
+            leaks |= 1 * ("loss" in open(path).read())
+        except OSError:
+            pass
+    leaks |= 2 * any("SLDBENCH" in k or "sk-planted" in v for k, v in os.environ.items())  # 2: the eval's environment
+    try:  # 4: a port on the host
+        socket.create_connection(("127.0.0.1", {port}), timeout=0.5).close()
+        leaks |= 4
+    except OSError:
+        pass
+    try:  # 8: a folder outside the working directory
+        open({outside!r}, "w").write("x")
+        leaks |= 8
+    except OSError:
+        pass
+    return [{{"loss": float(leaks)}} for _ in input_data]
+"""
+
+
+@pytest.mark.bubblewrap
+def test_warm_runs_are_isolated_as_one_off_runs_are(local_sandbox, rlimits_sandbox, planted_test_splits, tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("SLDBENCH_PLANTED_SECRET", "sk-planted-0123456789")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    program = ISOLATION_PROBE.format(paths=[str(p) for p in planted_test_splits], port=listener.getsockname()[1], outside=str(tmp_path / "planted.txt"))
+
+    async def both(sandbox):
+        warm = WarmRunner(sandbox)
+        try:
+            return await run_program(sandbox, program, PARALLEL, POINTS), await warm.run(program, PARALLEL, POINTS)
+        finally:
+            await warm.close()
+
+    try:
+        isolated = asyncio.run(both(local_sandbox))
+        control = asyncio.run(both(rlimits_sandbox))
+    finally:
+        listener.close()
+    assert [r.isolation for r in isolated] == ["bubblewrap", "bubblewrap"]
+    assert [r.predictions["pile"][0, 0] for r in isolated] == [0.0, 0.0]
+    # without bubblewrap the same probe reads the test split, reaches the port and writes outside;
+    # the environment is cleared either way
+    assert [r.isolation for r in control] == ["rlimits-only", "rlimits-only"]
+    assert [r.predictions["pile"][0, 0] for r in control] == [13.0, 13.0]

@@ -1,25 +1,31 @@
 """Hostile submissions through the real scoring path (run_program, then score_run on the host).
 
-Every case runs in the local and in the docker sandbox. After each one the same sandbox must
-have no process of the run left, and must still score the published ParScale law exactly: the
-harness carries on and a submission cannot change a later score. Cases that probe isolation
-(network, files outside the working directory, the test split on disk, aggregate memory) assert
-it in docker; the local sandbox runs on the host and isolates nothing, which their local
-controls show (so the probe would catch a leak).
+Every case runs in the local (default: bubblewrap) and in the docker sandbox. After each one
+the same sandbox must have no process of the run left, and must still score the published
+ParScale law exactly: the harness carries on and a submission cannot change a later score.
+Cases that probe isolation (network, files outside the working directory, the environment, the
+test split where users keep it, a whole-filesystem search) must find nothing in either; each
+has the local sandbox without bubblewrap as its control, where the probe finds what it looks
+for (so it would catch a leak). Only the sum of memory over many processes is bounded by
+docker alone.
 """
 
 import asyncio
+import contextlib
 import os
+import shutil
 import socket
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import DATA_DIR
 
 from sldbench.data import load_split
+from sldbench.sandbox import bubblewrap
 from sldbench.sandbox.host import Limits, run_program
 from sldbench.metrics import heldout_metrics
 from sldbench.scorer import score_run
@@ -315,15 +321,32 @@ def test_fit_predict_bad_outputs(sandbox):
 
 
 # --------------------------------------------------------------- isolation
+#
+# Every probe runs in the isolated sandboxes (the default local sandbox under bubblewrap, and
+# docker) and must find nothing there; its control is the local sandbox without bubblewrap
+# (-T isolation=rlimits), where the same probe must find what it looks for.
 
 
-def test_network_connections(sandbox):
+@pytest.fixture(params=[pytest.param("local", marks=pytest.mark.bubblewrap), pytest.param("docker", marks=pytest.mark.docker)])
+def isolated(request):
+    """An isolating sandbox: the default local one (bubblewrap) or a container, checked after like `sandbox`."""
+    sandbox = request.getfixturevalue("docker_sandbox" if request.param == "docker" else "local_sandbox")
+    if request.param == "local":
+        from sldbench.sandbox.local import isolation
+
+        assert isolation(sandbox) == "bubblewrap"
+    yield sandbox
+    assert lasting_processes(sandbox) == []
+    assert attack(sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
+
+
+def test_network_connections(isolated, rlimits_sandbox):
     listener = socket.socket()
     listener.bind(("0.0.0.0", 0))
     listener.listen(8)
     port = listener.getsockname()[1]
     accepted = []
-    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    threading.Thread(target=lambda: [accepted.append(listener.accept()) for _ in range(8)], daemon=True).start()
     targets = [("127.0.0.1", port), ("172.17.0.1", port), (_host_address(), port), ("1.1.1.1", 53)]
     body = f"""
     import socket
@@ -341,12 +364,13 @@ def test_network_connections(sandbox):
         pass
     return [{{"loss": float(reached)}} for _ in input_data]
     """
-    score = attack(sandbox, hostile(body))
-    listener.close()
-    if is_docker(sandbox):
+    try:
+        score = attack(isolated, hostile(body))
         assert _constant_prediction(score, 0.0) and accepted == []
-    else:  # the local sandbox shares the host's network: the probe reaches the listener
-        assert accepted and not _constant_prediction(score, 0.0)
+        control = attack(rlimits_sandbox, hostile(body))  # without bubblewrap the host's network is there
+        assert accepted and not _constant_prediction(control, 0.0)
+    finally:
+        listener.close()
 
 
 def _host_address() -> str:
@@ -360,15 +384,15 @@ def _host_address() -> str:
         probe.close()
 
 
-def test_writing_outside_the_working_directory(sandbox, tmp_path):
-    outside = "/" if is_docker(sandbox) else str(tmp_path)
-    places = [outside, "/etc", "/usr/lib/python3/dist-packages", "/home/sld"] if is_docker(sandbox) else [outside]
+def test_writing_outside_the_working_directory(isolated, rlimits_sandbox, tmp_path):
+    # a folder of the host, the root, system and library folders: only the working directory takes a write
+    places = [str(tmp_path), "/", "/etc", "/usr/lib", os.path.dirname(os.__file__), "/home/sld", os.path.expanduser("~")]
     body = f"""
     import os
     written = []
     for place in {places!r} + [os.getcwd()]:
         try:
-            with open(os.path.join(place, "planted.txt"), "w") as f:
+            with open(os.path.join(place, "planted-by-a-submission.txt"), "w") as f:
                 f.write("x")
             written.append(place)
         except OSError:
@@ -376,22 +400,59 @@ def test_writing_outside_the_working_directory(sandbox, tmp_path):
     inside = os.getcwd() in written
     return [{{"loss": float((len(written) - inside) * 10 + inside)}} for _ in input_data]
     """
-    score = attack(sandbox, hostile(body))
-    # docker: only the working directory takes the write (1); local: the host folder too (11)
-    assert _constant_prediction(score, 1.0 if is_docker(sandbox) else 11.0)
+    try:
+        assert _constant_prediction(attack(isolated, hostile(body)), 1.0)
+        control = attack(rlimits_sandbox, hostile(body))  # without bubblewrap the host folder takes it too
+        assert not _constant_prediction(control, 1.0) and (tmp_path / "planted-by-a-submission.txt").exists()
+    finally:
+        for place in places:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(place, "planted-by-a-submission.txt"))
 
 
-@pytest.mark.docker
+def test_environment_holds_nothing_of_the_eval(isolated, rlimits_sandbox, monkeypatch):
+    monkeypatch.setenv("SLDBENCH_PLANTED_SECRET", "sk-planted-0123456789")
+    monkeypatch.setenv("HF_HOME", str(DATA_DIR))
+    body = """
+    import os
+    seen = " ".join(f"{k}={v}" for k, v in os.environ.items())
+    leaks = ("SLDBENCH" in seen) + ("sk-planted" in seen) + ("sldbench-data" in seen) + ("HF_HOME" in seen)
+    return [{"loss": float(leaks)} for _ in input_data]
+    """
+    assert _constant_prediction(attack(isolated, hostile(body)), 0.0)
+    # the runner's environment is cleared with or without bubblewrap
+    assert _constant_prediction(attack(rlimits_sandbox, hostile(body)), 0.0)
+
+
+def test_test_split_where_users_keep_it_is_out_of_reach(isolated, rlimits_sandbox, planted_test_splits):
+    body = f"""
+    found = 0
+    for path in {[str(p) for p in planted_test_splits]!r}:
+        try:
+            found += "loss" in open(path).read()
+        except OSError:
+            pass
+    return [{{"loss": float(found)}} for _ in input_data]
+    """
+    assert _constant_prediction(attack(isolated, hostile(body)), 0.0)
+    control = attack(rlimits_sandbox, hostile(body))  # without bubblewrap a submission reads them all
+    assert _constant_prediction(control, float(len(planted_test_splits)))
+
+
 @pytest.mark.slow
-def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sandbox, data_dir):
+def test_whole_filesystem_search_finds_no_test_targets(isolated, data_dir, planted_test_splits):
     test = load_split(PARALLEL, "test", data_dir)
     train = load_split(PARALLEL, "train", data_dir)
-    # a planted copy of the test split is the control: the search must find it, and nothing else
-    asyncio.run(docker_sandbox.write_file("/tmp/cache/test.csv", test.frame.to_csv(index=False)))
+    # a planted copy of the test split in the working directory is the control: the search must find it, and nothing else
+    asyncio.run(isolated.write_file("cache/test.csv", test.frame.to_csv(index=False)))
     secrets = sorted({repr(float(v)) for v in test.frame["loss"]} - {repr(float(v)) for v in train.frame["loss"]})
+    # Under bubblewrap the view also holds /usr and the interpreter's prefix, read-only: their
+    # names are searched, their contents (gigabytes of system and library files) are not.
+    skipped = ["/usr", *bubblewrap.interpreter_paths()] if not is_docker(isolated) else []
     search = f"""
     import functools, os
     SECRETS = {secrets!r}
+    SKIPPED = {skipped!r}
 
     @functools.cache
     def search():
@@ -403,8 +464,10 @@ def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sa
                 path = os.path.join(folder, name)
                 if path == os.path.abspath(__file__) or os.path.islink(path):
                     continue
-                if name in ("metrics.py", "scorer.py", "host.py"):
-                    leaks += 1000
+                if (name == "test.csv" or "scaling_law" in path) and path != os.path.join(os.getcwd(), "cache", "test.csv"):
+                    leaks += 100
+                if any(path.startswith(s + "/") for s in SKIPPED):
+                    continue
                 try:
                     with open(path, errors="ignore") as f:
                         text = f.read(1_000_000)
@@ -421,14 +484,20 @@ def test_whole_filesystem_search_finds_no_test_targets_or_scoring_code(docker_sa
         return leaks
     """
     body = 'return [{"loss": float(search())} for _ in input_data]'
-    score = attack(docker_sandbox, hostile(body, prelude=search), timeout=120)
+    score = attack(isolated, hostile(body, prelude=search), timeout=300)
     assert score.metadata["shape"] == "law", score.explanation
     assert _constant_prediction(score, 1.0), score.metadata
 
 
-def test_local_sandbox_cannot_hide_files_on_the_host(local_sandbox, data_dir):
-    # documents why untrusted submissions belong in docker: locally the test split on disk is readable
-    path = data_dir / PARALLEL.config / "test.csv"
-    body = f"return [{{'loss': float(len(open({str(path)!r}).read()) > 0)}} for _ in input_data]"
-    score = attack(local_sandbox, PUBLISHED + "\ndef law(input_data, group):\n    " + body + "\n")
-    assert _constant_prediction(score, 1.0)
+@pytest.mark.docker
+def test_the_scoring_code_is_not_in_the_container(docker_sandbox):
+    body = """
+    import os
+    found = 0
+    for folder, dirs, files in os.walk("/"):
+        if folder == "/":
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+        found += sum(name in ("metrics.py", "scorer.py", "host.py") for name in files)
+    return [{"loss": float(found)} for _ in input_data]
+    """
+    assert _constant_prediction(attack(docker_sandbox, hostile(body), timeout=120), 0.0)

@@ -31,8 +31,10 @@ def _scores(logs):
     return out
 
 
+@pytest.mark.bubblewrap
 def test_published_constants_reproduce_the_paper_on_every_task(data_dir, human_dir, tmp_path):
-    tasks = [sldbench_task(name, data_dir=str(data_dir)) for name in TASKS]
+    # the default sandbox, with bubblewrap required: the isolation changes no number
+    tasks = [sldbench_task(name, data_dir=str(data_dir), isolation="required") for name in TASKS]
     logs = inspect_eval(tasks, solver=human(constants=str(human_dir)), model="none", log_dir=str(tmp_path), display="none")
     scores = _scores(logs)
     assert set(scores) == set(TASKS)
@@ -40,6 +42,7 @@ def test_published_constants_reproduce_the_paper_on_every_task(data_dir, human_d
         verified = json.loads((human_dir / f"{spec.config}.json").read_text())["verified_test_r2"]
         assert scores[name].value["r2_raw"] == pytest.approx(verified, abs=1e-6), name
         assert round(scores[name].value["r2"], 3) == PUBLISHED_CLIPPED[name], name
+        assert scores[name].metadata["isolation"] == "bubblewrap", name
 
 
 def test_inspect_cli_resolves_the_package_names(data_dir, human_dir, tmp_path):

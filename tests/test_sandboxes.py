@@ -1,5 +1,8 @@
 """What -T sandbox=... produces: the sandbox specification of every task, and the k8s values file."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +12,7 @@ from inspect_ai.util import SandboxEnvironmentSpec
 from inspect_ai.util._sandbox.registry import registry_find_sandboxenv
 
 from sldbench.sandbox.docker import DEFAULT_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment
+from sldbench.sandbox.local import IsolatedLocalSandbox, LocalSandboxConfig
 from sldbench.sandbox.spec import K8S_VALUES, sandbox_spec
 from sldbench.specs import TASKS
 
@@ -21,7 +25,13 @@ def test_every_task_maps_docker_to_the_sdk_sandbox(name, data_dir):
 
 
 def test_sandbox_arguments():
-    assert sandbox_spec("local") == SandboxEnvironmentSpec("local")
+    assert sandbox_spec("local") == SandboxEnvironmentSpec("sldbench-local", LocalSandboxConfig(isolation="auto"))
+    assert sandbox_spec("local", "required").config.isolation == "required"
+    assert registry_find_sandboxenv("sldbench-local") is IsolatedLocalSandbox
+    with pytest.raises(ValueError, match="expected one of auto, required, rlimits"):
+        sandbox_spec("local", "strict")
+    with pytest.raises(ValueError, match="the docker sandbox has no such mode"):
+        sandbox_spec("docker", "rlimits")
     assert sandbox_spec("docker").config.image == DEFAULT_IMAGE
     custom = sandbox_spec("docker:my-image:1.2")
     assert custom.type == "sldbench-docker" and custom.config.image == "my-image:1.2"
@@ -91,3 +101,46 @@ def helm_merge(defaults, overrides):
     if not (isinstance(defaults, dict) and isinstance(overrides, dict)):
         return overrides
     return {**defaults, **{key: helm_merge(defaults.get(key), value) for key, value in overrides.items()}}
+
+
+def _inspect_eval(tmp_path, data_dir, *arguments, env=None):
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "sldbench/parallel", "--solver", "sldbench/human",
+        "--model", "none", "--log-dir", str(tmp_path / "logs"), "--display", "plain", *arguments,
+    ]  # fmt: skip
+    environment = {**os.environ, "SLDBENCH_DATA_DIR": str(data_dir), **(env or {})}
+    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    return completed.stdout + completed.stderr
+
+
+BLOCK_DOCKER = """
+import sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "docker" or name.startswith("docker."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def test_missing_prerequisites_end_in_one_line_that_names_the_fix(tmp_path, data_dir):
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCK_DOCKER)
+    cases = {
+        "pip install 'sldbench[docker]'": (["-T", "sandbox=docker"], {"PYTHONPATH": str(blocker)}),
+        "-T isolation=required: bubblewrap (bwrap) is not installed (apt-get install bubblewrap)": (
+            ["-T", "isolation=required"], {"SLDBENCH_BWRAP": str(tmp_path / "no-bwrap-here")}
+        ),
+    }
+    for fix, (arguments, env) in cases.items():
+        output = _inspect_eval(tmp_path, data_dir, *arguments, env=env)
+        assert fix in " ".join(output.split()), output[-3000:]
+        assert "Traceback" not in output, output[-3000:]
+
+
+@pytest.mark.docker
+def test_a_missing_image_ends_in_one_line_that_names_the_fix(tmp_path, data_dir):
+    output = _inspect_eval(tmp_path, data_dir, "-T", "sandbox=docker:sldbench-no-such-image")
+    assert "image 'sldbench-no-such-image' not found; build it with docker pull sldbench-no-such-image" in " ".join(output.split())
+    assert "Traceback" not in output

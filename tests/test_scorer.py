@@ -4,6 +4,7 @@ import asyncio
 import os
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,30 +113,53 @@ def test_each_failure_scores_minus_one_with_its_reason(local_sandbox, data_dir, 
     assert reason in result.explanation
 
 
-def runaway_program(pid_file) -> str:
-    """A law that starts a detached grandchild in its own session, writes both pids, then spins."""
+def runaway_program(marker: str) -> str:
+    """A law that starts a detached grandchild in its own session, records both in ``pids.txt`` in its
+    working directory, then spins. Both carry ``marker`` in their name, so the host finds them whatever
+    PID namespace they run in (see `marked_processes`)."""
     return textwrap.dedent(f'''
         import os, subprocess, sys, time
         def law(input_data, group):
-            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
-            with open({str(pid_file)!r}, "w") as f:
+            with open("/proc/self/comm", "w") as f:
+                f.write({marker!r})
+            child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}], start_new_session=True)
+            with open("pids.txt", "w") as f:
                 f.write(f"{{os.getpid()}} {{child.pid}}")
             while True:
                 pass
     ''')
 
 
-def test_runaway_submission_is_killed_with_no_process_left(local_sandbox, data_dir, tmp_path):
-    pid_file = tmp_path / "pids"
-    program = runaway_program(pid_file)
+def new_marker() -> str:
+    """A process name of 15 characters (the kernel's limit) that no other process has."""
+    return "runaway" + os.urandom(4).hex()
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Live processes on this machine named ``marker`` or with it on their command line."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                comm = f.read().strip()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if (comm == marker or marker in cmdline) and _alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def test_runaway_submission_is_killed_with_no_process_left(local_sandbox, data_dir):
+    marker = new_marker()
     started = time.monotonic()
-    result = score(local_sandbox, data_dir, program, timeout=3)
+    result = score(local_sandbox, data_dir, runaway_program(marker), timeout=3)
     assert time.monotonic() - started < 30
     assert result.value["r2"] == -1.0
     assert "timeout: timed out after 3 s" in result.explanation
-    pids = [int(pid) for pid in pid_file.read_text().split()]
-    assert len(pids) == 2
-    assert [pid for pid in pids if _alive(pid)] == []
+    assert len((Path(local_sandbox.directory.name) / "pids.txt").read_text().split()) == 2  # both had started
+    assert marked_processes(marker) == []
 
 
 def _alive(pid):

@@ -26,7 +26,7 @@ def test_sample_holds_the_problem_and_only_the_train_split(name, data_dir):
         assert f"at most {spec.param_limit} fitted constants" in prompt
     assert sample.metadata["task"] == name and sample.metadata["data_dir"] == str(data_dir)
     assert task.epochs == 1
-    assert task.sandbox.type == "local"
+    assert task.sandbox.type == "sldbench-local" and task.sandbox.config.isolation == "auto"
 
 
 def test_groups_are_listed_with_their_sizes(data_dir):

@@ -32,7 +32,6 @@ from functools import lru_cache
 from typing import Any, Literal, Union, overload
 
 import anyio
-from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.util import (
     ExecResult,
     OutputLimitExceededError,
@@ -44,6 +43,8 @@ from inspect_ai.util import (
 )
 from inspect_ai.util._sandbox.environment import SandboxUnavailableError, SandboxUserUnsupportedError
 from pydantic import BaseModel, Field, field_validator
+
+from .errors import PrerequisiteError, prerequisite_error
 
 SANDBOX_TYPE = "sldbench-docker"
 DEFAULT_IMAGE = "sldbench-scoring"
@@ -172,14 +173,14 @@ def docker_client():
     try:
         import docker
     except ImportError as err:
-        raise PrerequisiteError(
+        raise prerequisite_error(
             "The sldbench-docker sandbox needs the docker package: pip install 'sldbench[docker]'"
         ) from err
     try:
         client = docker.from_env(max_pool_size=64)
         client.ping()
     except docker.errors.DockerException as err:
-        raise PrerequisiteError(
+        raise prerequisite_error(
             f"No Docker engine reachable ({err}). Start one (as root: docker/engine.sh) or set DOCKER_HOST, "
             "or use -T sandbox=local."
         ) from err
@@ -272,13 +273,14 @@ class DockerSandboxEnvironment(SandboxEnvironment):
 
     @staticmethod
     def _check_image(image: str) -> None:
+        client = docker_client()  # first: it says what to do when the package or the engine is missing
         import docker
 
         try:
-            docker_client().images.get(image)
+            client.images.get(image)
         except docker.errors.ImageNotFound:
             hint = "docker/build.sh scoring" if image == DEFAULT_IMAGE else f"docker pull {image}"
-            raise PrerequisiteError(f"sldbench-docker: image {image!r} not found; build it with {hint}") from None
+            raise prerequisite_error(f"sldbench-docker: image {image!r} not found; build it with {hint}") from None
 
     @staticmethod
     def _reap_orphans() -> list[str]:

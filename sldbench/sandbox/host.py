@@ -9,6 +9,8 @@ scorer and the CLI use it. `WarmRunner` keeps a runner alive in one sandbox
 that has numpy and scipy imported and forks a fresh limited worker per job,
 so SLDAgent pays milliseconds per candidate instead of an interpreter start.
 Both work with any Inspect `SandboxEnvironment` and give the same `RunResult`.
+In the local sandbox both start under bubblewrap when it works here
+(`sldbench.sandbox.local`); every result names the isolation it ran with.
 """
 
 from __future__ import annotations
@@ -17,16 +19,21 @@ import asyncio
 import json
 import os
 import secrets
+import select
+import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from inspect_ai.util import SandboxEnvironment
+from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 
 from ..metrics import PredictionError, as_prediction_matrix
-from .runner import CLIENT_SOURCE, EXIT_NO_SERVER, decode_matrix, encode_matrix
 from ..specs import TaskSpec
+from . import local
+from .runner import CLIENT_SOURCE, EXIT_NO_SERVER, decode_matrix, encode_matrix
 
 RUNNER_SOURCE = (Path(__file__).parent / "runner.py").read_text()
 SANDBOX_WORKDIR = ".sldbench"
@@ -100,6 +107,9 @@ class RunResult:
     batch_dependent : list of str
         Groups whose predictions changed when their points were predicted in two
         halves (only when the run asked for the batch check).
+    isolation : str
+        What the run was isolated by: ``bubblewrap`` or ``rlimits-only`` (local
+        sandbox), ``docker``, or the sandbox's own kind (see `isolation_of`).
     """
 
     ok: bool
@@ -113,15 +123,41 @@ class RunResult:
     fit_seconds: float = 0.0
     predict_seconds: float = 0.0
     batch_dependent: list[str] = field(default_factory=list)
+    isolation: str = ""
 
     def stacked(self, groups: list[str]) -> np.ndarray:
         """Predictions of ``groups`` concatenated in the order given, shape ``(N, T)``."""
         return np.concatenate([self.predictions[g] for g in groups])
 
 
+def local_sandbox(sandbox: SandboxEnvironment) -> LocalSandboxEnvironment | None:
+    """The local sandbox (this machine: Inspect's, or ``sldbench-local``) behind ``sandbox``, or None.
+
+    Solvers and scorers get the sample's sandbox wrapped in a proxy that logs events;
+    ``as_type`` sees through it.
+    """
+    try:
+        return sandbox.as_type(LocalSandboxEnvironment)
+    except TypeError:
+        return None
+
+
 def _is_local(sandbox: SandboxEnvironment) -> bool:
-    """Whether the sandbox is Inspect's local one (this machine, this interpreter's environment)."""
-    return type(sandbox).__name__ == "LocalSandboxEnvironment"
+    return local_sandbox(sandbox) is not None
+
+
+def isolation_of(sandbox: SandboxEnvironment) -> str:
+    """What isolates a run in ``sandbox``: ``bubblewrap`` or ``rlimits-only`` locally, ``docker``, ``k8s``...
+
+    Raises
+    ------
+    PrerequisiteError
+        For a local sandbox with ``isolation=required`` where bubblewrap does not work.
+    """
+    if (on_this_machine := local_sandbox(sandbox)) is not None:
+        return local.isolation(on_this_machine)
+    name = type(sandbox.as_type(SandboxEnvironment)).__name__.removesuffix("Environment").removesuffix("Sandbox").lower()
+    return "docker" if name == "docker" else name or "sandbox"
 
 
 def sandbox_python(sandbox: SandboxEnvironment) -> str:
@@ -135,9 +171,10 @@ def _host_path(sandbox: SandboxEnvironment, path: str) -> str | None:
     Only the local sandbox shares this machine's filesystem; a Unix socket's path
     must also fit the kernel's 108-byte limit.
     """
-    if not _is_local(sandbox):
+    on_this_machine = local_sandbox(sandbox)
+    if on_this_machine is None:
         return None
-    full = os.path.join(sandbox.directory.name, path)
+    full = os.path.join(on_this_machine.directory.name, path)
     return full if len(os.fsencode(full)) < UNIX_PATH_MAX else None
 
 
@@ -199,15 +236,19 @@ async def run_program(
     """
     limits = limits or Limits()
     stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
+    argv = [sandbox_python(sandbox), "-I", "-c", RUNNER_SOURCE]
+    if (on_this_machine := local_sandbox(sandbox)) is not None:
+        argv, isolation = local.command(on_this_machine, argv)
+    else:
+        isolation = isolation_of(sandbox)
     try:
-        completed = await sandbox.exec(
-            [sandbox_python(sandbox), "-I", "-c", RUNNER_SOURCE],
-            input=stdin,
-            timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN),
-        )
+        completed = await sandbox.exec(argv, input=stdin, timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN))
     except TimeoutError:
-        return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
-    return _parse_reply(completed.stdout, completed.stderr, nonce, spec, predict)
+        result = RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
+    else:
+        result = _parse_reply(completed.stdout, completed.stderr, nonce, spec, predict)
+    result.isolation = isolation
+    return result
 
 
 class WarmRunner:
@@ -220,7 +261,8 @@ class WarmRunner:
     else through a few-line client run in the sandbox. If a submission kills the
     warm runner, that job fails and the next one starts a new runner. `close` (or
     removing the sandbox's directory) stops it; it also stops by itself after
-    ``idle_seconds``.
+    ``idle_seconds``. In the local sandbox the runner is a child of this process
+    (under bubblewrap when it works here) and dies with it.
 
     Parameters
     ----------
@@ -233,24 +275,51 @@ class WarmRunner:
         self.sandbox = sandbox
         self.idle_seconds = idle_seconds
         self._socket: str | None = None
+        self._process: asyncio.subprocess.Process | None = None
         self._starting = asyncio.Lock()
+        self.isolation = "" if _is_local(sandbox) else isolation_of(sandbox)
 
     async def _start(self, stale: str | None) -> str:
         async with self._starting:
             if self._socket is not None and self._socket != stale:
                 return self._socket  # another job started one meanwhile
             path = f"{SANDBOX_WORKDIR}/warm-{secrets.token_hex(4)}.sock"
-            await self.sandbox.exec(["mkdir", "-p", SANDBOX_WORKDIR], timeout=60)
-            started = await self.sandbox.exec(
-                [sandbox_python(self.sandbox), "-I", "-c", RUNNER_SOURCE, "--serve", path, "--idle", str(self.idle_seconds)],
-                timeout=HOST_TIMEOUT_MARGIN,
-            )
-            if not started.success or not started.stdout.startswith("ready"):
-                raise RuntimeError(f"the warm runner did not start in the sandbox: {(started.stderr or started.stdout).strip()}")
+            serve = [sandbox_python(self.sandbox), "-I", "-c", RUNNER_SOURCE, "--serve", path, "--idle", str(self.idle_seconds)]
+            if _is_local(self.sandbox):
+                await self._start_child(serve + ["--foreground"])
+            else:
+                await self.sandbox.exec(["mkdir", "-p", SANDBOX_WORKDIR], timeout=60)
+                started = await self.sandbox.exec(serve, timeout=HOST_TIMEOUT_MARGIN)
+                if not started.success or not started.stdout.startswith("ready"):
+                    raise RuntimeError(f"the warm runner did not start in the sandbox: {(started.stderr or started.stdout).strip()}")
             if stale is not None:
                 await self.sandbox.exec(["rm", "-f", stale], timeout=60)  # a runner still listening there exits
             self._socket = path
             return path
+
+    async def _start_child(self, serve: list[str]) -> None:
+        """Start the local sandbox's warm runner as a child of this process; return once it is ready."""
+        on_this_machine = local_sandbox(self.sandbox)
+        workdir = on_this_machine.directory.name
+        os.makedirs(os.path.join(workdir, SANDBOX_WORKDIR), exist_ok=True)
+        argv, self.isolation = local.command(on_this_machine, serve)
+        self._stop_child()
+        # a plain Popen, not an asyncio subprocess: the runner may outlive the event loop that started it
+        process = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = await asyncio.to_thread(_read_line, process.stdout, HOST_TIMEOUT_MARGIN)
+        if not line.startswith(b"ready"):
+            process.kill()
+            _, error = process.communicate()
+            raise RuntimeError(f"the warm runner did not start in the sandbox: {(line + error).decode('utf-8', 'replace').strip() or 'no answer'}")
+        process.stdout.close()
+        process.stderr.close()
+        self._process = process
+
+    def _stop_child(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()  # its processes die with it (bubblewrap's namespace, or their death signal)
+            process.wait()
 
     async def _send(self, path: str, stdin: str, limits: Limits) -> tuple[bool, str, str]:
         """Send one job to the runner at ``path``; (whether a runner was listening, stdout, stderr)."""
@@ -296,16 +365,34 @@ class WarmRunner:
             if not listening:  # killed by an earlier job: start another
                 listening, stdout, stderr = await self._send(await self._start(path), stdin, limits)
         except RuntimeError as err:  # the next job tries again: one job's damage must not stop a search
-            return RunResult(ok=False, kind="runner", error=str(err))
+            return RunResult(ok=False, kind="runner", error=str(err), isolation=self.isolation)
         except TimeoutError:
-            return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
-        return _parse_reply(stdout, stderr, nonce, spec, predict)
+            return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s", isolation=self.isolation)
+        result = _parse_reply(stdout, stderr, nonce, spec, predict)
+        result.isolation = self.isolation
+        return result
 
     async def close(self) -> None:
         """Stop the warm runner (it exits once its socket file is gone)."""
         if self._socket is not None:
             await self.sandbox.exec(["rm", "-f", self._socket], timeout=60)
             self._socket = None
+        self._stop_child()
+
+
+def _read_line(stream, timeout: float) -> bytes:
+    """One line from a pipe, or what arrived before ``timeout`` seconds passed or it closed."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while not data.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([stream], [], [], remaining)[0]:
+            break
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> bytes:

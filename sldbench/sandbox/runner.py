@@ -12,6 +12,10 @@ Two ways to use it (host side: ``sldbench.sandbox.host``)::
     python runner.py                        one run: the job on stdin, the reply on stdout
     python runner.py --serve SOCKET         start a warm runner in the background (numpy and
                                             scipy imported once) and print "ready PID"
+    python runner.py --serve SOCKET --foreground
+                                            the same, served by this process, which dies with
+                                            its parent (for a supervisor that keeps it, such as
+                                            bubblewrap, whose namespace ends with its first process)
     python -S -c CLIENT_SOURCE SOCKET       one run through the warm runner: stdin and stdout
                                             as in the one-run form
 
@@ -721,12 +725,32 @@ sys.stdout.buffer.write(b"".join(chunks))
 """
 
 
+def serve_foreground(path: str, idle_seconds: float) -> int:
+    """Run ``serve`` in this process: "ready PID" on stdout, then stdio detached; it dies with its parent."""
+    _die_with(os.getppid())
+
+    def ready(text: str) -> None:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # nobody reads these pipes any more: a write must never block
+            os.dup2(null, fd)
+        os.close(null)
+
+    serve(path, idle_seconds, ready)
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--serve"] and len(argv) in (2, 4):
-        idle = float(argv[3]) if len(argv) == 4 and argv[2] == "--idle" else DEFAULT_IDLE_SECONDS
-        return start_server(argv[1], idle)
+    if argv[:1] == ["--serve"] and len(argv) >= 2:
+        path, options = argv[1], argv[2:]
+        foreground = "--foreground" in options
+        options = [option for option in options if option != "--foreground"]
+        if not options or (len(options) == 2 and options[0] == "--idle"):
+            idle = float(options[1]) if options else DEFAULT_IDLE_SECONDS
+            return serve_foreground(path, idle) if foreground else start_server(path, idle)
     if argv:
-        print("usage: runner.py | runner.py --serve SOCKET [--idle S]  (job on stdin)", file=sys.stderr)
+        print("usage: runner.py | runner.py --serve SOCKET [--idle S] [--foreground]  (job on stdin)", file=sys.stderr)
         return 2
     _prepare_interpreter()
     with _answer(sys.stdin.buffer.read()) as line:

@@ -1,0 +1,17 @@
+"""The one error a missing prerequisite raises: Inspect prints its message as one line, without a traceback."""
+
+from __future__ import annotations
+
+from inspect_ai._util.error import PrerequisiteError
+from rich.markup import escape
+
+
+def prerequisite_error(message: str) -> PrerequisiteError:
+    """A PrerequisiteError that Inspect prints as ``message`` exactly; ``str()`` gives it too.
+
+    Inspect prints the message as rich markup, which would swallow ``[docker]`` in
+    ``pip install 'sldbench[docker]'``: the markup is escaped.
+    """
+    error = PrerequisiteError(escape(message))
+    error.args = (message,)
+    return error
