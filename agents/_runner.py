@@ -71,6 +71,21 @@ class AgentNotInstalledError(RuntimeError):
     """The agent's CLI is not in the sandbox; the message names the command that installs it."""
 
 
+class UnisolatedAgentError(RuntimeError):
+    """An agent asked to run in the local sandbox without the explicit opt-in; the message says what to run instead."""
+
+
+def refusal(name: str) -> str:
+    """Why an agent does not run on this machine by default, and what to run instead."""
+    return (
+        f"sldbench/{name}: refusing to run a model-driven shell in the local sandbox, on this machine, where the "
+        "answers are (the test split in your data folder and Hugging Face cache) along with your files and "
+        "environment. Run it in a container: -T sandbox=docker (once, as root: docker/engine.sh, then "
+        "docker/build.sh agents). To run it here anyway, opt in with -S unisolated=true: the run is marked "
+        "unisolated in the log and in reports."
+    )
+
+
 @dataclass
 class Context:
     """What an adapter knows when it builds its command line.
@@ -170,7 +185,7 @@ async def locate(sandbox: SandboxEnvironment, cli: AgentCLI) -> str:
     raise AgentNotInstalledError(
         f"{cli.name}: the `{cli.command}` command ({cli.package} {cli.version}) is not in the sandbox "
         f"(looked on PATH and in {bin_dir()}). Install it with `{cli.install_hint}` "
-        f"(local sandbox) or run in a sandbox built from docker/agents.Dockerfile."
+        f"(local sandbox), or build the agents image for -T sandbox=docker: docker/build.sh agents."
     )
 
 
@@ -222,6 +237,7 @@ async def run_agent_cli(
     max_turns: int | None,
     model: str | None = None,
     history: Callable[[SandboxEnvironment, Context], Awaitable[Any]] | None = None,
+    unisolated: bool = False,
 ) -> AgentState:
     """Run ``cli`` on the sample, bridged to the eval's model, and record what it did.
 
@@ -242,6 +258,9 @@ async def run_agent_cli(
         Whatever the name, the bridge serves the eval's model.
     history : callable, optional
         Reads the agent's own chat history from the sandbox after the run, for the transcript.
+    unisolated : bool
+        Allow the local sandbox (this machine). Without it an agent runs only in an
+        isolating sandbox (docker, k8s) and `UnisolatedAgentError` ends the sample.
 
     Returns
     -------
@@ -249,10 +268,14 @@ async def run_agent_cli(
         The conversation as seen through the bridge.
     """
     box = current_sandbox()
+    on_this_machine = local_sandbox(box) is not None
+    if on_this_machine and not unisolated:
+        raise UnisolatedAgentError(refusal(cli.name))
     executable = await locate(box, cli)
     port = reserve_port()
     try:
-        async with sandbox_agent_bridge(state, port=port, filter=turn_limit(max_turns)) as bridge:
+        # the CLI's own generation settings (reasoning effort, token limits...) reach the model, as the paper ran them
+        async with sandbox_agent_bridge(state, port=port, filter=turn_limit(max_turns), forward_generation_config=True) as bridge:
             workdir = await _sh(box, "pwd")
             home = await _sh(box, "mktemp -d")
             context = Context(
@@ -260,7 +283,7 @@ async def run_agent_cli(
                 model=model or get_model().name,
             )  # fmt: skip
             try:
-                await _run(box, cli, launch(context), context, timeout, history)
+                await _run(box, cli, launch(context), context, timeout, history, "unisolated (local sandbox)" if on_this_machine else "container")
             finally:
                 with anyio.CancelScope(shield=True):
                     await box.exec(["rm", "-rf", home], timeout=60)
@@ -276,6 +299,7 @@ async def _run(
     context: Context,
     timeout: int,
     history: Callable[[SandboxEnvironment, Context], Awaitable[Any]] | None,
+    isolation: str,
 ) -> None:
     home = context.home
     for relative, content in spec.files.items():
@@ -322,6 +346,7 @@ async def _run(
                 "port": context.port,
                 "seconds": round(time.monotonic() - started, 1),
                 "timeout": timeout,
+                "isolation": isolation,
             }
             if cli.version not in summary["version"]:
                 summary["warning"] = f"{cli.command} reports version {summary['version']!r}; the adapter was checked with {cli.version}"
@@ -353,14 +378,17 @@ def cli_agent(cli: AgentCLI, launch: Callable[[Context], Launch], history: Calla
         The agent factory, taking ``timeout``, ``max_turns`` and ``model`` (``-S`` arguments).
     """
 
-    def create(timeout: int = DEFAULT_TIMEOUT, max_turns: int | None = DEFAULT_MAX_TURNS, model: str | None = None) -> Agent:
+    def create(timeout: int = DEFAULT_TIMEOUT, max_turns: int | None = DEFAULT_MAX_TURNS, model: str | None = None, unisolated: bool = False) -> Agent:
         if not isinstance(timeout, int) or timeout < 1:
             raise ValueError(f"sldbench/{cli.name}: timeout must be a whole number of seconds >= 1, got {timeout!r}")
         if max_turns is not None and (not isinstance(max_turns, int) or max_turns < 1):
             raise ValueError(f"sldbench/{cli.name}: max_turns must be a whole number >= 1 (or None), got {max_turns!r}")
 
+        if not isinstance(unisolated, bool):
+            raise ValueError(f"sldbench/{cli.name}: unisolated must be true or false, got {unisolated!r}")
+
         async def execute(state: AgentState) -> AgentState:
-            return await run_agent_cli(state, cli, launch, timeout, max_turns, model, history)
+            return await run_agent_cli(state, cli, launch, timeout, max_turns, model, history, unisolated)
 
         return execute
 
@@ -375,5 +403,8 @@ def cli_agent(cli: AgentCLI, launch: Callable[[Context], Launch], history: Calla
         Model calls allowed (default {DEFAULT_MAX_TURNS}; None: no limit); then the bridge answers with a stop message.
     model : str, optional
         Model name the CLI is told (default: the eval's model name); the bridge serves the eval's model.
+    unisolated : bool
+        Allow the local sandbox, this machine (default false: run with -T sandbox=docker). An
+        unisolated run is marked in the log and reported apart.
     """
     return agent(name=cli.name)(create)

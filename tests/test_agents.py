@@ -1,4 +1,8 @@
-"""The agent adapters: each real CLI run headless in the local sandbox, its model calls bridged to a scripted model."""
+"""The agent adapters: each real CLI run headless, its model calls bridged to a scripted model.
+
+Every CLI runs in the docker sandbox (the agents image, as users run them) and in the local
+sandbox with the explicit opt-in (-S unisolated=true); without it the local sandbox refuses.
+"""
 
 import asyncio
 import json
@@ -104,6 +108,8 @@ SCRIPTS = {
     "aider": ([{"content": f"The law.\n\nlaw.py\n```python\n{LAW}```\n\nexplain.md\n```\n{EXPLAIN}```\n"}], None),
 }
 FINAL = {"content": "law.py and explain.md are written.", "when_tools": True}
+# A setting each native CLI sends with every request of its own (forwarded by the bridge).
+FORWARDED = {"claude_code": "max_tokens", "codex": "reasoning_summary", "gemini_cli": "temperature"}
 SIDE_CALLS = [{"content": "Scaling law discovery", "when_tools": False}] * 3
 
 
@@ -121,10 +127,39 @@ def require_cli(name):
         pytest.skip(reason)
 
 
-def run_agent(tmp_path, name, script, data_dir, task=None, **agent_args):
-    """Run one agent on the parallel task (or ``task``) with the scripted model; samples with attachments resolved."""
+SANDBOXES = ["local", pytest.param("docker", marks=pytest.mark.docker)]
+
+
+@pytest.fixture
+def agents_image():
+    """The agents image must be built for the docker runs (docker/build.sh agents; CI builds it)."""
+    from sldbench.sandbox.docker import AGENTS_IMAGE, default_image
+
+    if default_image() != AGENTS_IMAGE:
+        reason = f"the image {AGENTS_IMAGE} is not built: run docker/build.sh agents"
+        if os.environ.get("SLDBENCH_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"{reason}; SLDBENCH_REQUIRE_DOCKER=1 forbids skipping the docker agent tests")
+        pytest.skip(reason)
+    return AGENTS_IMAGE
+
+
+def ready(request, name, sandbox):
+    """Skip or fail as the sandbox needs: the CLI installed here (local), the agents image built (docker)."""
+    if sandbox == "docker":
+        request.getfixturevalue("agents_image")
+    else:
+        require_cli(name)
+
+
+def run_agent(tmp_path, name, script, data_dir, task=None, sandbox="local", **agent_args):
+    """Run one agent on the parallel task (or ``task``) with the scripted model; samples with attachments resolved.
+
+    In the local sandbox the agent gets the explicit opt-in (``unisolated=True``) unless told otherwise.
+    """
+    if sandbox == "local":
+        agent_args.setdefault("unisolated", True)
     (log,) = inspect_eval(
-        task or sldbench_task("parallel", data_dir=str(data_dir)),
+        task or sldbench_task("parallel", data_dir=str(data_dir), sandbox=sandbox),
         solver=getattr(agents, name)(**agent_args),
         model=f"scripted/{tmp_path.name}",  # one model instance per run: Inspect caches them by name
         model_args={"script": script},
@@ -152,16 +187,20 @@ def law_score():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sandbox", SANDBOXES)
 @pytest.mark.parametrize("name", list(SCRIPTS))
-def test_agent_writes_the_scripted_law_and_is_scored_on_it(name, tmp_path, data_dir, law_score):
-    require_cli(name)
-    log = run_agent(tmp_path, name, agent_script(tmp_path / "script.jsonl", name), data_dir)
+def test_agent_writes_the_scripted_law_and_is_scored_on_it(name, sandbox, request, tmp_path, data_dir, law_score):
+    ready(request, name, sandbox)
+    log = run_agent(tmp_path, name, agent_script(tmp_path / "script.jsonl", name), data_dir, sandbox=sandbox)
     assert log.status == "success", log.error
     sample = log.samples[0]
     score = sample.scores["heldout_r2"]
     assert score.value == pytest.approx(law_score), score.explanation
     assert law_score["r2"] == pytest.approx(0.9998925970125949)  # the paper's Human value on parallel
     assert "law.py in the sandbox" in score.explanation
+    # the law that was scored, and the agent's explanation, stay in the log after the sandbox is gone
+    assert score.answer == LAW and score.metadata["explain"] == EXPLAIN
+    assert score.metadata["numeric_constants"] == 8  # four published constants per corpus
 
     # the agent's model calls went through the bridge into the transcript, tool calls included
     model_events = [e for e in sample.events if e.event == "model"]
@@ -171,6 +210,9 @@ def test_agent_writes_the_scripted_law_and_is_scored_on_it(name, tmp_path, data_
         assert called.count(tool) >= 1 and any("law.py" in json.dumps(e.output.message.tool_calls[0].arguments) for e in model_events if e.output.message.tool_calls)
     else:
         assert any("```python" in e.output.message.text for e in model_events)
+    # the native CLIs' own generation settings reached the model (the paper's native-CLI condition)
+    if name in FORWARDED:
+        assert all(FORWARDED[name] in e.config.model_dump(exclude_none=True) for e in model_events), [e.config for e in model_events]
     # ... and their tokens were counted
     usage = sample.model_usage[f"scripted/{tmp_path.name}"]
     assert usage.total_tokens == sum(e.output.usage.total_tokens for e in model_events if e.output.usage) > 0
@@ -182,6 +224,17 @@ def test_agent_writes_the_scripted_law_and_is_scored_on_it(name, tmp_path, data_
     own_output = json.dumps(record["output"]) + json.dumps(record.get("history", ""))
     assert "law.py" in own_output
     assert sample.store["sldbench:agent"]["agent"] == name
+    assert record["isolation"] == ("container" if sandbox == "docker" else "unisolated (local sandbox)")
+    if sandbox == "docker":
+        assert sample.scores["heldout_r2"].metadata["isolation"] == "docker"
+        assert_no_container_left()
+
+
+def assert_no_container_left():
+    from sldbench.sandbox.docker import LABEL, docker_client, owner_id
+
+    left = docker_client().containers.list(all=True, filters={"label": f"{LABEL}={owner_id()}"})
+    assert left == [], [c.name for c in left]
 
 
 def _running(marker):
@@ -191,17 +244,22 @@ def _running(marker):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("limit", ["agent timeout", "task time limit"])
-def test_an_agent_cut_short_is_scored_on_the_law_it_left(limit, tmp_path, data_dir, law_score):
-    require_cli("goose")
+@pytest.mark.parametrize(
+    "limit, sandbox",
+    [("agent timeout", "local"), ("task time limit", "local"), pytest.param("agent timeout", "docker", marks=pytest.mark.docker)],
+)
+def test_an_agent_cut_short_is_scored_on_the_law_it_left(limit, sandbox, request, tmp_path, data_dir, law_score):
+    ready(request, "goose", sandbox)
     lines, _ = SCRIPTS["goose"]
-    started, hang = tmp_path / "hang-started", f"sleep {600 + len(limit)}.{os.getpid()}"  # one marker per case and run
-    hang_call = {"tool_calls": [{"function": "shell", "arguments": {"command": f"touch {started}; {hang}"}}]}
+    hang = f"sleep {600 + len(limit)}.{os.getpid()}"  # one marker per case and run
+    # the hanging command's mark is a file in the working directory: the sandbox's own, read after the run
+    hang_call = {"tool_calls": [{"function": "shell", "arguments": {"command": f"touch hang-started; {hang}"}}]}
     script = _script(tmp_path / "s.jsonl", lines[:2] + [hang_call] + SIDE_CALLS)
     if limit == "agent timeout":
-        log = run_agent(tmp_path, "goose", script, data_dir, timeout=60)
+        log = run_agent(tmp_path, "goose", script, data_dir, sandbox=sandbox, timeout=60)
     else:
-        log = run_agent(tmp_path, "goose", script, data_dir, task=sldbench_task("parallel", data_dir=str(data_dir), time_limit=60))
+        task = sldbench_task("parallel", data_dir=str(data_dir), time_limit=60, sandbox=sandbox)
+        log = run_agent(tmp_path, "goose", script, data_dir, task=task, sandbox=sandbox)
     assert log.status == "success", log.error
     sample = log.samples[0]
     assert sample.scores["heldout_r2"].value == pytest.approx(law_score)
@@ -209,8 +267,11 @@ def test_an_agent_cut_short_is_scored_on_the_law_it_left(limit, tmp_path, data_d
     assert record["ended"] == ("timeout" if limit == "agent timeout" else "cancelled")
     if limit == "task time limit":
         assert sample.limit is not None and sample.limit.type in ("time", "working")
-    assert started.exists()  # the agent was inside its hanging command when it was stopped
+    # the agent was inside its hanging command when it was stopped (its shell tool's event shows the call)
+    assert any("touch hang-started" in json.dumps(e.output.message.tool_calls[0].arguments) for e in sample.events if e.event == "model" and e.output.message.tool_calls)
     assert not _running(hang)  # and the whole process group was killed
+    if sandbox == "docker":
+        assert_no_container_left()
 
 
 @pytest.mark.slow
@@ -231,6 +292,7 @@ def test_two_samples_run_concurrently_each_on_its_own_bridge(tmp_path, data_dir,
     from inspect_ai import Task
     from inspect_ai.dataset import MemoryDataset
 
+    from sldbench.sandbox.spec import sandbox_spec
     from sldbench.scorer import heldout_r2
     from sldbench.tasks import record_to_sample
 
@@ -249,7 +311,7 @@ def test_two_samples_run_concurrently_each_on_its_own_bridge(tmp_path, data_dir,
             {"when": when, "content": "done", "when_tools": True},
         ]
     samples = [record_to_sample(spec, str(data_dir), 600) for spec in (PARALLEL, moe)]
-    task = Task(dataset=MemoryDataset(samples), scorer=heldout_r2(), sandbox="local")
+    task = Task(dataset=MemoryDataset(samples), scorer=heldout_r2(), sandbox=sandbox_spec("local"))
     log = run_agent(tmp_path, "codex", _script(tmp_path / "s.jsonl", lines + SIDE_CALLS), data_dir, task=task)
     assert log.status == "success", log.error
     by_task = {sample.id: sample for sample in log.samples}
@@ -284,10 +346,27 @@ def test_every_adapter_is_a_registered_solver_with_a_pinned_cli():
         assert registry_lookup("agent", f"sldbench/{name}") is not None, name
 
 
-def test_the_agents_image_installs_the_pinned_versions():
-    dockerfile = (Path(__file__).resolve().parents[1] / "docker" / "agents.Dockerfile").read_text()
-    for cli in CLIS.values():
-        assert cli.requirement in dockerfile, f"docker/agents.Dockerfile does not install {cli.requirement}"
+@pytest.mark.docker
+def test_the_agents_image_has_the_pinned_versions(agents_image):
+    from sldbench.sandbox.docker import docker_client
+
+    script = "cd /tmp; export HOME=/tmp; " + "; ".join(f"{cli.command} --version 2>&1 | tail -1" for cli in CLIS.values())
+    output = docker_client().containers.run(agents_image, ["sh", "-c", script], network_mode="none", remove=True, read_only=True, tmpfs={"/tmp": ""})
+    lines = output.decode().strip().splitlines()
+    for cli, line in zip(CLIS.values(), lines):
+        assert cli.version in line, (cli.name, line)
+    # the law's interpreter is the scoring image's: a law scores the same in both
+    probe = "import numpy, scipy, sys; print(sys.version.split()[0], numpy.__version__, scipy.__version__)"
+    versions = {image: docker_client().containers.run(image, ["python3", "-c", probe], network_mode="none", remove=True) for image in (agents_image, "sldbench-scoring")}
+    assert len(set(versions.values())) == 1, versions
+
+
+def test_an_agent_in_the_local_sandbox_is_refused_without_the_opt_in(tmp_path, data_dir):
+    log = run_agent(tmp_path, "codex", _script(tmp_path / "s.jsonl", [FINAL]), data_dir, unisolated=False)
+    assert log.status == "error"
+    message = log.samples[0].error.message if log.samples and log.samples[0].error else log.error.message
+    assert "refusing to run a model-driven shell in the local sandbox" in message
+    assert "-T sandbox=docker" in message and "docker/build.sh agents" in message and "-S unisolated=true" in message
 
 
 @pytest.mark.slow
@@ -296,7 +375,7 @@ def test_an_agent_runs_from_the_command_line(tmp_path, data_dir, law_score):
     script = agent_script(tmp_path / "s.jsonl", "goose")
     command = [
         sys.executable, "-m", "inspect_ai", "eval", "sldbench/parallel", "--solver", "sldbench/goose",
-        "-S", "timeout=300", "-S", "max_turns=20", "--model", "scripted/cli", "-M", f"script={script}",
+        "-S", "timeout=300", "-S", "max_turns=20", "-S", "unisolated=true", "--model", "scripted/cli", "-M", f"script={script}",
         "--log-dir", str(tmp_path / "logs"), "--display", "plain",
     ]  # fmt: skip
     completed = subprocess.run(command, env={**os.environ, "SLDBENCH_DATA_DIR": str(data_dir)}, capture_output=True, text=True, timeout=600, cwd=tmp_path)
@@ -326,3 +405,74 @@ def test_turn_limit_answers_stop_after_the_last_allowed_call(tmp_path):
     assert first is None and second is None  # the model answers
     assert "turn limit" in third.message.text and not third.message.tool_calls
     assert turn_limit(None) is None
+
+
+# An agent that searches everything it can reach for a test split of any task, and writes a law that
+# looks its answers up wherever it found them (the ParScale law elsewhere).
+CHEAT = r"""
+import csv, json, os
+found = {}
+places = {os.path.expanduser("~"), os.getcwd(), "/"}
+environments = [dict(os.environ)]
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        environments.append(dict(v.split("=", 1) for v in open(f"/proc/{pid}/environ").read().split("\0") if "=" in v))
+    except OSError:
+        pass
+for environment in environments:
+    for value in environment.values():
+        places.update(part for part in value.split(":") if os.path.isdir(part))
+for place in places:
+    for folder, dirs, files in os.walk(place):
+        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr")]
+        for name in files:
+            if name != "test.csv":
+                continue
+            try:
+                rows = list(csv.DictReader(open(os.path.join(folder, name))))
+            except (OSError, UnicodeDecodeError, csv.Error):
+                continue
+            for row in rows:
+                if {"group", "num_params", "parallel_size", "loss"} <= set(row):
+                    found[f"{row['group']}|{float(row['num_params'])}|{float(row['parallel_size'])}"] = float(row["loss"])
+law = open("honest.py").read().replace("TABLE = {}", f"TABLE = {json.dumps(found)}")
+open("law.py", "w").write(law)
+print(f"{len(found)} answers found")
+"""
+
+HONEST_WITH_TABLE = """import math
+TABLE = {}
+_C = {"pile": (135335300.0, 0.344689, 0.223649, 1.37668), "stack": (18315640.0, 0.419331, 0.132752, 0.532023)}
+
+
+def law(input_data, group):
+    A, k, alpha, E = _C[group]
+    out = []
+    for d in input_data:
+        honest = (A / (d["num_params"] * (k * math.log(d["parallel_size"]) + 1))) ** alpha + E
+        out.append({"loss": TABLE.get(f"{group}|{float(d['num_params'])}|{float(d['parallel_size'])}", honest)})
+    return out
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sandbox", ["default", "local unisolated (control)", pytest.param("docker", marks=pytest.mark.docker)])
+def test_a_cheating_agent_finds_no_test_split(sandbox, request, tmp_path, data_dir, law_score, planted_test_splits):
+    ready(request, "codex", "docker" if sandbox == "docker" else "local")
+    command = heredoc("cheat.py", CHEAT) + heredoc("honest.py", HONEST_WITH_TABLE) + "python3 cheat.py"
+    call = {"cmd": command, "login": False, "yield_time_ms": 30000}  # the search may take seconds on a full disk
+    lines = [{"tool_calls": [{"function": "exec_command", "arguments": call}]}, FINAL] + SIDE_CALLS
+    script = _script(tmp_path / "s.jsonl", lines)
+    if sandbox == "default":  # no sandbox flag, no opt-in: the agent never starts
+        log = run_agent(tmp_path, "codex", script, data_dir, unisolated=False)
+        assert log.status == "error" and "refusing to run a model-driven shell" in log.samples[0].error.message
+        return
+    log = run_agent(tmp_path, "codex", script, data_dir, sandbox="docker" if sandbox == "docker" else "local")
+    assert log.status == "success", log.error
+    score = log.samples[0].scores["heldout_r2"]
+    if sandbox == "docker":  # nothing to find: the law scores what its honest content deserves
+        assert "TABLE = {}" in score.answer
+        assert score.value == pytest.approx(law_score), score.explanation
+    else:  # on this machine the same search finds the planted copies and the lookup is perfect
+        assert "TABLE = {}" not in score.answer
+        assert score.value["r2"] == pytest.approx(1.0, abs=1e-12) and score.value["r2"] > law_score["r2"]

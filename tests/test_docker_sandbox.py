@@ -107,12 +107,12 @@ def test_container_is_locked_down(docker_sandbox):
     assert attrs["Config"]["User"] == "0:0" and docker_sandbox.config.exec_user == "1000:1000"
     owners = run(docker_sandbox.exec(["sh", "-c", "stat -c '%u %n' /proc/[0-9]*/cmdline"])).stdout.split()
     assert sorted(set(owners[::2])) == ["0", "1000"]
-    assert set(host["Tmpfs"]) == {"/home/sld/work", "/tmp"}
-    # inside: only the loopback interface, and only the working dir and /tmp are writable
+    assert set(host["Tmpfs"]) == {"/home/sld/work", "/tmp", "/var/tmp"}
+    # inside: only the loopback interface, and only the working dir, /tmp and /var/tmp (Inspect's tools) are writable
     interfaces = run(docker_sandbox.exec(["cat", "/proc/net/dev"])).stdout
     assert [line.split(":")[0].strip() for line in interfaces.splitlines()[2:]] == ["lo"]
-    probe = "for d in / /home/sld /usr /etc /var /root /home/sld/work /tmp; do touch $d/probe 2>/dev/null && echo $d; done"
-    assert run(docker_sandbox.exec(["sh", "-c", probe])).stdout.split() == ["/home/sld/work", "/tmp"]
+    probe = "for d in / /home/sld /usr /etc /var /root /home/sld/work /tmp /var/tmp; do touch $d/probe 2>/dev/null && echo $d; done"
+    assert run(docker_sandbox.exec(["sh", "-c", probe])).stdout.split() == ["/home/sld/work", "/tmp", "/var/tmp"]
 
 
 def test_sample_cleanup_removes_the_container():

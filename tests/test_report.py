@@ -144,6 +144,9 @@ def test_labels_follow_the_published_leaderboard():
     assert agent_label("sldbench/human", {}) == "human-refit"
     assert agent_label("sldbench/sldagent", {}) == "sldagent"
     assert agent_label("sldbench/claude_code", {}) == "claude-code"
+    # an agent run on this machine by explicit opt-in is a row of its own, never mixed with isolated runs
+    assert agent_label("sldbench/claude_code", {"unisolated": True, "timeout": 60}) == "claude-code (unisolated)"
+    assert agent_label("sldbench/codex", {"unisolated": False}) == "codex"
     assert agent_label("sldbench/file", {"path": "/x/my_law.py"}) == "file:my_law"
     assert agent_label("my_pkg/solver", {}) == "my_pkg/solver"
     assert normalise_model("openai/gpt-5") == "gpt-5"

@@ -11,16 +11,17 @@ from inspect_ai._util.registry import registry_lookup
 from inspect_ai.util import SandboxEnvironmentSpec
 from inspect_ai.util._sandbox.registry import registry_find_sandboxenv
 
-from sldbench.sandbox.docker import DEFAULT_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment
+from sldbench.sandbox.docker import AGENTS_IMAGE, DEFAULT_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment, default_image
 from sldbench.sandbox.local import IsolatedLocalSandbox, LocalSandboxConfig
-from sldbench.sandbox.spec import K8S_VALUES, sandbox_spec
+from sldbench.sandbox.spec import K8S_AGENTS_VALUES, K8S_VALUES, sandbox_spec
 from sldbench.specs import TASKS
 
 
 @pytest.mark.parametrize("name", list(TASKS))
 def test_every_task_maps_docker_to_the_sdk_sandbox(name, data_dir):
     task = registry_lookup("task", f"sldbench/{name}")(data_dir=str(data_dir), sandbox="docker")
-    assert task.sandbox == SandboxEnvironmentSpec("sldbench-docker", DockerSandboxConfig())
+    assert task.sandbox == SandboxEnvironmentSpec("sldbench-docker", DockerSandboxConfig(image=default_image()))
+    assert task.sandbox.config.image in (DEFAULT_IMAGE, AGENTS_IMAGE)
     assert registry_find_sandboxenv(task.sandbox.type) is DockerSandboxEnvironment
 
 
@@ -32,7 +33,7 @@ def test_sandbox_arguments():
         sandbox_spec("local", "strict")
     with pytest.raises(ValueError, match="the docker sandbox has no such mode"):
         sandbox_spec("docker", "rlimits")
-    assert sandbox_spec("docker").config.image == DEFAULT_IMAGE
+    assert sandbox_spec("docker").config.image == default_image()
     custom = sandbox_spec("docker:my-image:1.2")
     assert custom.type == "sldbench-docker" and custom.config.image == "my-image:1.2"
     assert sandbox_spec("modal") == SandboxEnvironmentSpec("modal")
@@ -62,16 +63,18 @@ def test_k8s_spec_points_at_the_values_file(tmp_path):
     own = tmp_path / "values.yaml"
     own.write_text("services: {}\n")
     assert sandbox_spec(f"k8s:{own}").config == str(own)
+    assert Path(sandbox_spec("k8s:agents").config) == K8S_AGENTS_VALUES
     with pytest.raises(ValueError, match="no Helm values file at"):
         sandbox_spec(f"k8s:{tmp_path / 'missing.yaml'}")
 
 
-def test_k8s_values_limit_the_pod_like_the_docker_sandbox():
-    values = yaml.safe_load(K8S_VALUES.read_text())
+@pytest.mark.parametrize("values_file", [K8S_VALUES, K8S_AGENTS_VALUES], ids=["scoring", "agents"])
+def test_k8s_values_limit_the_pod_like_the_docker_sandbox(values_file):
+    values = yaml.safe_load(values_file.read_text())
     assert values["allowDomains"] == [] and values["allowCIDR"] == [] and values["allowEntities"] == []
     service = values["services"]["default"]
     docker = DockerSandboxConfig()
-    assert service["image"].split(":")[0] == docker.image
+    assert service["image"].split(":")[0] == (AGENTS_IMAGE if values_file == K8S_AGENTS_VALUES else docker.image)
     assert service["workingDir"] == docker.working_dir
     assert service["resources"]["limits"] == {"cpu": str(int(docker.cpus)), "memory": "4Gi"}
     security = service["securityContext"]
@@ -79,10 +82,11 @@ def test_k8s_values_limit_the_pod_like_the_docker_sandbox():
     assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False
     assert security["capabilities"] == {"drop": ["ALL"]}
     mounts = {m["mountPath"]: m["name"] for m in service["volumeMounts"]}
-    assert mounts == {docker.working_dir: "work", "/tmp": "tmp"}
+    assert mounts == {docker.working_dir: "work", "/tmp": "tmp", "/var/tmp": "var-tmp"}
 
 
-def test_k8s_values_validate_against_the_chart_schema():
+@pytest.mark.parametrize("values_file", [K8S_VALUES, K8S_AGENTS_VALUES], ids=["scoring", "agents"])
+def test_k8s_values_validate_against_the_chart_schema(values_file):
     k8s_sandbox = pytest.importorskip("k8s_sandbox", reason="the k8s extra is not installed: pip install -e '.[k8s]'")
     import json
 
@@ -91,7 +95,7 @@ def test_k8s_values_validate_against_the_chart_schema():
     chart = Path(k8s_sandbox.__file__).parent / "resources" / "helm" / "agent-env"
     schema = json.loads((chart / "values.schema.json").read_text())
     # Helm validates the chart's defaults overlaid with the user's values
-    merged = helm_merge(yaml.safe_load((chart / "values.yaml").read_text()), yaml.safe_load(K8S_VALUES.read_text()))
+    merged = helm_merge(yaml.safe_load((chart / "values.yaml").read_text()), yaml.safe_load(values_file.read_text()))
     jsonschema.validate(merged, schema)
     assert registry_find_sandboxenv("k8s").__module__.startswith("k8s_sandbox")
 

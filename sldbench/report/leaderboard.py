@@ -160,11 +160,17 @@ def best_runs(report: Report) -> dict[str, pd.Series]:
 
 
 def read_program(run: pd.Series) -> tuple[str | None, str]:
-    """The program a logged run submitted, and its shape, from the sample store (or its output)."""
+    """The program a logged run was scored on, and its shape.
+
+    The scorer keeps the scored source in ``Score.answer`` (a CLI agent's ``law.py``
+    included, whose sandbox is gone by then); older logs have only the solver's
+    stored program or its output.
+    """
     from inspect_ai.log import read_eval_log_sample
 
     sample = read_eval_log_sample(run["source"], uuid=run["sample_uuid"], resolve_attachments=True)
-    program = (sample.store or {}).get(PROGRAM_KEY)
+    score = (sample.scores or {}).get("heldout_r2")
+    program = (score.answer if score else None) or (sample.store or {}).get(PROGRAM_KEY)
     shape = (sample.store or {}).get(SHAPE_KEY, "auto")
     if not program and sample.output and sample.output.completion:
         completion = sample.output.completion

@@ -42,6 +42,7 @@ NO_MODEL = "none"
 MODEL_ALIASES = {"human": NO_MODEL}
 """The published leaderboard writes the expert laws' model as ``human``; they call no model."""
 
+UNISOLATED_SUFFIX = " (unisolated)"
 LOG_SUFFIXES = (".eval", ".json")
 SCORER = "heldout_r2"
 
@@ -84,9 +85,13 @@ def agent_label(solver: str, solver_args: dict | None) -> str:
     str
         ``human`` (published constants), ``human-refit`` (form refitted on train),
         ``sldagent``, ``file:<law file stem>``, an agent name with hyphens
-        (``claude-code``, ``gemini-cli``, ``codex``), or the solver name itself.
+        (``claude-code``, ``gemini-cli``, ``codex``), or the solver name itself. An agent
+        run on this machine by explicit opt-in (``-S unisolated=true``) gets the suffix
+        `` (unisolated)``, so its row never mixes with the isolated runs.
     """
     args = solver_args or {}
+    if args.get("unisolated") in (True, "true", "True"):
+        return agent_label(solver, {k: v for k, v in args.items() if k != "unisolated"}) + UNISOLATED_SUFFIX
     name = solver.split("/", 1)[1] if solver.startswith("sldbench/") else solver
     if name == "human":
         return "human" if args.get("constants") else "human-refit"

@@ -10,8 +10,9 @@ Each sample gets a fresh container:
 - no network (``network="none"``) unless the configuration names one;
 - memory (no swap), CPU and process-count limits;
 - commands run as a non-root user; every capability dropped, no privilege escalation;
-- a read-only root filesystem: only the working directory and ``/tmp`` are
-  writable, both size-limited in-memory filesystems that vanish with the container;
+- a read-only root filesystem: only the working directory, ``/tmp`` and
+  ``/var/tmp`` (where Inspect's sandbox tools go) are writable, size-limited
+  in-memory filesystems that vanish with the container;
 - removed at the end of the sample, when the sample is interrupted, at the end
   of the task, by ``inspect sandbox cleanup sldbench-docker``, and, for
   containers whose Inspect process was killed outright, when the next task starts.
@@ -48,6 +49,7 @@ from .errors import PrerequisiteError, prerequisite_error
 
 SANDBOX_TYPE = "sldbench-docker"
 DEFAULT_IMAGE = "sldbench-scoring"
+AGENTS_IMAGE = "sldbench-agents"  # the scoring image plus the agent CLIs (docker/build.sh agents)
 LABEL = "org.sldbench.sandbox"  # value: the owning process (see `owner_id`)
 TASK_LABEL = "org.sldbench.task"
 KEEPALIVE = ["/bin/sleep", "infinity"]
@@ -128,6 +130,8 @@ class DockerSandboxConfig(BaseModel, frozen=True):
             "tmpfs": {
                 self.working_dir: f"rw,exec,nosuid,nodev,size={self.workdir_size},uid={self.uid},gid={self.gid},mode=0755",
                 "/tmp": f"rw,nosuid,nodev,size={self.tmp_size},mode=1777",
+                # where Inspect puts its sandbox tools (the agent bridge's proxy among them)
+                "/var/tmp": f"rw,exec,nosuid,nodev,size={self.tmp_size},mode=1777",
             },
             "mem_limit": self.memory,
             "memswap_limit": self.memory,
@@ -185,6 +189,19 @@ def docker_client():
             "or use -T sandbox=local."
         ) from err
     return client
+
+
+def default_image() -> str:
+    """The image of ``-T sandbox=docker``: `AGENTS_IMAGE` where it is built, else `DEFAULT_IMAGE`.
+
+    The agents image is the scoring image with the agent CLIs added, so a law scores
+    the same in either; an agent needs the first.
+    """
+    try:
+        docker_client().images.get(AGENTS_IMAGE)
+    except Exception:  # no engine, no package, no such image: the scoring image (task start says what is missing)
+        return DEFAULT_IMAGE
+    return AGENTS_IMAGE
 
 
 def engine_problem() -> str | None:
@@ -279,7 +296,7 @@ class DockerSandboxEnvironment(SandboxEnvironment):
         try:
             client.images.get(image)
         except docker.errors.ImageNotFound:
-            hint = "docker/build.sh scoring" if image == DEFAULT_IMAGE else f"docker pull {image}"
+            hint = {DEFAULT_IMAGE: "docker/build.sh scoring", AGENTS_IMAGE: "docker/build.sh agents"}.get(image, f"docker pull {image}")
             raise prerequisite_error(f"sldbench-docker: image {image!r} not found; build it with {hint}") from None
 
     @staticmethod

@@ -4,10 +4,13 @@
 ``local``           ``sldbench-local``: commands run on this machine; submissions run under
                     bubblewrap where it works (``-T isolation=``, see `sldbench.sandbox.local`)
 ``docker``          ``sldbench-docker``: a locked-down container per sample, image
-                    ``sldbench-scoring`` (build it with ``docker/build.sh scoring``)
+                    ``sldbench-agents`` where it is built (``docker/build.sh agents``: the
+                    scoring image plus the agent CLIs), else ``sldbench-scoring``
+                    (``docker/build.sh scoring``)
 ``docker:IMAGE``    the same with another image
 ``k8s``             Inspect's Kubernetes sandbox (``pip install 'sldbench[k8s]'``) with
                     ``docker/k8s-values.yaml``
+``k8s:agents``      the same pods with the agents image (``docker/k8s-agents-values.yaml``)
 ``k8s:VALUES``      the same with another Helm values file
 anything else       passed to Inspect unchanged (another provider's type name)
 ==================  ==========================================================================
@@ -26,13 +29,14 @@ from pathlib import Path
 from inspect_ai.util import SandboxEnvironmentSpec
 
 from .docker import SANDBOX_TYPE as DOCKER_TYPE
-from .docker import DockerSandboxConfig
+from .docker import DockerSandboxConfig, default_image
 from .errors import prerequisite_error
 from .local import POLICIES, LocalSandboxConfig
 from .local import SANDBOX_TYPE as LOCAL_TYPE
 
 IMAGES_DIR = Path(__file__).resolve().parents[2] / "docker"
 K8S_VALUES = IMAGES_DIR / "k8s-values.yaml"
+K8S_AGENTS_VALUES = IMAGES_DIR / "k8s-agents-values.yaml"  # -T sandbox=k8s:agents
 K8S_TYPE = "k8s"
 
 
@@ -70,15 +74,15 @@ def sandbox_spec(sandbox: str, isolation: str = "auto") -> SandboxEnvironmentSpe
         raise ValueError(f"-T isolation=rlimits turns off the local sandbox's bubblewrap; the {kind} sandbox has no such mode")
     if kind == "docker":
         _require("docker", "the docker sandbox needs the docker package: pip install 'sldbench[docker]' (and an engine: docker/engine.sh)")
-        config = DockerSandboxConfig(image=option) if option else DockerSandboxConfig()
+        config = DockerSandboxConfig(image=option or default_image())
         return SandboxEnvironmentSpec(DOCKER_TYPE, config)
     if kind == K8S_TYPE:
         _require("k8s_sandbox", "the k8s sandbox needs Inspect's Kubernetes provider: pip install 'sldbench[k8s]'")
-        values = Path(option).expanduser().resolve() if option else K8S_VALUES
+        values = {"": K8S_VALUES, "agents": K8S_AGENTS_VALUES}.get(option) or Path(option).expanduser().resolve()
         if not values.is_file():
             raise ValueError(
                 f"-T sandbox={sandbox}: no Helm values file at {values}"
-                + ("" if option else " (it ships in the source checkout; pass -T sandbox=k8s:VALUES.yaml)")
+                + ("" if option not in ("", "agents") else " (it ships in the source checkout; pass -T sandbox=k8s:VALUES.yaml)")
             )
         return SandboxEnvironmentSpec(K8S_TYPE, str(values))
     return SandboxEnvironmentSpec(sandbox.strip())
