@@ -28,13 +28,14 @@ from inspect_ai._util.error import PrerequisiteError
 
 from .data import DataError
 from .specs import TASKS, get_spec
+from .taskspec import load_spec_file
 
 
 async def _score_file(path: Path, task: str, data_dir: str | None, timeout: float, shape: str, isolation: str):
     from .sandbox.local import IsolatedLocalSandbox
     from .scorer import score_program
 
-    spec = get_spec(task)
+    spec = _task_spec(task)
     sandbox = IsolatedLocalSandbox(isolation)
     try:
         return await score_program(
@@ -42,6 +43,13 @@ async def _score_file(path: Path, task: str, data_dir: str | None, timeout: floa
         )
     finally:
         sandbox.directory.cleanup()
+
+
+def _task_spec(task: str):
+    """A built-in task by name, or a task of your own by its spec file (.yaml, .yml, .json)."""
+    if task.endswith((".yaml", ".yml", ".json")):
+        return load_spec_file(task)
+    return get_spec(task)
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -55,10 +63,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print(f"sldbench score: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"task": get_spec(args.task).name, "law": str(path), **score.value, "explanation": score.explanation, "metadata": score.metadata}))
+        print(json.dumps({"task": _task_spec(args.task).name, "law": str(path), **score.value, "explanation": score.explanation, "metadata": score.metadata}))
     else:
-        spec = get_spec(args.task)
-        print(f"task      {spec.name} ({spec.config})")
+        spec = _task_spec(args.task)
+        print(f"task      {spec.name} ({spec.spec_file or spec.config})")
         print(f"law       {path}")
         for key in ("r2", "r2_raw", "nmse", "nmae"):
             print(f"{key:<9} {score.value[key]:.6g}")
@@ -170,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a law file on a task's held-out split")
     score.add_argument("law", help="Python file defining law(input_data, group) or scaling_law_func + fit_scaling_law")
-    score.add_argument("--task", required=True, help=f"task name: {', '.join(TASKS)} (or a config name)")
+    score.add_argument("--task", required=True, help=f"task name: {', '.join(TASKS)} (or a config name), or a task spec file of your own")
     score.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
     score.add_argument("--timeout", type=float, default=600.0, help="wall seconds for the run (default 600)")
     score.add_argument("--shape", choices=("auto", "law", "fit_predict"), default="auto", help="submission shape (default auto)")

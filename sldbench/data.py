@@ -1,12 +1,15 @@
 """Loading and validating SLDBench splits.
 
-Two sources, one schema (``group``, then features, then targets; one row per
+Three sources, one schema (``group``, then features, then targets; one row per
 training run):
 
-* a local directory ``<dir>/<config>/{train,test}.csv``, chosen by the task
-  argument ``data_dir`` or the environment variable ``SLDBENCH_DATA_DIR``;
+* for the SLDBench tasks, a local directory ``<dir>/<config>/{train,test}.csv``,
+  chosen by the task argument ``data_dir`` or the environment variable
+  ``SLDBENCH_DATA_DIR``;
 * otherwise the Hugging Face Hub dataset ``pkuHaowei/sldbench`` (needs the
-  ``hub`` extra; cached on disk by ``datasets``).
+  ``hub`` extra; cached on disk by ``datasets``);
+* for a task of your own (`sldbench.taskspec`), the CSV files its spec names,
+  split by its ``holdout`` rule or given as train and test files.
 
 Every split is validated at this boundary, so code downstream can rely on
 numeric, finite, complete columns.
@@ -14,7 +17,9 @@ numeric, finite, complete columns.
 
 from __future__ import annotations
 
+import csv
 import functools
+import operator
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +114,8 @@ def load_split(spec: TaskSpec, split: str, data_dir: str | os.PathLike | None = 
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if spec.is_custom:
+        return load_custom_split(spec, split)
     root = resolve_data_dir(data_dir)
     if root is None:
         return _load_from_hub(spec, split)
@@ -122,6 +129,9 @@ def _load_from_dir(spec: TaskSpec, split: str, root: Path) -> Split:
 
 
 def _expected_schema(spec: TaskSpec) -> str:
+    if spec.is_custom:
+        group = f"{spec.group} (the group: text), " if spec.group else ""
+        return f"expected columns {group}{', '.join(spec.features + spec.targets)} (finite numbers), as {spec.spec_file} says"
     return (
         f"expected a CSV with header {','.join(spec.columns)} "
         f"(group: text; {', '.join(spec.features + spec.targets)}: finite numbers)"
@@ -186,9 +196,11 @@ def validate_frame(spec: TaskSpec, frame: pd.DataFrame, source: str) -> pd.DataF
         bad = ~np.isfinite(values.to_numpy())
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
+            value = raw.iloc[row]
+            shown = repr(value) if isinstance(value, str) else str(value)  # numpy's repr says np.float64(inf)
             raise DataError(
                 f"{source}: column {column!r} has a non-numeric, NaN or infinite value "
-                f"{raw.iloc[row]!r} at data row {row + 1}; {_expected_schema(spec)}"
+                f"{shown} at data row {row + 1}; {_expected_schema(spec)}"
             )
         out[column] = values
     return out
@@ -220,3 +232,105 @@ def _load_from_hub(spec: TaskSpec, split: str) -> Split:
             f"(revision {revision}) from the Hugging Face Hub: {err}. {how_to_fix}"
         ) from err
     return Split(spec, split, validate_frame(spec, table.to_pandas(), source), source)
+
+
+# ------------------------------------------------------------------ tasks of your own data
+
+COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+def load_custom_split(spec: TaskSpec, split: str) -> Split:
+    """One split of a task of your own (its spec's files and holdout rule), validated.
+
+    Raises
+    ------
+    DataError
+        On a missing file or column, a repeated column name, a non-numeric, NaN or
+        infinite value, or a split that leaves a group without train or test rows;
+        the message names the file, the column (or group) and the fix.
+    """
+    files = dict(spec.files)
+    stamps = tuple(Path(path).stat().st_mtime_ns if Path(path).is_file() else 0 for path in files.values())
+    splits = _custom_splits(spec, stamps)
+    return splits[split]
+
+
+@functools.lru_cache(maxsize=16)
+def _custom_splits(spec: TaskSpec, _stamps: tuple) -> dict[str, Split]:
+    files = dict(spec.files)
+    if "data" in files:
+        frame = _read_custom(spec, files["data"])
+        held = _held_out(spec, frame, files["data"])
+        parts = {"train": (frame[~held], files["data"]), "test": (frame[held], files["data"])}
+        rule = f" ({spec.holdout.describe()} held out)"
+    else:
+        parts = {name: (_read_custom(spec, files[name]), files[name]) for name in SPLITS}
+        rule = ""
+    train_groups = set(parts["train"][0]["group"])
+    for name, (frame, path) in parts.items():
+        if frame.empty:
+            raise DataError(f"{path}: the {name} split has no rows; {_split_fix(spec)}")
+    missing = sorted(set(parts["test"][0]["group"]) - train_groups)
+    if missing:
+        raise DataError(
+            f"{parts['test'][1]}: group(s) {', '.join(map(repr, missing))} have test rows but no train rows, "
+            f"so no constants can be fitted for them; {_split_fix(spec)}"
+        )
+    return {
+        name: Split(spec, name, frame.reset_index(drop=True), f"{path}{rule}" if name == "test" or rule else path)
+        for name, (frame, path) in parts.items()
+    }
+
+
+def _split_fix(spec: TaskSpec) -> str:
+    if spec.holdout is not None:
+        return f"change holdout ({spec.holdout.describe()}) in {spec.spec_file} so each group keeps runs on both sides"
+    return f"give every group runs in both train and test files ({spec.spec_file})"
+
+
+def _read_custom(spec: TaskSpec, path: str) -> pd.DataFrame:
+    """A data file of a custom task, validated, with its group column as ``group`` (or ``all_data``)."""
+    source = Path(path)
+    expected = (
+        f"expected a CSV with columns {', '.join(spec.features + spec.targets)}"
+        + (f" and the group column {spec.group}" if spec.group else "")
+        + f" (see {spec.spec_file})"
+    )
+    if not source.is_file():
+        raise DataError(f"{source} is missing: {spec.spec_file} names it; {expected}")
+    try:
+        with open(source, newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise DataError(f"{source}: cannot be read as CSV ({err}); {expected}") from err
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(f"{source}: column name(s) {', '.join(map(repr, repeated))} appear more than once in the header; rename them so each column has one name")
+    try:
+        frame = pd.read_csv(source, dtype={spec.group: str} if spec.group else None, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataError(f"{source}: cannot be parsed as CSV ({err}); {expected}") from err
+    needed = [c for c in ((spec.group,) if spec.group else ()) + spec.features + spec.targets if c not in frame.columns]
+    if needed:
+        raise DataError(f"{source}: missing column(s) {', '.join(map(repr, needed))} (found {', '.join(map(str, frame.columns))}); {expected}")
+    frame = frame.assign(group=frame[spec.group].astype(str) if spec.group else "all_data")
+    return validate_frame(spec, frame, str(source))
+
+
+def _held_out(spec: TaskSpec, frame: pd.DataFrame, path: str) -> np.ndarray:
+    """Rows of ``frame`` its spec's holdout rule puts in the test split (per group for ``largest``)."""
+    rule = spec.holdout
+    values = frame[rule.column].to_numpy()
+    if rule.rule != "largest":
+        return COMPARE[rule.rule](values, rule.value)
+    held = np.zeros(len(frame), dtype=bool)
+    for group in frame["group"].unique():
+        rows = (frame["group"] == group).to_numpy()
+        distinct = np.unique(values[rows])
+        if len(distinct) <= rule.count:
+            raise DataError(
+                f"{path}: group {group!r} has {len(distinct)} distinct value(s) of {rule.column}, so holding out its "
+                f"{rule.count} largest leaves no train rows; {_split_fix(spec)}"
+            )
+        held |= rows & (values >= distinct[-rule.count])
+    return held

@@ -106,7 +106,7 @@ def heldout_r2(task: str | None = None, data_dir: str | None = None, timeout: fl
     """
 
     async def score(state: TaskState, target: Target) -> Score:
-        spec = get_spec(task or state.metadata["task"])
+        spec = get_spec(task or state.metadata["task"], None if task else state.metadata.get("spec_file"))
         sandbox = current_sandbox()
         program, shape, source = await find_submission(state, sandbox)
         explanation = await read_explanation(sandbox)

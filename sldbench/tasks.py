@@ -14,6 +14,7 @@ Usage::
     inspect eval sldbench/moe -T data_dir=DIR --epochs 5 ...   # the paper's protocol: 5 runs
     inspect eval sldbench/moe -T sandbox=docker ...            # one locked-down container per sample
     inspect eval sldbench/moe -T isolation=required ...        # bubblewrap, or fail at start
+    inspect eval sldbench/custom -T spec=my_task.yaml ...      # a task of your own data (sldbench.taskspec)
 
 ``-T sandbox=local`` (the default) runs submissions under bubblewrap where it works
 (`sldbench.sandbox.local`); ``-T sandbox=docker`` selects the ``sldbench-docker`` provider (Docker SDK; Inspect's
@@ -30,6 +31,7 @@ from .data import load_split, resolve_data_dir
 from .sandbox.spec import sandbox_spec
 from .scorer import heldout_r2
 from .specs import TASKS, TaskSpec
+from .taskspec import load_spec_file
 
 TRAIN_FILE = "data/train.csv"
 DEFAULT_SCORE_TIMEOUT = 600
@@ -88,7 +90,7 @@ def record_to_sample(spec: TaskSpec, data_dir: str | None, score_timeout: float)
     """The one sample of a task: the prompt, and the train split placed in the sandbox."""
     train = load_split(spec, "train", data_dir)
     groups = train.frame["group"].value_counts(sort=False).to_dict()
-    resolved = resolve_data_dir(data_dir)
+    resolved = None if spec.is_custom else resolve_data_dir(data_dir)
     return Sample(
         id=spec.name,
         input=task_prompt(spec, {g: int(groups[g]) for g in train.groups}),
@@ -103,12 +105,13 @@ def record_to_sample(spec: TaskSpec, data_dir: str | None, score_timeout: float)
             "data_dir": str(resolved) if resolved else None,
             "data_source": train.source,
             "score_timeout": score_timeout,
+            "spec_file": spec.spec_file,  # a task of your own: solvers and the scorer read it from here
         },
     )
 
 
 def sldbench_task(
-    name: str,
+    name: str | TaskSpec,
     data_dir: str | None = None,
     sandbox: str = "local",
     isolation: str = "auto",
@@ -119,8 +122,8 @@ def sldbench_task(
 
     Parameters
     ----------
-    name : str
-        Short task name (``moe``).
+    name : str or TaskSpec
+        Short task name (``moe``), or the spec of a task of your own.
     data_dir : str, optional
         Local data directory in the Hub schema (default: ``$SLDBENCH_DATA_DIR``, then the Hub).
     sandbox : str
@@ -136,14 +139,14 @@ def sldbench_task(
     score_timeout : float
         Wall seconds for the sandboxed run of the submission at score time (paper: 600).
     """
-    spec = TASKS[name]
+    spec = name if isinstance(name, TaskSpec) else TASKS[name]
     return Task(
-        dataset=MemoryDataset([record_to_sample(spec, data_dir, score_timeout)], name=f"sldbench/{name}"),
+        dataset=MemoryDataset([record_to_sample(spec, data_dir, score_timeout)], name=f"sldbench/{spec.name}"),
         scorer=heldout_r2(),
         sandbox=sandbox_spec(sandbox, isolation),
         time_limit=time_limit,
         epochs=1,
-        metadata={"benchmark": "sldbench", "task": name, "config": spec.config, "sandbox": sandbox, "isolation": isolation},
+        metadata={"benchmark": "sldbench", "task": spec.name, "config": spec.config, "sandbox": sandbox, "isolation": isolation, "spec_file": spec.spec_file},
     )
 
 
@@ -193,3 +196,14 @@ def lr_bsz(data_dir: str | None = None, sandbox: str = "local", isolation: str =
 def u_shape(data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
     """U-shaped scaling on easy questions: Brier score vs log training compute, per benchmark."""
     return sldbench_task("u_shape", data_dir, sandbox, isolation, time_limit, score_timeout)
+
+
+@task
+def custom(spec: str, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+    """A task of your own data: ``-T spec=my_task.yaml`` (the schema: `sldbench.taskspec`).
+
+    The same prompt structure (the spec's description where a built-in task's
+    context goes), scorer and sandbox choices as the eight SLDBench tasks; any
+    solver runs on it.
+    """
+    return sldbench_task(load_spec_file(spec), None, sandbox, isolation, time_limit, score_timeout)

@@ -61,7 +61,7 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, pro
         time_budget = SYMBOLIC_TIME_BUDGET
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        spec = get_spec(state.metadata["task"])
+        spec = get_spec(state.metadata["task"], state.metadata.get("spec_file"))
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
         if fitness == "extrapolation":

@@ -58,7 +58,7 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
         return code, metadata, events
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        spec = get_spec(state.metadata["task"])
+        spec = get_spec(state.metadata["task"], state.metadata.get("spec_file"))
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         # CPU-bound work in threads, so other samples' sandboxes keep running; Operon's expressions
         # are parsed here, in the event loop's thread (CPython 3.11's ast.parse is not thread-safe).

@@ -1,0 +1,203 @@
+"""Task spec files: one schema for the eight SLDBench tasks and for tasks of your own data.
+
+A spec is a YAML (or JSON) mapping; the eight built-in tasks ship as such files
+in ``sldbench/task_specs/`` and load through the same code as yours::
+
+    name: my_sweep                     # [a-z0-9_], the task's name in logs and reports
+    description: >                     # for the agent: what the runs are, what each column means
+      Dense language models of N parameters trained on D tokens; loss is the final loss.
+    data: runs.csv                     # one CSV of every run (paths relative to the spec file) ...
+    # train: train.csv                 # ... or the two splits as files
+    # test: test.csv
+    features: [N, D]                   # input columns, in the order the law receives them
+    targets: [loss]                    # output column(s)
+    group: family                      # optional: runs sharing a law's constants (default: one group)
+    param_limit: 6                     # optional: fitted constants per group
+    holdout: "N: largest 2"            # with data: the test rows, per group: "COLUMN: largest K"
+                                       # (its K largest values) or "COLUMN >= VALUE" (or > <= <)
+
+The built-in tasks name a config of the SLDBench dataset instead of files
+(``dataset: moe_scaling_law``), read from the Hub or ``SLDBENCH_DATA_DIR``.
+
+Every error names the file, the key and what was expected; nothing is read or
+run before the spec validates (`load_spec_file`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+KEYS = ("name", "description", "dataset", "data", "train", "test", "features", "targets", "group", "param_limit", "holdout")
+REQUIRED = ("name", "description", "features", "targets")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+HOLDOUT_LARGEST = re.compile(r"^\s*(?P<column>[^:<>=]+?)\s*:\s*largest\s+(?P<count>\d+)\s*$")
+HOLDOUT_THRESHOLD = re.compile(r"^\s*(?P<column>[^:<>=]+?)\s*(?P<op>>=|<=|>|<)\s*(?P<value>\S+)\s*$")
+SINGLE_GROUP = "all_data"
+
+
+class SpecError(ValueError):
+    """A task spec is invalid; the message names the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Which rows of each group are the test split.
+
+    Attributes
+    ----------
+    column : str
+    rule : {"largest", ">=", ">", "<=", "<"}
+        ``largest``: the rows whose ``column`` is among the group's ``count`` largest distinct
+        values; otherwise rows with ``column`` ``rule`` ``value``.
+    count : int
+    value : float
+    """
+
+    column: str
+    rule: str
+    count: int = 0
+    value: float = 0.0
+
+    def describe(self) -> str:
+        if self.rule == "largest":
+            return f"the rows whose {self.column} is among each group's {self.count} largest values"
+        return f"the rows with {self.column} {self.rule} {self.value:g}"
+
+
+def parse_holdout(text: str, where: str) -> Holdout:
+    """A `Holdout` from ``"COLUMN: largest K"`` or ``"COLUMN >= VALUE"``; SpecError naming ``where`` otherwise."""
+    if not isinstance(text, str):
+        raise SpecError(f"{where}: holdout must be a string such as 'N: largest 2' or 'N >= 1e9', got {text!r}")
+    if match := HOLDOUT_LARGEST.match(text):
+        count = int(match["count"])
+        if count < 1:
+            raise SpecError(f"{where}: holdout {text!r} holds out no rows; use 'COLUMN: largest K' with K >= 1")
+        return Holdout(match["column"], "largest", count=count)
+    if match := HOLDOUT_THRESHOLD.match(text):
+        try:
+            value = float(match["value"])
+        except ValueError:
+            raise SpecError(f"{where}: holdout {text!r}: {match['value']!r} is not a number") from None
+        return Holdout(match["column"], match["op"], value=value)
+    raise SpecError(f"{where}: holdout {text!r} is not understood; expected 'COLUMN: largest K' or 'COLUMN >= VALUE' (or >, <=, <)")
+
+
+def _columns(raw: object, key: str, where: str) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raw = [part.strip() for part in raw.split(",")]
+    if not isinstance(raw, list) or not raw or not all(isinstance(c, str) and c.strip() for c in raw):
+        raise SpecError(f"{where}: {key} must be a non-empty list of column names, got {raw!r}")
+    columns = tuple(c.strip() for c in raw)
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise SpecError(f"{where}: {key} names {', '.join(repeated)} more than once")
+    return columns
+
+
+def parse_spec(raw: object, where: str, base: Path | None = None):
+    """Validate one spec mapping and return its `sldbench.specs.TaskSpec`.
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed YAML/JSON.
+    where : str
+        Its file, for messages.
+    base : Path, optional
+        Folder that relative data paths are relative to (the spec file's).
+
+    Raises
+    ------
+    SpecError
+    """
+    from .specs import TaskSpec
+
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where}: a task spec is a mapping of keys ({', '.join(KEYS)}), got {type(raw).__name__}")
+    unknown = sorted(set(map(str, raw)) - set(KEYS))
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(unknown)}; the known keys are {', '.join(KEYS)}")
+    missing = [key for key in REQUIRED if raw.get(key) in (None, "")]
+    if missing:
+        raise SpecError(f"{where}: missing key(s) {', '.join(missing)} (required: {', '.join(REQUIRED)})")
+    name = raw["name"]
+    if not isinstance(name, str) or not NAME.match(name):
+        raise SpecError(f"{where}: name must be lower-case letters, digits and underscores, starting with a letter, got {name!r}")
+    if not isinstance(raw["description"], str) or not raw["description"].strip():
+        raise SpecError(f"{where}: description must be text that tells an agent what the runs and columns are")
+    features, targets = _columns(raw["features"], "features", where), _columns(raw["targets"], "targets", where)
+    group = raw.get("group")
+    if group is not None and (not isinstance(group, str) or not group.strip()):
+        raise SpecError(f"{where}: group must be a column name (or left out for one group), got {group!r}")
+    both = sorted(set(features) & set(targets)) + ([group] if group in features + targets else [])
+    if both:
+        raise SpecError(f"{where}: column(s) {', '.join(both)} appear in more than one of features, targets and group")
+    limit = raw.get("param_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise SpecError(f"{where}: param_limit must be a positive whole number of fitted constants per group, got {limit!r}")
+    sources = [key for key in ("dataset", "data", "train") if raw.get(key) is not None]
+    if len(sources) != 1:
+        raise SpecError(f"{where}: give the runs in exactly one way: data: FILE (with holdout), train: + test: FILES, or dataset: CONFIG")
+    files: dict[str, str] = {}
+    holdout = None
+    if "data" in sources:
+        if raw.get("test") is not None:
+            raise SpecError(f"{where}: data: holds every run, and holdout: says which are the test split; a test: file goes with train: instead")
+        if raw.get("holdout") is None:
+            raise SpecError(f"{where}: data: needs holdout: saying which rows are the test split, e.g. holdout: 'N: largest 2'")
+        holdout = parse_holdout(raw["holdout"], where)
+        if holdout.column not in features + targets:
+            raise SpecError(f"{where}: holdout column {holdout.column!r} is not one of the features or targets ({', '.join(features + targets)})")
+        files["data"] = raw["data"]
+    elif "train" in sources:
+        if raw.get("test") is None:
+            raise SpecError(f"{where}: train: needs test: (the held-out runs), or use data: with holdout:")
+        if raw.get("holdout") is not None:
+            raise SpecError(f"{where}: holdout: splits a data: file; with train: and test: files the split is given")
+        files.update(train=raw["train"], test=raw["test"])
+    elif raw.get("holdout") is not None or raw.get("test") is not None:
+        raise SpecError(f"{where}: dataset: configs come with their splits; drop holdout:/test:")
+    for key, value in files.items():
+        if not isinstance(value, str) or not value.strip():
+            raise SpecError(f"{where}: {key} must be the path of a CSV file, got {value!r}")
+        path = Path(value).expanduser()
+        files[key] = str((base / path if base is not None and not path.is_absolute() else path).resolve())
+    dataset = raw.get("dataset")
+    if dataset is not None and (not isinstance(dataset, str) or not dataset.strip()):
+        raise SpecError(f"{where}: dataset must be a config name of the SLDBench dataset, got {dataset!r}")
+    return TaskSpec(
+        name=name,
+        config=dataset or name,
+        features=features,
+        targets=targets,
+        param_limit=limit,
+        description=" ".join(raw["description"].split()),
+        group=group,
+        files=tuple(sorted(files.items())),
+        holdout=holdout,
+        spec_file=where if dataset is None else None,
+    )
+
+
+def load_spec_file(path: str | Path):
+    """Read and validate a spec file (``.yaml``, ``.yml`` or ``.json``); see the module docstring.
+
+    Raises
+    ------
+    SpecError
+        For a missing or unparsable file, or an invalid spec; the message names the file.
+    """
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise SpecError(f"no task spec at {path} (-T spec=FILE: a .yaml or .json file, see sldbench.taskspec)")
+    text = path.read_text()
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as err:
+        raise SpecError(f"{path}: cannot be parsed as {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from err
+    return parse_spec(raw, str(path), path.parent)

@@ -1,0 +1,167 @@
+"""Task spec files: the built-in tasks load from theirs, a task of your own runs end to end, bad input is named."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sldbench.data import DataError, load_split
+from sldbench.specs import BUILT_IN, SPECS_DIR, TASKS
+from sldbench.taskspec import KEYS, SpecError, load_spec_file
+
+TRUE = {"small": (1.8, 300.0, 0.32, 250.0, 0.27), "large": (1.6, 450.0, 0.35, 400.0, 0.29)}  # E, A, alpha, B, beta
+
+
+def true_loss(group, n, d):
+    e, a, alpha, b, beta = TRUE[group]
+    return e + a / n**alpha + b / d**beta
+
+
+def write_sweep(folder: Path, noise: float = 0.004, seed: int = 7) -> Path:
+    """A sweep from a known law with multiplicative noise, and its spec (the two largest N held out per group)."""
+    rng = np.random.default_rng(seed)
+    lines = ["family,N,D,loss"]
+    for group in TRUE:
+        for n in np.geomspace(3e7, 2e9, 7):
+            for d in np.geomspace(5e8, 5e10, 7):
+                lines.append(f"{group},{n:.6g},{d:.6g},{true_loss(group, n, d) * (1 + noise * rng.standard_normal()):.6f}")
+    (folder / "runs.csv").write_text("\n".join(lines) + "\n")
+    return write_spec(folder, {})
+
+
+def write_spec(folder: Path, changes: dict, drop: tuple = ()) -> Path:
+    spec = {
+        "name": "sweep", "description": "Models of N parameters trained on D tokens; loss is the final loss.",
+        "data": "runs.csv", "features": ["N", "D"], "targets": ["loss"], "group": "family", "param_limit": 5,
+        "holdout": "N: largest 2",
+    }  # fmt: skip
+    spec.update(changes)
+    for key in drop:
+        spec.pop(key)
+    path = folder / "task.yaml"
+    path.write_text(json.dumps(spec))  # JSON is YAML too
+    return path
+
+
+def true_law_r2(spec_path: Path) -> float:
+    from sldbench.metrics import heldout_metrics
+
+    test = load_split(load_spec_file(spec_path), "test")
+    predicted = np.concatenate([true_loss(g, *test.arrays(g)[0].T) for g in test.groups])
+    return heldout_metrics(test.stacked_targets(), predicted).r2_raw
+
+
+def test_the_built_in_tasks_load_from_their_spec_files():
+    assert list(TASKS) == list(BUILT_IN)
+    for name in BUILT_IN:
+        spec = load_spec_file(SPECS_DIR / f"{name}.yaml")
+        assert spec == TASKS[name] and not spec.is_custom and spec.spec_file is None
+    assert TASKS["moe"].config == "moe_scaling_law" and TASKS["moe"].param_limit == 6 and TASKS["lr_bsz"].param_limit is None
+
+
+def test_a_holdout_rule_splits_each_group(tmp_path):
+    spec = load_spec_file(write_sweep(tmp_path))
+    train, test = load_split(spec, "train"), load_split(spec, "test")
+    assert train.groups == test.groups == ["large", "small"]
+    for group in train.groups:
+        n_train, n_test = train.arrays(group)[0][:, 0], test.arrays(group)[0][:, 0]
+        assert len(np.unique(n_test)) == 2 and n_test.min() > n_train.max()  # the two largest sizes, all their runs
+    assert len(train.frame) + len(test.frame) == 98 and len(test.frame) == 28
+    threshold = load_spec_file(write_spec(tmp_path, {"holdout": "N >= 1e9"}))
+    assert (load_split(threshold, "test").frame["N"] >= 1e9).all() and (load_split(threshold, "train").frame["N"] < 1e9).all()
+
+
+@pytest.mark.slow
+def test_a_task_of_your_own_runs_through_inspect_and_recovers_the_law(tmp_path):
+    spec_path = write_sweep(tmp_path)
+    truth = true_law_r2(spec_path)
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "sldbench/custom", "-T", f"spec={spec_path}",
+        "--solver", "sldagent", "-S", "proposer=symbolic", "--model", "none",
+        "--log-dir", str(tmp_path / "logs"), "--display", "plain",
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path, env={**os.environ})
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    log = read_eval_log(list_eval_logs(str(tmp_path / "logs"))[0])
+    sample = log.samples[0]
+    assert sample.metadata["task"] == "sweep" and sample.metadata["spec_file"] == str(spec_path)
+    score = sample.scores["heldout_r2"]
+    assert score.value["r2_raw"] >= truth - 0.01, (score.value, truth, score.answer[:400])
+    assert "scaling_law_func" in score.answer  # the law that earned it is in the log
+
+
+BAD_DATA = {
+    "missing column": (lambda rows: [r.replace("loss", "final_loss", 1) if i == 0 else r for i, r in enumerate(rows)], "missing column(s) 'loss'"),
+    "non-numeric value": (lambda rows: rows[:5] + [rows[5].rsplit(",", 1)[0] + ",n/a"] + rows[6:], "column 'loss' has a non-numeric, NaN or infinite value 'n/a' at data row 5"),
+    "NaN": (lambda rows: rows[:3] + [rows[3].rsplit(",", 1)[0] + ",nan"] + rows[4:], "column 'loss' has a non-numeric, NaN or infinite value 'nan' at data row 3"),
+    "infinity": (lambda rows: rows[:2] + ["small,inf,1e9,2.0"] + rows[2:], "column 'N' has a non-numeric, NaN or infinite value inf at data row 2"),
+    "duplicated column": (lambda rows: [rows[0] + ",N"] + [r + ",1" for r in rows[1:]], "column name(s) 'N' appear more than once in the header"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_DATA))
+def test_bad_data_is_named_with_the_file_the_column_and_the_fix(case, tmp_path):
+    spec_path = write_sweep(tmp_path)
+    edit, message = BAD_DATA[case]
+    rows = (tmp_path / "runs.csv").read_text().splitlines()
+    (tmp_path / "runs.csv").write_text("\n".join(edit(rows)) + "\n")
+    with pytest.raises(DataError) as caught:
+        load_split(load_spec_file(spec_path), "train")
+    assert message in str(caught.value) and str(tmp_path / "runs.csv") in str(caught.value)
+
+
+def test_a_split_that_empties_a_group_is_named(tmp_path):
+    write_sweep(tmp_path)
+    no_train = load_spec_file(write_spec(tmp_path, {"holdout": "N: largest 7"}))
+    with pytest.raises(DataError, match="group 'small' has 7 distinct value.s. of N, so holding out its 7 largest leaves no train rows"):
+        load_split(no_train, "train")
+    no_test = load_spec_file(write_spec(tmp_path, {"holdout": "N >= 1e12"}))
+    with pytest.raises(DataError, match="the test split has no rows; change holdout"):
+        load_split(no_test, "test")
+    # a test group without train rows cannot be fitted
+    (tmp_path / "train.csv").write_text("family,N,D,loss\nsmall,1e8,1e9,3.0\nsmall,2e8,1e9,2.9\n")
+    (tmp_path / "test.csv").write_text("family,N,D,loss\nsmall,1e9,1e9,2.5\nlarge,1e9,1e9,2.4\n")
+    files = load_spec_file(write_spec(tmp_path, {"train": "train.csv", "test": "test.csv"}, drop=("data", "holdout")))
+    with pytest.raises(DataError, match="group.s. 'large' have test rows but no train rows"):
+        load_split(files, "test")
+
+
+BAD_SPECS = {
+    "unknown key": ({"lossses": ["x"]}, (), f"unknown key(s) lossses; the known keys are {', '.join(KEYS)}"),
+    "param_limit zero": ({"param_limit": 0}, (), "param_limit must be a positive whole number of fitted constants per group, got 0"),
+    "param_limit fraction": ({"param_limit": 2.5}, (), "param_limit must be a positive whole number"),
+    "param_limit text": ({"param_limit": "six"}, (), "param_limit must be a positive whole number"),
+    "no targets": ({}, ("targets",), "missing key(s) targets"),
+    "repeated feature": ({"features": ["N", "N"]}, (), "features names N more than once"),
+    "target as feature": ({"targets": ["N"]}, (), "column(s) N appear in more than one of features, targets and group"),
+    "holdout on another column": ({"holdout": "size: largest 1"}, (), "holdout column 'size' is not one of the features or targets"),
+    "holdout unreadable": ({"holdout": "the biggest ones"}, (), "expected 'COLUMN: largest K' or 'COLUMN >= VALUE'"),
+    "data without holdout": ({}, ("holdout",), "data: needs holdout: saying which rows are the test split"),
+    "bad name": ({"name": "My Task"}, (), "name must be lower-case letters, digits and underscores"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SPECS))
+def test_bad_specs_are_named_with_the_file_the_key_and_the_fix(case, tmp_path):
+    changes, drop, message = BAD_SPECS[case]
+    (tmp_path / "runs.csv").write_text("family,N,D,loss\n")
+    path = write_spec(tmp_path, changes, drop)
+    with pytest.raises(SpecError) as caught:
+        load_spec_file(path)
+    assert message in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_a_bad_spec_stops_inspect_before_anything_runs(tmp_path):
+    path = write_spec(tmp_path, {"param_limit": -3})
+    command = [sys.executable, "-m", "inspect_ai", "eval", "sldbench/custom", "-T", f"spec={path}", "--solver", "sldbench/symreg", "--model", "none", "--log-dir", str(tmp_path / "logs")]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert completed.returncode != 0
+    assert "param_limit must be a positive whole number of fitted constants per group, got -3" in " ".join((completed.stdout + completed.stderr).split())
+    assert not (tmp_path / "logs").exists() or not list((tmp_path / "logs").glob("*.eval"))
