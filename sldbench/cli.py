@@ -143,6 +143,51 @@ def _cmd_agents(args: argparse.Namespace) -> int:
     return 0
 
 
+def _columns(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from .discovery import discover, render, write_spec
+    from .taskspec import SpecError
+
+    data = Path(args.data)
+    if not data.is_file():
+        print(f"sldbench discover: no file at {data}", file=sys.stderr)
+        return 2
+    if (args.holdout is None) == (args.test is None):
+        print('sldbench discover: say which runs are held out: --holdout "COLUMN: largest K" (or "COLUMN >= VALUE"), or --test TEST.csv', file=sys.stderr)
+        return 2
+    if args.budget < 1:
+        print(f"sldbench discover: --budget must be at least 1 proposal, got {args.budget}", file=sys.stderr)
+        return 2
+    out = Path(args.out or f"{data.stem}-discovery")
+    try:
+        spec_file = write_spec(data, _columns(args.features), _columns(args.target), args.group, args.holdout, Path(args.test) if args.test else None, args.param_limit, out)
+        if not args.json:
+            print(f"searching for a law of {args.target} in {data} ({args.budget} proposals{', model ' + args.model if args.model else ', no model'}) ...", file=sys.stderr)
+        found = discover(spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json)
+    except (SpecError, DataError) as err:
+        print(f"sldbench discover: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(found.as_json()))
+    else:
+        print(render(found))
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from .discovery import show
+
+    for path in args.logs:
+        if not Path(path).exists():
+            print(f"sldbench show: no log at {path}", file=sys.stderr)
+            return 2
+        print(show(path))
+    return 0
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from .sandbox.doctor import findings
 
@@ -207,6 +252,25 @@ def build_parser() -> argparse.ArgumentParser:
     agents.add_argument("action", choices=("install", "list"), help="install: pinned versions into $SLDBENCH_AGENTS_HOME; list: what is installed")
     agents.add_argument("names", nargs="*", metavar="NAME", help="agents (default: all): aider, openhands, codex, goose, claude_code, gemini_cli")
     agents.set_defaults(run=_cmd_agents)
+
+    discover = commands.add_parser("discover", help="find a law for a CSV of training runs (no API key needed) and show it")
+    discover.add_argument("data", help="CSV with one row per training run (or the train rows, with --test)")
+    discover.add_argument("--features", required=True, help="input columns, comma-separated (e.g. N,D)")
+    discover.add_argument("--target", required=True, help="output column(s), comma-separated (e.g. loss)")
+    discover.add_argument("--group", default=None, help="column of runs that share a law's constants (default: one group)")
+    discover.add_argument("--holdout", default=None, help='held-out rows per group: "COLUMN: largest K" or "COLUMN >= VALUE"')
+    discover.add_argument("--test", default=None, help="a CSV of the held-out runs instead of --holdout")
+    discover.add_argument("--param-limit", type=int, default=None, help="fitted constants allowed per group")
+    discover.add_argument("--budget", type=int, default=50, help="proposals the search evaluates (default 50: a count, the same on any machine)")
+    discover.add_argument("--model", default=None, help="an Inspect model for SLDAgent (default: the symbolic search, no model)")
+    discover.add_argument("--seed", type=int, default=42)
+    discover.add_argument("--out", default=None, help="folder for the spec, the log and the plot (default: DATA-discovery)")
+    discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, r2, r2_raw, baselines, log, plot)")
+    discover.set_defaults(run=_cmd_discover)
+
+    show_parser = commands.add_parser("show", help="the law each sample of an Inspect log was scored on, with its R²")
+    show_parser.add_argument("logs", nargs="+", metavar="LOG")
+    show_parser.set_defaults(run=_cmd_show)
 
     doctor = commands.add_parser("doctor", help="which isolation each sandbox gives on this machine, and how to get more")
     doctor.add_argument("--json", action="store_true", help="print the findings as one JSON list")

@@ -84,6 +84,15 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     test = load_split(spec, "test", data_dir)
     result = await fit_and_predict(sandbox, program, train, test, timeout, shape)
     score = score_run(result, test, source)
+    if result.ok:  # the law in words, beside the expert law's published score
+        from .discovery import law_formula
+        from .laws import PUBLISHED_R2
+
+        formula = law_formula(program, spec)
+        expert = PUBLISHED_R2.get(spec.name) if not spec.is_custom else None
+        score.explanation += ("\nlaw: " + formula.replace("\n", "; ") if formula else "") + (
+            f"\nexpert law ({spec.name}, published constants): held-out R^2 {expert:.3f}" if expert is not None else ""
+        )
     # the law that earned the score, readable and re-scorable after the sandbox is gone
     score.answer = program
     score.metadata = {**(score.metadata or {}), "numeric_constants": len(numeric_constants(program))}

@@ -146,6 +146,7 @@ def sldbench_task(
         sandbox=sandbox_spec(sandbox, isolation),
         time_limit=time_limit,
         epochs=1,
+        name=spec.name if spec.is_custom else None,  # a task of your own is named after its spec in logs
         metadata={"benchmark": "sldbench", "task": spec.name, "config": spec.config, "sandbox": sandbox, "isolation": isolation, "spec_file": spec.spec_file},
     )
 

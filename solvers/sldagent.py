@@ -20,6 +20,7 @@ extrapolate; the test split is only ever read by the scorer.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
 
 from inspect_ai.log import transcript
@@ -49,7 +50,26 @@ def _model_proposer(role: str):
     return propose
 
 
-def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, proposer: str, fitness: str | None, time_budget: float | None) -> Solver:
+def progress_bar(total: int):
+    """A ``log`` hook printing the search's progress on one line of stderr (for ``sldbench discover``)."""
+
+    def show(event: dict) -> None:
+        if "best_fitness" not in event or not isinstance(event.get("iteration"), int):
+            return
+        done, width = min(event["iteration"], total), 30
+        filled = width * done // max(total, 1)
+        best = event["best_fitness"]
+        sys.stderr.write(f"\r  search [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  best validation R^2 {best:.4f} ")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _evolution_solver(
+    settings: Settings, checkpoint: str | None, role: str, proposer: str, fitness: str | None, time_budget: float | None, progress: bool = False
+) -> Solver:
     if proposer not in PROPOSERS:
         raise ValueError(f"proposer must be one of {', '.join(PROPOSERS)}, got {proposer!r}")
     fitness = fitness or ("extrapolation" if proposer == "symbolic" else "train")
@@ -64,6 +84,13 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, pro
         spec = get_spec(state.metadata["task"], state.metadata.get("spec_file"))
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
+        shown = progress_bar(settings.iterations) if progress else None
+
+        def log(event: dict) -> None:
+            transcript().info(event, source="sldagent")
+            if shown is not None:
+                shown(event)
+
         if fitness == "extrapolation":
             fit_rows, validation = extrapolation_split(train)
             evaluate = holdout_evaluator(current_sandbox(), fit_rows, validation, settings.eval_timeout)
@@ -76,7 +103,7 @@ def _evolution_solver(settings: Settings, checkpoint: str | None, role: str, pro
             evaluate=evaluate,
             propose=SymbolicProposer(train, seed=settings.seed) if proposer == "symbolic" else _model_proposer(role),
             checkpoint=path,
-            log=lambda event: transcript().info(event, source="sldagent"),
+            log=log,
             validation=validation,
             time_budget=time_budget,
         )
@@ -136,6 +163,7 @@ def sldagent(
     proposer: str = "model",
     fitness: str | None = None,
     time_budget: float | None = None,
+    progress: bool = False,
 ) -> Solver:
     """SLDAgent: evolutionary search over (law, fitting routine) programs.
 
@@ -176,12 +204,14 @@ def sldagent(
         Seconds after which no new proposals are asked for (the run then stops early,
         with the best program so far as the submission). Default: none with the model,
         180 s with the symbolic proposer (a few minutes in all on a 2-core machine).
+    progress : bool
+        Print the search's progress on stderr (for runs without Inspect's display).
     """
     settings = Settings(
         iterations, islands, population, archive, migration_interval, migration_rate, exploitation, exploration,
         feature_bins, top_programs, diverse_programs, mode, parallel, eval_timeout, seed, evolve=True,
     )  # fmt: skip
-    return _evolution_solver(settings, checkpoint, role, proposer, fitness, time_budget)
+    return _evolution_solver(settings, checkpoint, role, proposer, fitness, time_budget, progress)
 
 
 @solver

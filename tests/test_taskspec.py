@@ -165,3 +165,39 @@ def test_a_bad_spec_stops_inspect_before_anything_runs(tmp_path):
     assert completed.returncode != 0
     assert "param_limit must be a positive whole number of fitted constants per group, got -3" in " ".join((completed.stdout + completed.stderr).split())
     assert not (tmp_path / "logs").exists() or not list((tmp_path / "logs").glob("*.eval"))
+
+
+@pytest.mark.slow
+def test_discover_recovers_a_known_law_from_a_csv_and_shows_it(tmp_path):
+    write_sweep(tmp_path)
+    truth = true_law_r2(tmp_path / "task.yaml")
+    out = tmp_path / "found"
+    command = [
+        sys.executable, "-m", "sldbench.cli", "discover", str(tmp_path / "runs.csv"), "--features", "N,D", "--target", "loss",
+        "--group", "family", "--holdout", "N: largest 2", "--out", str(out), "--json",
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    found = json.loads(completed.stdout)
+    assert found["r2_raw"] >= truth - 0.01, (found["r2_raw"], truth, found["formula"])
+    assert found["formula"].startswith("loss = ") and set(found["constants"]) == {"small", "large"}
+    assert found["r2_raw"] > found["baselines"]["power law"] and found["r2_raw"] > found["baselines"]["initial program"]
+    assert Path(found["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the same law, read back from the log by sldbench show
+    shown = subprocess.run([sys.executable, "-m", "sldbench.cli", "show", found["log"]], capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0 and found["formula"].splitlines()[0] in shown.stdout and f"{found['r2_raw']:.6g}" in shown.stdout
+
+
+def test_discover_names_bad_input_before_it_searches(tmp_path):
+    write_sweep(tmp_path)
+    runs = str(tmp_path / "runs.csv")
+    cases = {
+        ("--features", "N,size", "--target", "loss", "--holdout", "N: largest 2"): "missing column(s) 'size'",
+        ("--features", "N,D", "--target", "loss", "--holdout", "N: largest 9", "--group", "family"): "leaves no train rows",
+        ("--features", "N,D", "--target", "loss"): "say which runs are held out",
+        ("--features", "N,D", "--target", "loss", "--holdout", "N: largest 2", "--param-limit", "0"): "param_limit must be a positive whole number",
+    }
+    for arguments, message in cases.items():
+        completed = subprocess.run([sys.executable, "-m", "sldbench.cli", "discover", runs, *arguments, "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+        assert completed.returncode == 2 and message in completed.stderr, (arguments, completed.stderr[-1500:])
+        assert not (tmp_path / "out" / "logs").exists()  # nothing ran

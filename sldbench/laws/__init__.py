@@ -26,6 +26,13 @@ from ..specs import TaskSpec, get_spec
 from . import fitter, forms
 
 
+PUBLISHED_R2 = {
+    "parallel": 1.000, "vocab": 0.966, "sft": 0.957, "domain_mix": 0.671,
+    "moe": 0.703, "d_constrain": 0.911, "lr_bsz": -0.076, "u_shape": -1.000,
+}  # fmt: skip
+"""The paper's Human row: held-out R^2 (clipped) of each expert law with its published constants."""
+
+
 class ConstantsError(ValueError):
     """A constants file is missing or does not match the law. The message names the file and field."""
 

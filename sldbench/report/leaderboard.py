@@ -45,6 +45,23 @@ PLOT_AXES: dict[str, tuple[str | None, bool]] = {
 }
 """Per task: the feature on the x axis of the law plot (None: parity panel only) and whether it is log-scaled."""
 
+
+def plot_axis(spec: TaskSpec, frame: pd.DataFrame | None = None) -> tuple[str | None, bool]:
+    """The x axis of a task's law plot and whether it is log-scaled.
+
+    Built-in tasks: `PLOT_AXES`. A task of your own: its holdout column when that is a
+    feature (the axis it extrapolates along), else its first feature; log-scaled when
+    positive and spanning a factor of 10 or more in ``frame``.
+    """
+    if spec.name in PLOT_AXES and not spec.is_custom:
+        return PLOT_AXES[spec.name]
+    holdout = spec.holdout.column if spec.holdout is not None else None
+    x_name = holdout if holdout in spec.features else spec.features[0]
+    if frame is None or x_name not in frame:
+        return x_name, False
+    values = frame[x_name].to_numpy(dtype=float)
+    return x_name, bool(values.min() > 0 and values.max() >= 10 * values.min())
+
 MAX_SERIES = 6
 GRID_POINTS = 80
 DEFAULT_TIMEOUT = 300.0
@@ -196,7 +213,7 @@ def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame, span: s
     -------
     list of Series
     """
-    x_name, log_scale = PLOT_AXES[spec.name]
+    x_name, log_scale = plot_axis(spec, pd.concat([train, test]))
     if x_name is None:
         return []
     others = [f for f in spec.features if f != x_name]
@@ -286,6 +303,15 @@ def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAU
         test = load_split(spec, "test", data_dir or run["data_dir"] or None).frame
     except DataError as err:
         return LawPlot(task, title, problem=f"data not available: {err}")
+    return draw_law(spec, program, shape, train, test, title, timeout)
+
+
+def draw_law(spec: TaskSpec, program: str, shape: str, train: pd.DataFrame, test: pd.DataFrame, title: str, timeout: float = DEFAULT_TIMEOUT) -> LawPlot:
+    """Plot ``program`` (fitted on ``train`` where it is fit-and-predict) against the train and held-out points.
+
+    The law runs in the local sandbox through the scorer's runner. Returns a `LawPlot`
+    with ``png``, or ``problem`` saying why the law could not be drawn.
+    """
     # A law may be undefined off its data (NaN on part of a wide grid): narrow the curves, then drop them.
     for span in ("group", "series", None):
         series = plot_series(spec, train, test, span) if span else []
@@ -293,7 +319,7 @@ def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAU
         if result.ok:
             break
     if not result.ok:
-        return LawPlot(task, title, problem=f"re-running the law failed: {result.kind}: {result.error}")
+        return LawPlot(spec.name, title, problem=f"re-running the law failed: {result.kind}: {result.error}")
     observed, predicted = {"train": [], "test": []}, {"train": [], "test": []}
     grid_index: dict[str, int] = {}
     for group, bounds in slices.items():
@@ -307,13 +333,14 @@ def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAU
                 block = 2 + grid_index.get(group, 0)
                 grid_index[group] = grid_index.get(group, 0) + 1
                 s.curve = prediction[bounds[block] : bounds[block + 1], 0]
-    png = _draw_law(spec, title, series, {k: np.concatenate(v) for k, v in observed.items()}, {k: np.concatenate(v) for k, v in predicted.items()})
-    return LawPlot(task, title, png=png)
+    both = pd.concat([train, test])
+    png = _draw_law(spec, title, series, {k: np.concatenate(v) for k, v in observed.items()}, {k: np.concatenate(v) for k, v in predicted.items()}, both)
+    return LawPlot(spec.name, title, png=png)
 
 
-def _draw_law(spec: TaskSpec, title: str, series: list[Series], observed: dict, predicted: dict) -> bytes:
+def _draw_law(spec: TaskSpec, title: str, series: list[Series], observed: dict, predicted: dict, frame: pd.DataFrame | None = None) -> bytes:
     plt = _pyplot()
-    x_name, log_scale = PLOT_AXES[spec.name]
+    x_name, log_scale = plot_axis(spec, frame)
     panels = 2 if series else 1
     figure, axes = plt.subplots(1, panels, figsize=(7 * panels, 5.2))
     axes = np.atleast_1d(axes)

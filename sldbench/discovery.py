@@ -1,0 +1,361 @@
+"""``sldbench discover``: a law for a CSV of training runs in one command, and ``sldbench show``: the law of a log.
+
+`discover` writes a task spec for the CSV (`sldbench.taskspec`), runs SLDAgent on
+it through Inspect (the symbolic proposer by default, a model with ``model=``),
+and returns a `Discovery`: the law as a formula with its constants per group, its
+held-out R^2 beside the initial program's and a plain power law's, the log, and a
+plot of the law against the data.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .data import Split, load_split
+from .specs import TaskSpec
+from .taskspec import load_spec_file, parse_spec
+
+POWER_LAW_BASELINE = '''"""Baseline: a plain power law per group, fitted by least squares in log space.
+
+    target = exp(c) * prod_f feature_f ** a_f   (positive features and targets)
+    target = c + sum_f a_f * feature_f          (otherwise: a linear law)
+"""
+import numpy as np
+
+
+def _design(X, logs):
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    return np.column_stack([np.ones(len(X)), np.log(X) if logs else X])
+
+
+def scaling_law_func(data_points, params):
+    P = np.atleast_2d(np.asarray(params, dtype=float))
+    logs = bool(P[0, 0])
+    out = []
+    for p in P:
+        eta = _design(data_points, logs) @ p[1:]
+        out.append(np.exp(eta) if logs else eta)
+    pred = np.column_stack(out)
+    return pred[:, 0] if pred.shape[1] == 1 else pred
+
+
+def fit_scaling_law(data_points, loss_values):
+    X = np.atleast_2d(np.asarray(data_points, dtype=float))
+    Y = np.asarray(loss_values, dtype=float).reshape(len(X), -1)
+    logs = bool(np.all(X > 0) and np.all(Y > 0))
+    A = _design(X, logs)
+    params = [np.concatenate([[float(logs)], np.linalg.lstsq(A, np.log(y) if logs else y, rcond=None)[0]]) for y in Y.T]
+    return params[0] if len(params) == 1 else np.array(params)
+'''
+
+
+@dataclass
+class Discovery:
+    """What ``sldbench discover`` found.
+
+    Attributes
+    ----------
+    formula : str
+        The law in words (``loss = b + c1 * N^a1 + c2 * D^a2``), or "" when the program is not one
+        the symbolic search wrote (then read ``program``).
+    program : str
+        The submitted program (fit-and-predict shape).
+    constants : dict of str to dict of str to float
+        Per group, the law's fitted constants by name (empty for a model's program).
+    r2, r2_raw : float
+        Held-out R^2, clipped to [-1, 1] and raw.
+    baselines : dict of str to float
+        Held-out raw R^2 of the initial program and of a plain power law.
+    log : str
+        The Inspect log of the run.
+    plot : str
+        The PNG of the law against the data ("" when it could not be drawn; see ``plot_problem``).
+    spec_file : str
+    """
+
+    formula: str
+    program: str
+    constants: dict[str, dict[str, float]]
+    r2: float
+    r2_raw: float
+    baselines: dict[str, float]
+    log: str
+    plot: str = ""
+    plot_problem: str = ""
+    spec_file: str = ""
+    explanation: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {
+            "formula": self.formula, "program": self.program, "constants": self.constants, "r2": self.r2, "r2_raw": self.r2_raw,
+            "baselines": self.baselines, "log": self.log, "plot": self.plot, "spec_file": self.spec_file,
+        }  # fmt: skip
+
+
+def task_name(path: Path) -> str:
+    """A task name from a file name: lower case, other characters as underscores, starting with a letter."""
+    name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_") or "runs"
+    return name if name[0].isalpha() else f"runs_{name}"
+
+
+def write_spec(data: Path, features: list[str], target: list[str], group: str | None, holdout: str | None, test: Path | None, param_limit: int | None, out: Path) -> Path:
+    """Validate the command's choices as a task spec, and its data, then write it to ``out/task.yaml``; its path.
+
+    Raises
+    ------
+    SpecError, DataError
+        Before anything is written.
+    """
+    import yaml
+
+    raw = {
+        "name": task_name(data),
+        "description": (
+            f"Training runs from {data.name}: inputs {', '.join(features)}, output(s) {', '.join(target)}"
+            + (f", runs grouped by {group}" if group else "") + "."
+        ),
+        "features": features,
+        "targets": target,
+    }  # fmt: skip
+    if test is not None:
+        raw.update(train=str(data.resolve()), test=str(test.resolve()))
+    else:
+        raw.update(data=str(data.resolve()), holdout=holdout)
+    if group:
+        raw["group"] = group
+    if param_limit is not None:
+        raw["param_limit"] = param_limit
+    spec = parse_spec(raw, "sldbench discover", Path.cwd())  # the same checks as a spec file
+    load_split(spec, "train")  # and the data's, before anything is written
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "task.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def law_formula(program: str, spec: TaskSpec) -> str:
+    """The law of a program the symbolic search wrote, in words; "" for any other program."""
+    from .symbolic.forms import describe, read_form
+
+    form = read_form(program)
+    if form is not None:
+        return "\n".join(describe(form, list(spec.features), target) for target in spec.targets)
+    docstring = _docstring(program)
+    lines = [line.strip() for line in docstring.splitlines() if line.strip().startswith(tuple(f"{t} =" for t in spec.targets))]
+    variables = [line.strip() for line in docstring.splitlines() if line.strip().startswith("with X1 =")]
+    return "\n".join(lines + variables[:1]) if lines else ""
+
+
+def _docstring(program: str) -> str:
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return ""
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return node.value.value
+    return ""
+
+
+def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
+    """Names of a symbolic program's fitted vector, in its order (per target), matching `law_formula`."""
+    from .symbolic.forms import read_form
+
+    form = read_form(program)
+    if form is None:
+        return _operon_names(program)
+    theta, k = [], 0
+    for term in form.terms:
+        if term.kind != "power":
+            continue
+        exponents = []
+        for f in term.features:
+            k += 1
+            exponents.append(k)
+        theta += [f"a{i}" for i in exponents]
+        theta += [f"s{exponents[term.features.index(f)]}" for f in term.shifted]
+    per_target = theta + ["b"] + [f"c{i}" for i in range(1, len(form.terms) + 1)]
+    if len(spec.targets) == 1:
+        return per_target
+    return [f"{target}.{name}" for target in spec.targets for name in per_target]
+
+
+def _operon_names(program: str) -> list[str] | None:
+    """``p0, p1, ...`` for an Operon program of `sldbench.symbolic.operon` (its ``SIZES`` per target), else None."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(target, ast.Name) and target.id == "SIZES" for target in node.targets):
+            try:
+                return [f"p{i}" for i in range(sum(ast.literal_eval(node.value)))]
+            except (ValueError, TypeError):
+                return None
+    return None
+
+
+def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, dict[str, float]]:
+    """Per group, the constants of a program the symbolic search wrote, fitted on that group's train rows.
+
+    The program is this package's own (a law-search form read back from its ``FORM``, or an
+    Operon expression with its ``SIZES``), so it is run in this process; any other program
+    gets {} (its constants are in its source).
+    """
+    from .symbolic.validation import namespace
+
+    names = constant_names(program, spec)
+    if names is None:
+        return {}
+    functions = namespace(program)
+    out = {}
+    with np.errstate(all="ignore"):
+        for group in train.groups:
+            x, y = train.arrays(group)
+            params = np.asarray(functions["fit_scaling_law"](x, y[:, 0] if y.shape[1] == 1 else y), dtype=float).ravel()
+            values = {name: float(v) for name, v in zip(names, params)}
+            for name in [n for n in values if n.split(".")[-1].startswith("s")]:
+                values[name] = math.exp(values[name])  # shifts are fitted as logs
+            out[group] = values
+    return out
+
+
+async def _score(spec: TaskSpec, program: str) -> float:
+    from .sandbox.local import IsolatedLocalSandbox
+    from .scorer import score_program
+
+    sandbox = IsolatedLocalSandbox("auto")
+    try:
+        return (await score_program(sandbox, program, spec, shape="fit_predict")).value["r2_raw"]
+    finally:
+        sandbox.directory.cleanup()
+
+
+def discover(
+    spec_file: Path, iterations: int = 50, model: str | None = None, seed: int = 42, log_dir: Path | None = None,
+    progress: bool = True, plot: Path | None = None,
+) -> Discovery:  # fmt: skip
+    """Run SLDAgent on a task spec and describe what it found (see `Discovery`).
+
+    Parameters
+    ----------
+    spec_file : Path
+        The task (`write_spec` writes one for a CSV).
+    iterations : int
+        Proposals the search evaluates (a count: the same law on any machine for a seed).
+    model : str, optional
+        An Inspect model for SLDAgent; default: the symbolic proposer, no model.
+    seed : int
+    log_dir : Path, optional
+        Where the Inspect log goes (default: ``logs`` beside the spec).
+    progress : bool
+        Show the search's progress on stderr.
+    plot : Path, optional
+        PNG file of the law against the data (default: ``law.png`` beside the spec).
+    """
+    from inspect_ai import eval as inspect_eval
+
+    from .evolution import INITIAL_PROGRAM
+    from .report.leaderboard import draw_law
+    from .solvers import sldagent
+    from .tasks import sldbench_task
+
+    spec = load_spec_file(spec_file)
+    proposer = "model" if model else "symbolic"
+    (log,) = inspect_eval(
+        sldbench_task(spec),
+        solver=sldagent(iterations=iterations, proposer=proposer, seed=seed, progress=progress),
+        model=model or "none",
+        log_dir=str(log_dir or spec_file.parent / "logs"),
+        display="none",
+    )
+    if log.status != "success" or not log.samples:
+        raise RuntimeError(f"the search did not finish ({log.status}): {log.error.message if log.error else 'no sample'}")
+    score = log.samples[0].scores["heldout_r2"]
+    program = score.answer or ""
+    train, test = load_split(spec, "train"), load_split(spec, "test")
+    baselines = {
+        "initial program": asyncio.run(_score(spec, INITIAL_PROGRAM)),
+        "power law": asyncio.run(_score(spec, POWER_LAW_BASELINE)),
+    }
+    found = Discovery(
+        formula=law_formula(program, spec),
+        program=program,
+        constants=fitted_constants(program, spec, train) if proposer == "symbolic" else {},
+        r2=score.value["r2"],
+        r2_raw=score.value["r2_raw"],
+        baselines=baselines,
+        log=log.location,
+        spec_file=str(spec_file),
+        explanation=score.explanation or "",
+    )
+    picture = draw_law(spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}")
+    if picture.png:
+        target = plot or spec_file.parent / "law.png"
+        target.write_bytes(picture.png)
+        found.plot = str(target)
+    else:
+        found.plot_problem = picture.problem
+    return found
+
+
+def render(found: Discovery) -> str:
+    """A person's view of a `Discovery`: the law, its constants per group, the scores, where the files are."""
+    lines = ["", "Law (one form for every group):"]
+    lines += [f"    {line}" for line in (found.formula or "(a program of its own: see below)").splitlines()]
+    if found.constants:
+        lines.append("\nConstants per group:")
+        width = max(len(g) for g in found.constants)
+        for group, values in found.constants.items():
+            lines.append(f"    {group:<{width}}  " + "  ".join(f"{k}={v:.6g}" for k, v in values.items()))
+    lines.append("\nHeld-out R² (the rows the holdout rule set aside):")
+    for name, value in {"discovered law": found.r2_raw, **found.baselines}.items():
+        lines.append(f"    {name:<16} {_r2(value)}")
+    if not found.formula:
+        lines += ["\nProgram:", found.program]
+    lines.append(f"\nLog:  {found.log}")
+    lines.append(f"Plot: {found.plot}" if found.plot else f"Plot: not drawn ({found.plot_problem})")
+    lines.append(f"Spec: {found.spec_file}  (inspect eval sldbench/custom -T spec={found.spec_file} --solver ... runs any solver on it)")
+    return "\n".join(lines)
+
+
+def _r2(value: float) -> str:
+    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3g}"
+
+
+def show(log_path: str) -> str:
+    """The law of every scored sample of an Inspect log, with its scores (``sldbench show LOG``)."""
+    from inspect_ai.log import read_eval_log
+
+    from .specs import get_spec
+
+    log = read_eval_log(log_path)
+    parts = [f"{log.location}: {log.eval.task}, solver {log.plan.steps[-1].solver if log.plan.steps else '?'}, model {log.eval.model}"]
+    for sample in log.samples or []:
+        score = (sample.scores or {}).get("heldout_r2")
+        parts.append(f"\n--- sample {sample.id} (epoch {sample.epoch})")
+        if score is None:
+            parts.append("    not scored" + (f": {sample.error.message}" if sample.error else ""))
+            continue
+        metadata = sample.metadata or {}
+        try:
+            spec = get_spec(metadata.get("task", ""), metadata.get("spec_file"))
+        except ValueError:
+            spec = None
+        program = score.answer or ""
+        formula = law_formula(program, spec) if spec is not None and program else ""
+        parts.append(f"    held-out R² {score.value['r2_raw']:.6g} (clipped {score.value['r2']:.4f}); isolation {(score.metadata or {}).get('isolation', '?')}")
+        parts.append("    law: " + (formula.replace("\n", "\n         ") if formula else "(see the program)"))
+        if not formula:
+            parts.append(program or "    (the log keeps no program for this sample)")
+        if (score.metadata or {}).get("explain"):
+            parts.append("    explain.md:\n" + "\n".join(f"      {line}" for line in score.metadata["explain"].splitlines()))
+    return "\n".join(parts)
