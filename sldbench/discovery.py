@@ -190,17 +190,12 @@ def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
 
 def _operon_names(program: str) -> list[str] | None:
     """``p0, p1, ...`` for an Operon program of `sldbench.symbolic.operon` (its ``SIZES`` per target), else None."""
-    try:
-        tree = ast.parse(program)
-    except SyntaxError:
+    from .symbolic.forms import module_literal
+
+    sizes = module_literal(program, "SIZES")
+    if not isinstance(sizes, list) or not all(isinstance(size, int) for size in sizes):
         return None
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(target, ast.Name) and target.id == "SIZES" for target in node.targets):
-            try:
-                return [f"p{i}" for i in range(sum(ast.literal_eval(node.value)))]
-            except (ValueError, TypeError):
-                return None
-    return None
+    return [f"p{i}" for i in range(sum(sizes))]
 
 
 def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, dict[str, float]]:

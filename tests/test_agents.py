@@ -476,3 +476,19 @@ def test_a_cheating_agent_finds_no_test_split(sandbox, request, tmp_path, data_d
     else:  # on this machine the same search finds the planted copies and the lookup is perfect
         assert "TABLE = {}" not in score.answer
         assert score.value["r2"] == pytest.approx(1.0, abs=1e-12) and score.value["r2"] > law_score["r2"]
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_the_turn_limit_holds_in_the_container(request, tmp_path, data_dir):
+    ready(request, "goose", "docker")
+    script = agent_script(tmp_path / "s.jsonl", "goose")  # three tool calls would write law.py and explain.md
+    log = run_agent(tmp_path, "goose", script, data_dir, sandbox="docker", max_turns=1)
+    assert log.status == "success", log.error
+    sample = log.samples[0]
+    # after one model call the bridge answers "stop": the law is never written, and the run scores -1 with the reason
+    replies = [e.output.message.text for e in sample.events if e.event == "model"]
+    assert any("turn limit of this run is reached" in text for text in replies), replies
+    score = sample.scores["heldout_r2"]
+    assert score.value["r2"] == -1.0 and score.explanation.startswith("no submission")
+    assert_no_container_left()

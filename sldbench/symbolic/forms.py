@@ -266,16 +266,27 @@ def fit_scaling_law(data_points, loss_values):
 """
 
 
-def read_form(code: str) -> Form | None:
-    """The ``FORM`` of a program written by `program`, or None for any other program."""
+def module_literal(code: str, name: str) -> object | None:
+    """The literal value a program assigns to module-level ``name`` (``FORM = {...}``), or None."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return None
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "FORM" for t in node.targets):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             try:
-                return Form.from_literal(ast.literal_eval(node.value))
-            except (ValueError, KeyError, TypeError):
+                return ast.literal_eval(node.value)
+            except ValueError:
                 return None
     return None
+
+
+def read_form(code: str) -> Form | None:
+    """The ``FORM`` of a program written by `program`, or None for any other program."""
+    literal = module_literal(code, "FORM")
+    if literal is None:
+        return None
+    try:
+        return Form.from_literal(literal)
+    except (ValueError, KeyError, TypeError):
+        return None
