@@ -35,6 +35,8 @@ from .taskspec import load_spec_file
 
 TRAIN_FILE = "data/train.csv"
 DEFAULT_SCORE_TIMEOUT = 600
+TASK_VERSION = 1
+"""Bumped whenever scores stop being comparable with earlier logs (the prompt, the data, the metric)."""
 
 
 def task_prompt(spec: TaskSpec, groups: dict[str, int]) -> str:
@@ -146,6 +148,7 @@ def sldbench_task(
         sandbox=sandbox_spec(sandbox, isolation),
         time_limit=time_limit,
         epochs=1,
+        version=TASK_VERSION,
         name=spec.name if spec.is_custom else None,  # a task of your own is named after its spec in logs
         metadata={"benchmark": "sldbench", "task": spec.name, "config": spec.config, "sandbox": sandbox, "isolation": isolation, "spec_file": spec.spec_file},
     )

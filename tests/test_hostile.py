@@ -416,12 +416,18 @@ def test_environment_holds_nothing_of_the_eval(isolated, rlimits_sandbox, monkey
     body = """
     import os
     seen = " ".join(f"{k}={v}" for k, v in os.environ.items())
+    for pid in filter(str.isdigit, os.listdir("/proc")):  # every process it can see, its sandbox's init included
+        try:
+            seen += open(f"/proc/{pid}/environ", errors="ignore").read()
+        except OSError:
+            pass
     leaks = ("SLDBENCH" in seen) + ("sk-planted" in seen) + ("sldbench-data" in seen) + ("HF_HOME" in seen)
     return [{"loss": float(leaks)} for _ in input_data]
     """
     assert _constant_prediction(attack(isolated, hostile(body)), 0.0)
-    # the runner's environment is cleared with or without bubblewrap
-    assert _constant_prediction(attack(rlimits_sandbox, hostile(body)), 0.0)
+    # without bubblewrap the runner's own environment is cleared too, but the host's processes are
+    # in view, this test's among them with its planted secret: the probe finds it
+    assert not _constant_prediction(attack(rlimits_sandbox, hostile(body)), 0.0)
 
 
 def test_test_split_where_users_keep_it_is_out_of_reach(isolated, rlimits_sandbox, planted_test_splits):

@@ -2,7 +2,7 @@ import pytest
 from inspect_ai._util.registry import registry_lookup
 
 from sldbench.specs import TASKS
-from sldbench.tasks import TRAIN_FILE, sldbench_task
+from sldbench.tasks import TASK_VERSION, TRAIN_FILE, sldbench_task
 
 
 @pytest.mark.parametrize("name", list(TASKS))
@@ -25,7 +25,7 @@ def test_sample_holds_the_problem_and_only_the_train_split(name, data_dir):
     if spec.param_limit:
         assert f"at most {spec.param_limit} fitted constants" in prompt
     assert sample.metadata["task"] == name and sample.metadata["data_dir"] == str(data_dir)
-    assert task.epochs == 1
+    assert task.epochs == 1 and task.version == TASK_VERSION
     assert task.sandbox.type == "sldbench-local" and task.sandbox.config.isolation == "auto"
 
 

@@ -43,8 +43,9 @@ def executable() -> str | None:
     return shutil.which(os.environ.get(EXECUTABLE_ENV) or "bwrap")
 
 
-def interpreter_paths() -> list[str]:
-    """Folders the sandbox's Python needs read-only: its prefixes and where numpy and scipy load from.
+@functools.cache
+def interpreter_paths() -> tuple[str, ...]:
+    """Folders the sandbox's Python needs read-only: its prefixes and where numpy and scipy load from (found once).
 
     Folders inside another one of the list, or inside ``/usr``, are left out.
     """
@@ -59,7 +60,7 @@ def interpreter_paths() -> list[str]:
             continue
         if not any(path == kept or path.startswith(kept + os.sep) for kept in paths):
             paths.append(path)
-    return paths
+    return tuple(paths)
 
 
 def view(workdir: str, environment: dict[str, str]) -> list[str]:

@@ -154,11 +154,14 @@ def runner_environment(workdir: str) -> dict[str, str]:
 def command(sandbox: LocalSandboxEnvironment, argv: list[str]) -> tuple[list[str], str]:
     """``argv`` as the local sandbox runs a submission's runner, and the isolation it gets.
 
-    Under bubblewrap the command is wrapped (`bubblewrap.wrap`); without it, it runs
-    under ``env -i`` with `runner_environment`, so the eval's variables never reach it.
+    The command runs under ``env -i`` with `runner_environment`, so the eval's variables
+    never reach it or anything it starts, and under bubblewrap (`bubblewrap.wrap`) when
+    the sandbox's isolation is ``bubblewrap``.
     """
     workdir = os.path.realpath(sandbox.directory.name)
     mode, environment = isolation(sandbox), runner_environment(workdir)
     if mode == BUBBLEWRAP:
-        return bubblewrap.wrap(argv, workdir, environment), mode
+        argv = bubblewrap.wrap(argv, workdir, environment)
+    # bubblewrap itself starts with a clean environment too: its monitor process (PID 1 in the
+    # namespace) keeps the environment it was started with, and /proc/1/environ is readable inside
     return ["/usr/bin/env", "-i", *(f"{name}={value}" for name, value in environment.items()), *argv], mode
