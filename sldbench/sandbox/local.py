@@ -105,12 +105,7 @@ class IsolatedLocalSandbox(LocalSandboxEnvironment):
 
     @classmethod
     async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
-        policy = _config(config).isolation
-        problem = bubblewrap.problem() if policy != "rlimits" else None
-        if problem and policy == "required":
-            raise prerequisite_error(required_message(problem))
-        if problem:
-            _warn_once(problem)
+        resolve(_config(config).isolation)  # fails now, not at the first run, when bubblewrap is required and missing
 
     @classmethod
     async def sample_init(
@@ -125,14 +120,18 @@ def policy_of(sandbox: LocalSandboxEnvironment) -> str:
 
 
 def isolation(sandbox: LocalSandboxEnvironment) -> str:
-    """What a run in this local sandbox gets: ``bubblewrap`` or ``rlimits-only``.
+    """What a run in this local sandbox gets: ``bubblewrap`` or ``rlimits-only`` (see `resolve`)."""
+    return resolve(policy_of(sandbox))
+
+
+def resolve(policy: str) -> str:
+    """What a run gets under ``policy`` on this machine: ``bubblewrap`` or ``rlimits-only`` (``auto`` warns once).
 
     Raises
     ------
     PrerequisiteError
         With policy ``required`` on a machine where bubblewrap does not work.
     """
-    policy = policy_of(sandbox)
     if policy == "rlimits":
         return RLIMITS_ONLY
     problem = bubblewrap.problem()
