@@ -8,6 +8,7 @@ from .sandbox.docker import DockerSandboxEnvironment
 from .sandbox.local import IsolatedLocalSandbox
 from .providers import scripted
 from .scorer import heldout_r2
+from .show import LawSummary
 from .solvers import best_of_n, file, human, sldagent, symreg
 from .tasks import custom, d_constrain, domain_mix, lr_bsz, moe, parallel, sft, u_shape, vocab
 

@@ -163,7 +163,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out or f"{data.stem}-discovery")
     try:
-        spec_file = write_spec(data, _columns(args.features), _columns(args.target), args.group, args.holdout, Path(args.test) if args.test else None, args.param_limit, out)
+        spec_file = write_spec(
+            data, _columns(args.features), _columns(args.target), args.group, args.holdout, Path(args.test) if args.test else None,
+            args.param_limit, out, _columns(args.log_features or ""), _columns(args.extrapolates or ""),
+        )  # fmt: skip
         if not args.json:
             print(f"searching for a law of {args.target} in {data} ({args.budget} proposals{', model ' + args.model if args.model else ', no model'}) ...", file=sys.stderr)
         found = discover(spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json)
@@ -178,7 +181,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from .discovery import show
+    from .show import show
 
     for path in args.logs:
         if not Path(path).exists():
@@ -261,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--holdout", default=None, help='held-out rows per group: "COLUMN: largest K" or "COLUMN >= VALUE"')
     discover.add_argument("--test", default=None, help="a CSV of the held-out runs instead of --holdout")
     discover.add_argument("--param-limit", type=int, default=None, help="fitted constants allowed per group")
+    discover.add_argument("--log-features", default=None, help="features on a multiplicative scale (sizes, counts), comma-separated: each value must be > 0")
+    discover.add_argument("--extrapolates", default=None, help="features the held-out runs lie beyond, comma-separated (default: the --holdout column)")
     discover.add_argument("--budget", type=int, default=50, help="proposals the search evaluates (default 50: a count, the same on any machine)")
     discover.add_argument("--model", default=None, help="an Inspect model for SLDAgent (default: the symbolic search, no model)")
     discover.add_argument("--seed", type=int, default=42)

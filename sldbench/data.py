@@ -203,6 +203,13 @@ def validate_frame(spec: TaskSpec, frame: pd.DataFrame, source: str) -> pd.DataF
                 f"{source}: column {column!r} has a non-numeric, NaN or infinite value "
                 f"{shown} at data row {row + 1}; {_expected_schema(spec)}"
             )
+        if column in spec.log_features and (values <= 0).any():
+            row = int(np.flatnonzero((values <= 0).to_numpy())[0])
+            raise DataError(
+                f"{source}: column {column!r} has the value {values.iloc[row]:g} at data row {row + 1}, but "
+                f"{column} is listed in log_features (laws may take its log or a power of it, so it must be > 0); "
+                f"fix the row, or drop {column} from log_features in {spec.spec_file or 'the spec'}"
+            )
         out[column] = values
     return out
 

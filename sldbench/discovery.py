@@ -1,4 +1,4 @@
-"""``sldbench discover``: a law for a CSV of training runs in one command, and ``sldbench show``: the law of a log.
+"""``sldbench discover``: a law for a CSV of training runs in one command.
 
 `discover` writes a task spec for the CSV (`sldbench.taskspec`), runs SLDAgent on
 it through Inspect (the symbolic proposer by default, a model with ``model=``),
@@ -9,7 +9,6 @@ plot of the law against the data.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import math
 import re
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Split, load_split
+from .show import law_formula, no_summary
 from .specs import TaskSpec
 from .taskspec import load_spec_file, parse_spec
 
@@ -106,7 +106,10 @@ def task_name(path: Path) -> str:
     return name if name[0].isalpha() else f"runs_{name}"
 
 
-def write_spec(data: Path, features: list[str], target: list[str], group: str | None, holdout: str | None, test: Path | None, param_limit: int | None, out: Path) -> Path:
+def write_spec(
+    data: Path, features: list[str], target: list[str], group: str | None, holdout: str | None, test: Path | None,
+    param_limit: int | None, out: Path, log_features: list[str] | None = None, extrapolates: list[str] | None = None,
+) -> Path:  # fmt: skip
     """Validate the command's choices as a task spec, and its data, then write it to ``out/task.yaml``; its path.
 
     Raises
@@ -133,36 +136,16 @@ def write_spec(data: Path, features: list[str], target: list[str], group: str | 
         raw["group"] = group
     if param_limit is not None:
         raw["param_limit"] = param_limit
+    if log_features:
+        raw["log_features"] = log_features
+    if extrapolates:
+        raw["extrapolates"] = extrapolates
     spec = parse_spec(raw, "sldbench discover", Path.cwd())  # the same checks as a spec file
     load_split(spec, "train")  # and the data's, before anything is written
     out.mkdir(parents=True, exist_ok=True)
     path = out / "task.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
-
-
-def law_formula(program: str, spec: TaskSpec) -> str:
-    """The law of a program the symbolic search wrote, in words; "" for any other program."""
-    from .symbolic.forms import describe, read_form
-
-    form = read_form(program)
-    if form is not None:
-        return "\n".join(describe(form, list(spec.features), target) for target in spec.targets)
-    docstring = _docstring(program)
-    lines = [line.strip() for line in docstring.splitlines() if line.strip().startswith(tuple(f"{t} =" for t in spec.targets))]
-    variables = [line.strip() for line in docstring.splitlines() if line.strip().startswith("with X1 =")]
-    return "\n".join(lines + variables[:1]) if lines else ""
-
-
-def _docstring(program: str) -> str:
-    try:
-        tree = ast.parse(program)
-    except SyntaxError:
-        return ""
-    for node in tree.body:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            return node.value.value
-    return ""
 
 
 def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
@@ -265,13 +248,14 @@ def discover(
 
     spec = load_spec_file(spec_file)
     proposer = "model" if model else "symbolic"
-    (log,) = inspect_eval(
-        sldbench_task(spec),
-        solver=sldagent(iterations=iterations, proposer=proposer, seed=seed, progress=progress),
-        model=model or "none",
-        log_dir=str(log_dir or spec_file.parent / "logs"),
-        display="none",
-    )
+    with no_summary():
+        (log,) = inspect_eval(
+            sldbench_task(spec),
+            solver=sldagent(iterations=iterations, proposer=proposer, seed=seed, progress=progress),
+            model=model or "none",
+            log_dir=str(log_dir or spec_file.parent / "logs"),
+            display="none",
+        )
     if log.status != "success" or not log.samples:
         raise RuntimeError(f"the search did not finish ({log.status}): {log.error.message if log.error else 'no sample'}")
     score = log.samples[0].scores["heldout_r2"]
@@ -324,33 +308,3 @@ def render(found: Discovery) -> str:
 
 def _r2(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3g}"
-
-
-def show(log_path: str) -> str:
-    """The law of every scored sample of an Inspect log, with its scores (``sldbench show LOG``)."""
-    from inspect_ai.log import read_eval_log
-
-    from .specs import get_spec
-
-    log = read_eval_log(log_path)
-    parts = [f"{log.location}: {log.eval.task}, solver {log.plan.steps[-1].solver if log.plan.steps else '?'}, model {log.eval.model}"]
-    for sample in log.samples or []:
-        score = (sample.scores or {}).get("heldout_r2")
-        parts.append(f"\n--- sample {sample.id} (epoch {sample.epoch})")
-        if score is None:
-            parts.append("    not scored" + (f": {sample.error.message}" if sample.error else ""))
-            continue
-        metadata = sample.metadata or {}
-        try:
-            spec = get_spec(metadata.get("task", ""), metadata.get("spec_file"))
-        except ValueError:
-            spec = None
-        program = score.answer or ""
-        formula = law_formula(program, spec) if spec is not None and program else ""
-        parts.append(f"    held-out R² {score.value['r2_raw']:.6g} (clipped {score.value['r2']:.4f}); isolation {(score.metadata or {}).get('isolation', '?')}")
-        parts.append("    law: " + (formula.replace("\n", "\n         ") if formula else "(see the program)"))
-        if not formula:
-            parts.append(program or "    (the log keeps no program for this sample)")
-        if (score.metadata or {}).get("explain"):
-            parts.append("    explain.md:\n" + "\n".join(f"      {line}" for line in score.metadata["explain"].splitlines()))
-    return "\n".join(parts)

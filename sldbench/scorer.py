@@ -85,7 +85,7 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     result = await fit_and_predict(sandbox, program, train, test, timeout, shape)
     score = score_run(result, test, source)
     if result.ok:  # the law in words, beside the expert law's published score
-        from .discovery import law_formula
+        from .show import law_formula
         from .laws import PUBLISHED_R2
 
         formula = law_formula(program, spec)

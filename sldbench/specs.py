@@ -44,6 +44,14 @@ class TaskSpec:
         Which rows of ``data`` are the test split.
     spec_file : str or None
         The spec file of a custom task (solvers and scorers load the task from it again).
+    extrapolates : tuple of str
+        The features whose held-out values lie beyond the training range (empty: the test
+        split is not along one axis). Solvers may validate along them; the prompt names them.
+    log_features : tuple of str
+        Features declared to be on a multiplicative scale (every value checked > 0); empty:
+        not declared (solvers may infer it from the train split).
+    law_file : str or None
+        A reference law for a custom task (a program in either submission shape).
     """
 
     name: str
@@ -56,6 +64,9 @@ class TaskSpec:
     files: tuple[tuple[str, str], ...] = ()
     holdout: Holdout | None = None
     spec_file: str | None = None
+    extrapolates: tuple[str, ...] = ()
+    log_features: tuple[str, ...] = ()
+    law_file: str | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -35,8 +35,11 @@ from .taskspec import load_spec_file
 
 TRAIN_FILE = "data/train.csv"
 DEFAULT_SCORE_TIMEOUT = 600
-TASK_VERSION = 1
-"""Bumped whenever scores stop being comparable with earlier logs (the prompt, the data, the metric)."""
+TASK_VERSION = 2
+"""Bumped whenever scores stop being comparable with earlier logs (the prompt, the data, the metric).
+
+2: the prompt names the feature(s) the held-out runs extrapolate along (``extrapolates`` of the spec).
+"""
 
 
 def task_prompt(spec: TaskSpec, groups: dict[str, int]) -> str:
@@ -50,6 +53,7 @@ def task_prompt(spec: TaskSpec, groups: dict[str, int]) -> str:
     """
     features = ", ".join(spec.features)
     targets = ", ".join(spec.targets)
+    along = f"\nThe held-out runs lie beyond the training range in: {', '.join(spec.extrapolates)}." if spec.extrapolates else ""
     group_lines = "\n".join(f"  - {name}: {count} training runs" for name, count in groups.items())
     limit = (
         f"A law may use at most {spec.param_limit} fitted constants per group."
@@ -71,7 +75,7 @@ Find ONE functional form shared by all groups; its constants may differ per grou
 {limit}
 The law is tested on held-out runs at larger scale than any in the training data, so
 it must extrapolate, not just interpolate: prefer forms that stay well behaved beyond
-the observed range. Score: R^2 on the held-out points (1 is perfect).
+the observed range.{along} Score: R^2 on the held-out points (1 is perfect).
 
 Submit the law in either shape:
 1. Pre-fitted: a file law.py in the working directory defining
@@ -104,6 +108,7 @@ def record_to_sample(spec: TaskSpec, data_dir: str | None, score_timeout: float)
             "features": list(spec.features),
             "targets": list(spec.targets),
             "param_limit": spec.param_limit,
+            "extrapolates": list(spec.extrapolates),
             "data_dir": str(resolved) if resolved else None,
             "data_source": train.source,
             "score_timeout": score_timeout,

@@ -15,6 +15,13 @@ in ``sldbench/task_specs/`` and load through the same code as yours::
     param_limit: 6                     # optional: fitted constants per group
     holdout: "N: largest 2"            # with data: the test rows, per group: "COLUMN: largest K"
                                        # (its K largest values) or "COLUMN >= VALUE" (or > <= <)
+    extrapolates: [N]                  # optional: the feature(s) the test split lies beyond
+                                       # (default: the holdout column); solvers validate along them
+    log_features: [N, D]               # optional: features on a multiplicative scale (sizes,
+                                       # counts); laws may take their log or powers, so every
+                                       # value must be > 0 (checked)
+    law: expert_law.py                 # optional: the reference law for this data, in either
+                                       # submission shape; `--solver sldbench/human` submits it
 
 The built-in tasks name a config of the SLDBench dataset instead of files
 (``dataset: moe_scaling_law``), read from the Hub or ``SLDBENCH_DATA_DIR``.
@@ -32,7 +39,10 @@ from pathlib import Path
 
 import yaml
 
-KEYS = ("name", "description", "dataset", "data", "train", "test", "features", "targets", "group", "param_limit", "holdout")
+KEYS = (
+    "name", "description", "dataset", "data", "train", "test", "features", "targets", "group", "param_limit",
+    "holdout", "extrapolates", "log_features", "law",
+)  # fmt: skip
 REQUIRED = ("name", "description", "features", "targets")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 HOLDOUT_LARGEST = re.compile(r"^\s*(?P<column>[^:<>=]+?)\s*:\s*largest\s+(?P<count>\d+)\s*$")
@@ -87,11 +97,11 @@ def parse_holdout(text: str, where: str) -> Holdout:
     raise SpecError(f"{where}: holdout {text!r} is not understood; expected 'COLUMN: largest K' or 'COLUMN >= VALUE' (or >, <=, <)")
 
 
-def _columns(raw: object, key: str, where: str) -> tuple[str, ...]:
+def _columns(raw: object, key: str, where: str, allow_empty: bool = False) -> tuple[str, ...]:
     if isinstance(raw, str):
-        raw = [part.strip() for part in raw.split(",")]
-    if not isinstance(raw, list) or not raw or not all(isinstance(c, str) and c.strip() for c in raw):
-        raise SpecError(f"{where}: {key} must be a non-empty list of column names, got {raw!r}")
+        raw = [part.strip() for part in raw.split(",") if part.strip()]
+    if not isinstance(raw, list) or (not raw and not allow_empty) or not all(isinstance(c, str) and c.strip() for c in raw):
+        raise SpecError(f"{where}: {key} must be a {'' if allow_empty else 'non-empty '}list of column names, got {raw!r}")
     columns = tuple(c.strip() for c in raw)
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
@@ -115,7 +125,7 @@ def parse_spec(raw: object, where: str, base: Path | None = None):
     ------
     SpecError
     """
-    from .specs import TaskSpec
+    from .specs import BUILT_IN, TaskSpec
 
     if not isinstance(raw, dict):
         raise SpecError(f"{where}: a task spec is a mapping of keys ({', '.join(KEYS)}), got {type(raw).__name__}")
@@ -128,6 +138,8 @@ def parse_spec(raw: object, where: str, base: Path | None = None):
     name = raw["name"]
     if not isinstance(name, str) or not NAME.match(name):
         raise SpecError(f"{where}: name must be lower-case letters, digits and underscores, starting with a letter, got {name!r}")
+    if raw.get("dataset") is None and name in BUILT_IN:
+        raise SpecError(f"{where}: name {name!r} is an SLDBench task's; give your task a name of its own (reports keep them apart by name)")
     if not isinstance(raw["description"], str) or not raw["description"].strip():
         raise SpecError(f"{where}: description must be text that tells an agent what the runs and columns are")
     features, targets = _columns(raw["features"], "features", where), _columns(raw["targets"], "targets", where)
@@ -137,6 +149,12 @@ def parse_spec(raw: object, where: str, base: Path | None = None):
     both = sorted(set(features) & set(targets)) + ([group] if group in features + targets else [])
     if both:
         raise SpecError(f"{where}: column(s) {', '.join(both)} appear in more than one of features, targets and group")
+    extrapolates = _columns(raw["extrapolates"], "extrapolates", where, allow_empty=True) if raw.get("extrapolates") is not None else None
+    log_features = _columns(raw["log_features"], "log_features", where) if raw.get("log_features") is not None else ()
+    for key, named in (("extrapolates", extrapolates or ()), ("log_features", log_features)):
+        strangers = [c for c in named if c not in features]
+        if strangers:
+            raise SpecError(f"{where}: {key} names {', '.join(strangers)}, which {'is' if len(strangers) == 1 else 'are'} not among the features ({', '.join(features)})")
     limit = raw.get("param_limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise SpecError(f"{where}: param_limit must be a positive whole number of fitted constants per group, got {limit!r}")
@@ -154,6 +172,8 @@ def parse_spec(raw: object, where: str, base: Path | None = None):
         if holdout.column not in features + targets:
             raise SpecError(f"{where}: holdout column {holdout.column!r} is not one of the features or targets ({', '.join(features + targets)})")
         files["data"] = raw["data"]
+        if extrapolates is None and holdout.column in features:
+            extrapolates = (holdout.column,)
     elif "train" in sources:
         if raw.get("test") is None:
             raise SpecError(f"{where}: train: needs test: (the held-out runs), or use data: with holdout:")
@@ -165,8 +185,14 @@ def parse_spec(raw: object, where: str, base: Path | None = None):
     for key, value in files.items():
         if not isinstance(value, str) or not value.strip():
             raise SpecError(f"{where}: {key} must be the path of a CSV file, got {value!r}")
-        path = Path(value).expanduser()
-        files[key] = str((base / path if base is not None and not path.is_absolute() else path).resolve())
+        files[key] = _resolve(value, base)
+    law = raw.get("law")
+    if law is not None:
+        if not isinstance(law, str) or not law.strip():
+            raise SpecError(f"{where}: law must be the path of a Python file holding the reference law, got {law!r}")
+        law = _resolve(law, base)
+        if not Path(law).is_file():
+            raise SpecError(f"{where}: law names {law}, which does not exist; give the path (relative to the spec) of a .py file defining law() or scaling_law_func() and fit_scaling_law()")
     dataset = raw.get("dataset")
     if dataset is not None and (not isinstance(dataset, str) or not dataset.strip()):
         raise SpecError(f"{where}: dataset must be a config name of the SLDBench dataset, got {dataset!r}")
@@ -181,7 +207,15 @@ def parse_spec(raw: object, where: str, base: Path | None = None):
         files=tuple(sorted(files.items())),
         holdout=holdout,
         spec_file=where if dataset is None else None,
+        extrapolates=tuple(extrapolates or ()),
+        log_features=log_features,
+        law_file=law,
     )
+
+
+def _resolve(value: str, base: Path | None) -> str:
+    path = Path(value).expanduser()
+    return str((base / path if base is not None and not path.is_absolute() else path).resolve())
 
 
 def load_spec_file(path: str | Path):

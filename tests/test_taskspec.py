@@ -1,5 +1,6 @@
 """Task spec files: the built-in tasks load from theirs, a task of your own runs end to end, bad input is named."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -14,6 +15,9 @@ from sldbench.data import DataError, load_split
 from sldbench.specs import BUILT_IN, SPECS_DIR, TASKS
 from sldbench.taskspec import KEYS, SpecError, load_spec_file
 
+from conftest import DATA_DIR
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "synthetic"
 TRUE = {"small": (1.8, 300.0, 0.32, 250.0, 0.27), "large": (1.6, 450.0, 0.35, 400.0, 0.29)}  # E, A, alpha, B, beta
 
 
@@ -117,6 +121,85 @@ def test_bad_data_is_named_with_the_file_the_column_and_the_fix(case, tmp_path):
     assert message in str(caught.value) and str(tmp_path / "runs.csv") in str(caught.value)
 
 
+def test_a_log_feature_that_is_not_positive_is_named(tmp_path):
+    write_sweep(tmp_path)
+    rows = (tmp_path / "runs.csv").read_text().splitlines()
+    rows[4] = ",".join(["small", "0", *rows[4].split(",")[2:]])
+    (tmp_path / "runs.csv").write_text("\n".join(rows) + "\n")
+    declared = load_spec_file(write_spec(tmp_path, {"log_features": ["N", "D"]}))
+    with pytest.raises(DataError) as caught:
+        load_split(declared, "train")
+    message = str(caught.value)
+    assert str(tmp_path / "runs.csv") in message and "column 'N' has the value 0 at data row 4" in message
+    assert "N is listed in log_features" in message and f"drop N from log_features in {tmp_path / 'task.yaml'}" in message
+    # not declared: a zero is a value like any other
+    assert len(load_split(load_spec_file(write_spec(tmp_path, {})), "train").frame) == 70
+
+
+def test_extrapolation_axes_default_to_the_holdout_column_and_reach_the_prompt(tmp_path):
+    from sldbench.tasks import record_to_sample
+
+    spec = load_spec_file(write_sweep(tmp_path))
+    assert spec.extrapolates == ("N",)
+    assert load_spec_file(write_spec(tmp_path, {"extrapolates": ["N", "D"]})).extrapolates == ("N", "D")
+    sample = record_to_sample(spec, None, 600)
+    assert "The held-out runs lie beyond the training range in: N." in sample.input
+    assert sample.metadata["extrapolates"] == ["N"]
+    assert TASKS["moe"].extrapolates == ("dense_parameter_count",) and TASKS["domain_mix"].extrapolates == ()
+    assert "beyond the training range" not in record_to_sample(TASKS["domain_mix"], str(DATA_DIR), 600).input
+
+
+def test_the_expert_law_of_a_spec_is_scored_reported_and_printed(tmp_path, local_sandbox):
+    """`--solver sldbench/human` submits the spec's law:, the console shows it, the report gives the task a column."""
+    import shutil
+
+    from sldbench.scorer import score_program
+    from sldbench.report import build_report, load_runs
+    from sldbench.report.leaderboard import write_leaderboard
+
+    write_sweep(tmp_path)
+    shutil.copy(EXAMPLES / "chinchilla_law.py", tmp_path / "expert.py")
+    spec_path = write_spec(tmp_path, {"law": "expert.py"})
+    logs = tmp_path / "logs"
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "sldbench/custom", "-T", f"spec={spec_path}", "--solver", "sldbench/human",
+        "--model", "none", "--log-dir", str(logs), "--display", "plain",
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    log = read_eval_log(list_eval_logs(str(logs))[0])
+    score = log.samples[0].scores["heldout_r2"]
+    assert score.answer == (tmp_path / "expert.py").read_text()
+    spec = load_spec_file(spec_path)
+    direct = asyncio.run(score_program(local_sandbox, score.answer, spec))
+    assert score.value["r2_raw"] == direct.value["r2_raw"] and score.value["r2_raw"] >= true_law_r2(spec_path) - 0.01
+    # the console ends with the law and its score
+    assert "law: loss = E + A / N^alpha + B / D^beta" in completed.stdout
+    assert f"held-out R² {score.value['r2_raw']:.6g}" in completed.stdout
+    # beside a built-in task's run in the report: a column of its own after avg
+    subprocess.run([*command[:4], "sldbench/parallel", "-T", f"data_dir={DATA_DIR}", *command[6:]], check=True, capture_output=True, timeout=600, cwd=tmp_path)
+    report = build_report(load_runs([logs]))
+    assert report.table1.columns == [*BUILT_IN, "avg", "sweep"]
+    assert report.table1.values.loc[("human-refit", "none"), "sweep"] == pytest.approx(score.value["r2"])
+    assert report.table1.values.loc[("human-refit", "none"), "parallel"] > 0.99
+    written = write_leaderboard(report, tmp_path / "site")
+    assert written["law_sweep.png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "### sweep" in (tmp_path / "site" / "leaderboard.md").read_text()
+
+
+def test_the_human_solver_names_the_fix_when_a_spec_has_no_law(tmp_path):
+    from inspect_ai import eval as inspect_eval
+
+    from sldbench.solvers import human
+    from sldbench.tasks import custom
+
+    (log,) = inspect_eval(custom(spec=str(write_sweep(tmp_path))), solver=human(), model="none", log_dir=str(tmp_path / "logs"), display="none")
+    message = log.samples[0].error.message if log.samples and log.samples[0].error else (log.error.message if log.error else "")
+    assert "names no expert law; add law: FILE.py" in message and str(tmp_path / "task.yaml") in message
+
+
 def test_a_split_that_empties_a_group_is_named(tmp_path):
     write_sweep(tmp_path)
     no_train = load_spec_file(write_spec(tmp_path, {"holdout": "N: largest 7"}))
@@ -145,6 +228,10 @@ BAD_SPECS = {
     "holdout unreadable": ({"holdout": "the biggest ones"}, (), "expected 'COLUMN: largest K' or 'COLUMN >= VALUE'"),
     "data without holdout": ({}, ("holdout",), "data: needs holdout: saying which rows are the test split"),
     "bad name": ({"name": "My Task"}, (), "name must be lower-case letters, digits and underscores"),
+    "a built-in task's name": ({"name": "moe"}, (), "name 'moe' is an SLDBench task's; give your task a name of its own"),
+    "extrapolates along a non-feature": ({"extrapolates": ["size"]}, (), "extrapolates names size, which is not among the features (N, D)"),
+    "log_features with a target": ({"log_features": ["N", "loss"]}, (), "log_features names loss, which is not among the features (N, D)"),
+    "law file missing": ({"law": "no_such_law.py"}, (), "no_such_law.py, which does not exist; give the path (relative to the spec) of a .py file"),
 }
 
 

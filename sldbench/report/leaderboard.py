@@ -28,10 +28,10 @@ import pandas as pd
 
 from ..data import DataError, load_split
 from ..sandbox.host import Limits, run_program
-from ..specs import TASKS, TaskSpec
+from ..specs import TaskSpec, get_spec
 from ..submission import PROGRAM_KEY, SHAPE_KEY
 from .render import fmt_number, html_document, sections
-from .tables import TASK_COLUMNS, Report
+from .tables import Report
 
 PLOT_AXES: dict[str, tuple[str | None, bool]] = {
     "parallel": ("num_params", True),
@@ -136,8 +136,12 @@ def bar_chart(report: Report) -> bytes:
     labels = [f"{agent} / {model}" for agent, model in values.index]
     height = max(2.5, 0.24 * len(labels) + 1.0)
     # Two columns, so every panel can carry its row labels and still be readable.
-    figure, axes = plt.subplots(4, 2, figsize=(16, 4 * height))
-    for axis, task in zip(axes.flat, TASK_COLUMNS):
+    tasks = report.table1.tasks
+    rows = (len(tasks) + 1) // 2
+    figure, axes = plt.subplots(rows, 2, figsize=(16, rows * height), squeeze=False)
+    for axis in axes.flat[len(tasks):]:
+        axis.set_visible(False)
+    for axis, task in zip(axes.flat, tasks):
         scores = values[task].to_numpy(dtype=float)
         shown = np.nan_to_num(scores, nan=0.0)
         best = np.nanmax(scores) if np.isfinite(scores).any() else np.nan
@@ -293,7 +297,7 @@ def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAU
         With ``png`` set, or ``problem`` saying why not (no program, no data, the law failed).
     """
     task = run["task"]
-    spec = TASKS[task]
+    spec = get_spec(task, run.get("spec_file") or None)
     title = f"{task}: best law {run['agent']} / {run['model']} (run {int(run['run_index'])}), held-out R² {fmt_number(run['r2'])}"
     program, shape = read_program(run)
     if not program:
@@ -410,7 +414,7 @@ def write_leaderboard(
     images: dict[str, bytes] = {"scores_by_task.png": bar_chart(report)}
     plots = []
     best = best_runs(report)
-    for task in TASK_COLUMNS:
+    for task in report.table1.tasks:
         if task in best:
             plot = law_plot(best[task], data_dir, timeout)
         else:

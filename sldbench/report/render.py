@@ -19,7 +19,7 @@ from .tables import TABLE1_COLUMNS, Report, best_cells
 FORMATS = ("md", "csv", "latex", "html")
 DECIMALS = 3
 TABLE1_CSV_HEADER = ["agent", "model", *TABLE1_COLUMNS]
-"""Header of Table 1 as CSV: ``agent,model,parallel,...,u_shape,avg``."""
+"""Header of Table 1 as CSV: ``agent,model,parallel,...,u_shape,avg`` (then any tasks of your own)."""
 
 PAGE_CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1300px;
@@ -133,7 +133,7 @@ def score_table(
 
 def table1_csv(report: Report) -> str:
     """Table 1 as CSV with header `TABLE1_CSV_HEADER`, values at full precision."""
-    frame = report.table1.values.reset_index()[TABLE1_CSV_HEADER]
+    frame = report.table1.values.reset_index()[["agent", "model", *report.table1.columns]]
     return _csv(frame)
 
 
@@ -191,7 +191,9 @@ def sections(report: Report, fmt: str, with_stderr: bool = False) -> list[tuple[
     out = [
         (
             "Table 1: held-out R² per agent and model",
-            f"Clipped held-out R², {protocol}. Best per column in bold.",
+            f"Clipped held-out R², {protocol}. Best per column in bold."
+            + (f" avg is over the eight SLDBench tasks; {', '.join(report.table1.custom_tasks)} (tasks of your own data) follow it."
+               if report.table1.custom_tasks else ""),
             score_table(report.table1.values, fmt, stderr=report.table1.stderr if with_stderr else None),
         )
     ]
@@ -216,8 +218,8 @@ def sections(report: Report, fmt: str, with_stderr: bool = False) -> list[tuple[
             (
                 "Against the human laws",
                 f"Difference to the row {' / '.join(report.human_row)} per task (positive: better than the "
-                f"expert law); wins/ties/losses over the 8 tasks (a tie is within 0.0005).",
-                score_table(versus[TABLE1_COLUMNS], fmt, mark_best=False, signed=True, extra=counts),
+                f"expert law); wins/ties/losses over the tasks both rows have (a tie is within 0.0005).",
+                score_table(versus[report.table1.columns], fmt, mark_best=False, signed=True, extra=counts),
             )
         )
     usage = report.usage

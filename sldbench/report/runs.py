@@ -29,9 +29,10 @@ from ..specs import BY_CONFIG, TASKS
 RUN_COLUMNS = [
     "task", "agent", "model", "run_index", "r2", "r2_raw", "nmse", "nmae", "error",
     "input_tokens", "output_tokens", "total_tokens", "cost", "total_time", "working_time",
-    "origin", "source", "sample_uuid", "epoch", "data_dir",
+    "origin", "source", "sample_uuid", "epoch", "data_dir", "spec_file",
 ]  # fmt: skip
-"""Columns of a runs frame. ``origin`` is ``log`` or ``csv``; ``source`` the file a run came from."""
+"""Columns of a runs frame. ``origin`` is ``log`` or ``csv``; ``source`` the file a run came from;
+``spec_file`` the spec of a task of your own data (empty for the eight SLDBench tasks)."""
 
 RUNS_CSV_COLUMNS = ("task", "agent", "model", "run_index", "reward_r2")
 """Header of a per-run CSV (the published leaderboard's ``leaderboard_r2_runs.csv``)."""
@@ -271,6 +272,7 @@ def runs_from_csv(path: str | Path) -> pd.DataFrame:
             "sample_uuid": "",
             "epoch": run_index.astype(int),
             "data_dir": "",
+            "spec_file": "",
         }
     )[RUN_COLUMNS]
 
@@ -301,6 +303,11 @@ def _as_dict(value: object) -> dict:
     return {}
 
 
+def _text(value: object) -> str:
+    """A text field of a samples frame; "" where it is missing (None, NaN or pandas' NA once frames are mixed)."""
+    return value if isinstance(value, str) else ""
+
+
 def _usage_totals(model_usage: object) -> dict[str, float]:
     """Sum token counts and cost over the models a sample used (cost NaN when no model reports one)."""
     usage = _as_dict(model_usage)
@@ -326,6 +333,8 @@ def runs_from_logs(paths: list[str | Path]) -> pd.DataFrame:
     -------
     pandas.DataFrame
         A runs frame; a sample without a ``heldout_r2`` score (it errored) is a run with R^2 = -1.
+        A sample of ``sldbench/custom`` (its metadata names a spec file) is a run of the task
+        its spec names, a column of its own in the tables.
 
     Raises
     ------
@@ -340,8 +349,9 @@ def runs_from_logs(paths: list[str | Path]) -> pd.DataFrame:
         warnings.filterwarnings("ignore", message="The inplace keyword")
         evals = evals_df(files, quiet=True)
         samples = samples_df(files, quiet=True)
-    if "metadata_task" not in samples.columns:
-        samples["metadata_task"] = None
+    for column in ("metadata_task", "metadata_spec_file"):
+        if column not in samples.columns:
+            samples[column] = None
     rows = []
     for _, ev in evals.iterrows():
         log_samples = samples[samples["eval_id"] == ev["eval_id"]]
@@ -351,7 +361,8 @@ def runs_from_logs(paths: list[str | Path]) -> pd.DataFrame:
         agent = agent_label(solver, solver_args)
         model = normalise_model(ev["model"])
         for _, sample in log_samples.iterrows():
-            task = task_name(sample["metadata_task"])
+            spec_file = _text(sample.get("metadata_spec_file"))
+            task = str(sample["metadata_task"]) if spec_file else task_name(sample["metadata_task"])
             if task is None:
                 raise ReportError(f"{ev['log']}: sample {sample['id']} has unknown task {sample['metadata_task']!r}")
             score = _as_dict(sample.get(f"score_{SCORER}"))
@@ -378,7 +389,8 @@ def runs_from_logs(paths: list[str | Path]) -> pd.DataFrame:
                     "source": str(ev["log"]),
                     "sample_uuid": str(sample["sample_id"]),
                     "epoch": int(sample["epoch"]),
-                    "data_dir": str(sample.get("metadata_data_dir") or ""),
+                    "data_dir": _text(sample.get("metadata_data_dir")),
+                    "spec_file": spec_file,
                 }
             )
     return pd.DataFrame(rows, columns=RUN_COLUMNS)

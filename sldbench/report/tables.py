@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +31,10 @@ from ..specs import TASKS
 from .runs import NO_MODEL, ReportError
 
 TASK_COLUMNS = list(TASKS)
-"""Task columns in the paper's order."""
+"""Task columns in the paper's order: the eight tasks ``avg`` averages."""
 
 TABLE1_COLUMNS = [*TASK_COLUMNS, "avg"]
+"""Table 1's columns when every run is of a built-in task; tasks of your own follow ``avg``."""
 TABLE2_COLUMNS = ["native_agent", "native_cli", "sldagent", "gain"]
 
 DETERMINISTIC_AGENTS = frozenset({"human", "human-refit"})
@@ -65,21 +66,35 @@ class Table1:
     Attributes
     ----------
     values : pandas.DataFrame
-        Index ``(agent, model)``, columns `TABLE1_COLUMNS`: mean clipped R^2 (NaN where a
-        task has no run and no ``n_runs`` was asked for; ``avg`` is NaN then too).
+        Index ``(agent, model)``, columns `TABLE1_COLUMNS` then `custom_tasks`: mean clipped
+        R^2 (NaN where a task has no run and no ``n_runs`` was asked for; ``avg``, over the
+        eight SLDBench tasks only, is NaN then too).
     stderr : pandas.DataFrame
         Standard error of each cell (sample standard deviation over runs / sqrt(runs));
         for ``avg``, the errors of the 8 cells combined as independent.
     runs : pandas.DataFrame
-        Index ``(agent, model)``, columns `TASK_COLUMNS`: runs actually present per cell.
+        Index ``(agent, model)``, columns `tasks`: runs actually present per cell.
     n_runs : int or None
         Runs per cell the table was computed for (None: the runs present).
+    custom_tasks : list of str
+        Tasks of your own data among the runs (sorted), as columns after ``avg``.
     """
 
     values: pd.DataFrame
     stderr: pd.DataFrame
     runs: pd.DataFrame
     n_runs: int | None
+    custom_tasks: list[str] = field(default_factory=list)
+
+    @property
+    def tasks(self) -> list[str]:
+        """Every task column: the eight SLDBench tasks, then the custom ones."""
+        return [*TASK_COLUMNS, *self.custom_tasks]
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns of `values`: the eight tasks, ``avg``, then the custom tasks."""
+        return [*TABLE1_COLUMNS, *self.custom_tasks]
 
 
 def native_cli_agent(model: str) -> str | None:
@@ -142,8 +157,16 @@ def cell_values(r2: list[float], n_runs: int | None, deterministic: bool) -> lis
     return values
 
 
+def custom_task_names(runs: pd.DataFrame) -> list[str]:
+    """The tasks of a runs frame that are not among the eight SLDBench tasks, sorted."""
+    return sorted(set(runs["task"]) - set(TASK_COLUMNS))
+
+
 def build_table1(runs: pd.DataFrame, n_runs: int | None = None) -> Table1:
     """Table 1: mean clipped R^2 per ``(agent, model)`` and task, with ``avg`` over the 8 tasks.
+
+    Tasks of your own data (`custom_task_names`) are columns after ``avg``, with the
+    same rule per cell; they do not enter ``avg``, which stays the paper's average.
 
     Parameters
     ----------
@@ -161,12 +184,13 @@ def build_table1(runs: pd.DataFrame, n_runs: int | None = None) -> Table1:
         raise ValueError(f"n_runs must be at least 1, got {n_runs}")
     keys = ordered_rows(list(zip(runs["agent"], runs["model"])))
     index = pd.MultiIndex.from_tuples(keys, names=["agent", "model"])
-    values = pd.DataFrame(np.nan, index=index, columns=TABLE1_COLUMNS)
-    stderr = pd.DataFrame(np.nan, index=index, columns=TABLE1_COLUMNS)
-    counts = pd.DataFrame(0, index=index, columns=TASK_COLUMNS)
+    shape = Table1(None, None, None, n_runs, custom_task_names(runs))
+    values = pd.DataFrame(np.nan, index=index, columns=shape.columns)
+    stderr = pd.DataFrame(np.nan, index=index, columns=shape.columns)
+    counts = pd.DataFrame(0, index=index, columns=shape.tasks)
     grouped = {key: frame for key, frame in runs.groupby(["agent", "model", "task"])}
     for agent, model in keys:
-        for task in TASK_COLUMNS:
+        for task in shape.tasks:
             present = grouped.get((agent, model, task))
             r2 = [] if present is None else present.sort_values("run_index")["r2"].astype(float).tolist()
             cell = cell_values(r2, n_runs, agent in DETERMINISTIC_AGENTS)
@@ -181,7 +205,7 @@ def build_table1(runs: pd.DataFrame, n_runs: int | None = None) -> Table1:
             errors = stderr.loc[(agent, model), TASK_COLUMNS]
             if errors.notna().any():
                 stderr.loc[(agent, model), "avg"] = float(math.sqrt((errors.fillna(0.0) ** 2).sum()) / len(TASK_COLUMNS))
-    return Table1(values=values, stderr=stderr, runs=counts, n_runs=n_runs)
+    return Table1(values=values, stderr=stderr, runs=counts, n_runs=n_runs, custom_tasks=shape.custom_tasks)
 
 
 def build_table2(table1: Table1) -> pd.DataFrame:
@@ -234,18 +258,18 @@ def versus_human(table1: Table1) -> tuple[pd.DataFrame, tuple[str, str] | None]:
     -------
     (table, reference)
         ``table`` has index ``(agent, model)`` (every row but the reference), columns
-        `TABLE1_COLUMNS` holding ``row - human``, then ``wins``, ``ties``, ``losses`` over the
-        8 tasks (a tie is a difference below `TIE_TOLERANCE`; tasks without a value are not
-        counted). ``reference`` is the human row's key, None (and an empty table) without one.
+        ``table1.columns`` holding ``row - human``, then ``wins``, ``ties``, ``losses`` over the
+        tasks (a tie is a difference below `TIE_TOLERANCE`; tasks without a value on either
+        side are not counted). ``reference`` is the human row's key, None (and an empty table) without one.
     """
     reference = human_reference(table1)
-    columns = [*TABLE1_COLUMNS, "wins", "ties", "losses"]
+    columns = [*table1.columns, "wins", "ties", "losses"]
     if reference is None:
         return pd.DataFrame(columns=columns), None
     human = table1.values.loc[reference]
     others = table1.values.drop(index=[reference])
     differences = others - human
-    tasks = differences[TASK_COLUMNS]
+    tasks = differences[table1.tasks]
     differences["wins"] = (tasks > TIE_TOLERANCE).sum(axis=1)
     differences["ties"] = (tasks.abs() <= TIE_TOLERANCE).sum(axis=1)
     differences["losses"] = (tasks < -TIE_TOLERANCE).sum(axis=1)

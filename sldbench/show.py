@@ -1,0 +1,151 @@
+"""The laws back out of Inspect logs: ``sldbench show LOG``, and the lines ``inspect eval`` ends with.
+
+Every score keeps the program it was earned by (``Score.answer``). `law_formula`
+writes a program of the symbolic search as a formula; `describe_log` lists each
+sample's law and held-out R^2 beside the expert law's published one. The
+`LawSummary` hook prints that summary when an ``inspect eval`` of an SLDBench
+task ends, so the console shows the law and not only the metrics
+(``SLDBENCH_SUMMARY=0`` turns it off).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import sys
+
+from inspect_ai.hooks import Hooks, RunEnd, hooks
+from inspect_ai.log import EvalLog
+
+from .specs import TaskSpec, get_spec
+
+SUMMARY_ENV = "SLDBENCH_SUMMARY"
+SCORER = "heldout_r2"
+_quiet = 0  # evals run by code that prints its own account (sldbench discover)
+
+
+@contextlib.contextmanager
+def no_summary():
+    """Evals run inside this block print no summary (their caller shows the law its own way).
+
+    What Inspect itself prints meanwhile (its banner naming the hooks) goes to stderr, so
+    the caller's standard output stays its own (``sldbench discover --json``).
+    """
+    global _quiet
+    _quiet += 1
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _quiet -= 1
+
+
+def law_formula(program: str, spec: TaskSpec) -> str:
+    """The law of a program in words, one line per target; "" when the program does not say.
+
+    Programs of the symbolic search are read back into their form; other programs
+    are read from their docstring's ``TARGET = ...`` lines (the expert laws' and
+    Operon's programs write one).
+    """
+    from .symbolic.forms import describe, read_form
+
+    form = read_form(program)
+    if form is not None:
+        return "\n".join(describe(form, list(spec.features), target) for target in spec.targets)
+    docstring = _docstring(program)
+    lines = [line.strip() for line in docstring.splitlines() if line.strip().startswith(tuple(f"{t} =" for t in spec.targets))]
+    variables = [line.strip() for line in docstring.splitlines() if line.strip().startswith("with X1 =")]
+    return "\n".join(lines + variables[:1]) if lines else ""
+
+
+def _docstring(program: str) -> str:
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return ""
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return node.value.value
+    return ""
+
+
+def _spec_of(metadata: dict) -> TaskSpec | None:
+    try:
+        return get_spec(metadata.get("task", ""), metadata.get("spec_file"))
+    except ValueError:
+        return None
+
+
+def describe_log(log: EvalLog, programs: bool = True) -> str:
+    """Each sample's law and held-out R^2, beside the expert law's published R^2.
+
+    Parameters
+    ----------
+    log : EvalLog
+        A log with its samples.
+    programs : bool
+        Print the whole program where no formula can be read from it (``sldbench show``);
+        otherwise say where to find it (the console summary).
+
+    Returns
+    -------
+    str
+        Lines of text; the first names the log, the task, the solver and the model.
+    """
+    from .laws import PUBLISHED_R2
+
+    solver = log.plan.steps[-1].solver if log.plan and log.plan.steps else "?"
+    parts = [f"{log.location}: {log.eval.task}, solver {solver}, model {log.eval.model}"]
+    for sample in log.samples or []:
+        score = (sample.scores or {}).get(SCORER)
+        parts.append(f"\n--- sample {sample.id} (epoch {sample.epoch})")
+        if score is None or not isinstance(score.value, dict):
+            parts.append("    not scored" + (f": {sample.error.message}" if sample.error else ""))
+            continue
+        metadata = sample.metadata or {}
+        spec = _spec_of(metadata)
+        program = score.answer or ""
+        formula = law_formula(program, spec) if spec is not None and program else ""
+        parts.append(
+            f"    held-out R² {score.value['r2_raw']:.6g} (clipped {score.value['r2']:.4f}); "
+            f"isolation {(score.metadata or {}).get('isolation', '?')}"
+        )
+        if spec is not None and not spec.is_custom and spec.name in PUBLISHED_R2:
+            parts.append(f"    expert law ({spec.name}, published constants): held-out R² {PUBLISHED_R2[spec.name]:.3f}")
+        if formula:
+            parts.append("    law: " + formula.replace("\n", "\n         "))
+        elif not program:
+            parts.append("    law: (the log keeps no program for this sample)")
+        elif programs:
+            parts.append("    law: (a program of its own)\n" + program)
+        else:
+            parts.append(f"    law: a program of its own ({len(program.splitlines())} lines): sldbench show {log.location}")
+        if (score.metadata or {}).get("explain"):
+            parts.append("    explain.md:\n" + "\n".join(f"      {line}" for line in score.metadata["explain"].splitlines()))
+    return "\n".join(parts)
+
+
+def show(log_path: str) -> str:
+    """`describe_log` of the log at ``log_path``, programs included (``sldbench show LOG``)."""
+    from inspect_ai.log import read_eval_log
+
+    return describe_log(read_eval_log(log_path))
+
+
+@hooks(name="sldbench_law_summary", description="Print the law and held-out R² of each SLDBench sample when an eval ends")
+class LawSummary(Hooks):
+    """After ``inspect eval`` of SLDBench tasks, print each sample's law (`describe_log`, programs left out)."""
+
+    def enabled(self) -> bool:
+        return not _quiet and os.environ.get(SUMMARY_ENV, "1") not in ("0", "false", "no")
+
+    async def on_run_end(self, data: RunEnd) -> None:
+        from inspect_ai.log import read_eval_log
+
+        for log in data.logs:
+            if (log.eval.metadata or {}).get("benchmark") != "sldbench":
+                continue
+            if not log.samples and log.location:
+                log = read_eval_log(log.location)
+            print("\n" + describe_log(log, programs=False), flush=True)
