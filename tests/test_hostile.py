@@ -15,6 +15,8 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import textwrap
 import threading
 import time
@@ -424,10 +426,17 @@ def test_environment_holds_nothing_of_the_eval(isolated, rlimits_sandbox, monkey
     leaks = ("SLDBENCH" in seen) + ("sk-planted" in seen) + ("sldbench-data" in seen) + ("HF_HOME" in seen)
     return [{"loss": float(leaks)} for _ in input_data]
     """
-    assert _constant_prediction(attack(isolated, hostile(body)), 0.0)
-    # without bubblewrap the runner's own environment is cleared too, but the host's processes are
-    # in view, this test's among them with its planted secret: the probe finds it
-    assert not _constant_prediction(attack(rlimits_sandbox, hostile(body)), 0.0)
+    # a process of the eval's that holds the secret in its environment from its start (a process's
+    # /proc/PID/environ shows what it started with, not what it set later, as monkeypatch does here)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=dict(os.environ))
+    try:
+        assert _constant_prediction(attack(isolated, hostile(body)), 0.0)
+        # without bubblewrap the runner's own environment is cleared too, but the host's processes
+        # are in view, the holder among them: the probe finds its secret
+        assert not _constant_prediction(attack(rlimits_sandbox, hostile(body)), 0.0)
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_test_split_where_users_keep_it_is_out_of_reach(isolated, rlimits_sandbox, planted_test_splits):
