@@ -34,6 +34,7 @@ from typing import Awaitable, Callable, Protocol, runtime_checkable
 import numpy as np
 
 from .data import Split
+from .folds import SEPARATOR, fold_r2s, fold_score
 from .sandbox.host import WarmRunner, fit_and_predict
 from .metrics import heldout_metrics
 
@@ -210,6 +211,7 @@ class Program:
     param_count: int
     complexity: int
     diversity: float = 0.0
+    folds: list[float] = field(default_factory=list)  # clipped R^2 per validation fold, when fitness is their mean
 
 
 @dataclass
@@ -516,11 +518,14 @@ class Search:
         Receives one dict per iteration (for the transcript).
     validation : Split, optional
         The rows (and groups) fitness is computed on; ``evaluate`` must predict exactly
-        these. Default: ``train`` (fitness is train R^2). A split of held-out TRAIN rows
-        makes fitness reward laws that extrapolate.
+        these. Default: ``train`` (fitness is train R^2). The held-out split of
+        `sldbench.symbolic.extrapolation_split` (test-shaped folds of TRAIN rows, as
+        pseudo-groups) makes fitness the mean of the folds' clipped R^2, kept per
+        program in ``Program.folds``: it rewards laws that extrapolate.
     time_budget : float, optional
         Seconds after which no new wave is started (the proposals in flight are still
-        evaluated). A run cut short by it depends on the machine's speed.
+        evaluated): a safety net. A run cut short by it depends on the machine's
+        speed, and the log says so (``time budget spent``).
     """
 
     def __init__(
@@ -534,13 +539,14 @@ class Search:
         self.log = log or (lambda event: None)
         self.validation = validation or train
         self.targets = self.validation.stacked_targets()
+        self.folded = all(SEPARATOR in g for g in self.validation.groups) and validation is not train
         if time_budget is not None and not time_budget > 0:
             raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget}")
         self.time_budget = time_budget
         self._deadline: float | None = None
 
     # -- evaluation
-    async def _fitness(self, code: str) -> tuple[float, float, int]:
+    async def _fitness(self, code: str) -> tuple[float, float, int, list[float]]:
         result = await self.evaluate(code)
         if not result.ok:
             raise Rejected(f"{result.kind}: {result.error}")
@@ -553,7 +559,12 @@ class Search:
         metrics = heldout_metrics(self.targets, result.stacked(self.validation.groups))
         if not math.isfinite(metrics.r2_raw):
             raise Rejected("train R^2 is not finite")
-        return metrics.r2_raw, 1.0 / (1.0 + metrics.nmse), max(result.param_counts.values(), default=0)
+        params = max(result.param_counts.values(), default=0)
+        if not self.folded:
+            return metrics.r2_raw, 1.0 / (1.0 + metrics.nmse), params, []
+        groups = self.validation.groups
+        folds = fold_r2s({g: self.validation.arrays(g)[1] for g in groups}, {g: result.predictions[g] for g in groups})
+        return fold_score(folds), 1.0 / (1.0 + metrics.nmse), params, folds
 
     async def _evaluate_pending(self, state: SearchState, item: Pending) -> Attempt | Program:
         parent = state.database.programs[item.parent]
@@ -563,14 +574,14 @@ class Search:
             check_candidate(child, parent.code)
             if normalized(child) in state.database.seen:
                 raise Rejected("duplicates a program already evaluated")
-            fitness, combined, params = await self._fitness(child)
+            fitness, combined, params, folds = await self._fitness(child)
             limit = self.train.spec.param_limit
             if limit is not None and params > limit:
                 raise Rejected(f"fits {params} parameters per group; the limit is {limit}")
         except Rejected as err:
             attempt.reason = str(err)
             return attempt
-        return Program(f"p{item.iteration + 1:04d}", child, parent.id, item.iteration, item.island, fitness, combined, params, len(child))
+        return Program(f"p{item.iteration + 1:04d}", child, parent.id, item.iteration, item.island, fitness, combined, params, len(child), folds=folds)
 
     def _commit(self, state: SearchState, item: Pending, outcome: Attempt | Program) -> None:
         db = state.database
@@ -660,10 +671,10 @@ class Search:
             limit = self.train.spec.param_limit
             state = SearchState(Database(self.settings, limit), random.Random(self.settings.seed))
             try:
-                fitness, combined, params = await self._fitness(initial_program)
+                fitness, combined, params, folds = await self._fitness(initial_program)
             except Rejected:
-                fitness, combined, params = -math.inf, 0.0, 0
-            state.database.add(Program("p0000", initial_program, None, -1, 0, fitness, combined, params, len(initial_program)))
+                fitness, combined, params, folds = -math.inf, 0.0, 0, []
+            state.database.add(Program("p0000", initial_program, None, -1, 0, fitness, combined, params, len(initial_program), folds=folds))
             seed = {"iteration": 0, "island": 0, "parent": None, "outcome": "seed", "child": "p0000", "fitness": fitness}
             if limit is not None and params > limit:
                 # short enough to stay inline in the log (longer strings become attachments)

@@ -11,17 +11,24 @@ program is the submission, scored on the held-out split by the task's scorer.
 initial program (no evolution), to show whether evolution helps.
 
 ``proposer=symbolic`` replaces the model by law search (no language model, no API
-key): each child is the best of a few rounds of law-shaped moves from the
-parent's form, fitted in this process on the train split (`sldbench.symbolic`).
-Its fitness is then the R^2 of the largest-scale train rows held out and
-predicted (``fitness=extrapolation``), so the loop prefers laws that
-extrapolate; the test split is only ever read by the scorer.
+key): the first children are the law grammar's families, then Operon's
+expressions, then the best of a few rounds of law-shaped moves from the
+parent's form, all fitted in this process on the train split
+(`sldbench.symbolic`). Its fitness is then the mean clipped R^2 of test-shaped
+validation folds of the train split (``fitness=extrapolation``,
+`sldbench.folds`), and the submission is the simplest program within one
+standard error of the best (`sldbench.symbolic.grammar.select`), so the loop
+prefers laws that extrapolate; the test split is only ever read by the scorer.
+The run is bounded by counts (iterations, candidates), so a seed gives the same
+law on any machine; ``time_budget`` is a safety net whose use the log records.
+Epoch k > 1 of ``--epochs`` runs with its own seed, derived from ``seed`` and k.
 """
 
 from __future__ import annotations
 
+import random
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from inspect_ai.log import transcript
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser, get_model
@@ -29,15 +36,50 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import sandbox as current_sandbox
 
 from sldbench.data import load_split
-from sldbench.evolution import Search, Settings, train_evaluator
+from sldbench.evolution import Search, Settings, normalized, train_evaluator
 from sldbench.specs import get_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import SymbolicProposer, extrapolation_split, holdout_evaluator
+from sldbench.symbolic.grammar import select
 
 PROPOSERS = ("model", "symbolic")
-# Keeps the symbolic proposer's run (Operon, then law search) to a few minutes on a small machine.
-SYMBOLIC_TIME_BUDGET = 180.0
+# A safety net only: the symbolic run is bounded by counts and ends long before it on a 2-core machine.
+SYMBOLIC_SAFETY_CAP = 3600.0
 FITNESS = ("train", "extrapolation")
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of one epoch: ``seed`` itself for the first, else one derived from (seed, epoch), so epochs are independent runs."""
+    return seed if epoch <= 1 else random.Random(f"{seed}:epoch:{epoch}").getrandbits(31)
+
+
+def choose_submission(db, vetted: set[str] | None) -> tuple[object, dict]:
+    """The submitted program and how it was chosen.
+
+    With per-fold validation scores (``fitness=extrapolation``): the one-standard-error
+    rule over the programs within the parameter limit (only those in ``vetted``, the
+    `normalized` codes the symbolic proposer checked, when it gave any). Otherwise
+    the best by fitness, as the paper's SLDAgent submits.
+    """
+    best = db.best()
+    limit = db.param_limit
+    pool = [p for p in db.programs.values() if p.folds and (limit is None or p.param_count <= limit)]
+    if vetted:
+        pool = [p for p in pool if normalized(p.code) in vetted] or pool
+    if not pool:
+        return best, {"rule": "best fitness", "chosen": best.id}
+    ranked = select(pool, folds=lambda p: p.folds, size=lambda p: (p.param_count, p.complexity))
+    if not ranked:
+        return best, {"rule": "best fitness", "chosen": best.id}
+    chosen, top = ranked[0], max(ranked, key=lambda p: p.fitness)
+    return chosen, {
+        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2",
+        "chosen": chosen.id,
+        "chosen_folds": chosen.folds,
+        "best_by_score": top.id,
+        "best_folds": top.folds,
+        "candidates": len(pool),
+    }
 
 
 def _model_proposer(role: str):
@@ -78,9 +120,11 @@ def _evolution_solver(
     if proposer == "symbolic" and settings.mode != "full":
         raise ValueError("proposer=symbolic writes whole programs: use mode=full")
     if time_budget is None and proposer == "symbolic":
-        time_budget = SYMBOLIC_TIME_BUDGET
+        time_budget = SYMBOLIC_SAFETY_CAP
+    base_settings = settings
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
+        settings = replace(base_settings, seed=epoch_seed(base_settings.seed, state.epoch))
         spec = get_spec(state.metadata["task"], state.metadata.get("spec_file"))
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
@@ -96,12 +140,13 @@ def _evolution_solver(
             evaluate = holdout_evaluator(current_sandbox(), fit_rows, validation, settings.eval_timeout)
         else:
             validation, evaluate = train, train_evaluator(current_sandbox(), train, settings.eval_timeout)
+        proposal = SymbolicProposer(train, seed=settings.seed) if proposer == "symbolic" else _model_proposer(role)
         search = Search(
             settings,
             train,
             context=state.input_text,
             evaluate=evaluate,
-            propose=SymbolicProposer(train, seed=settings.seed) if proposer == "symbolic" else _model_proposer(role),
+            propose=proposal,
             checkpoint=path,
             log=log,
             validation=validation,
@@ -112,7 +157,7 @@ def _evolution_solver(
         finally:
             await evaluate.close()
         db = result.database
-        best = db.best()
+        best, selection = choose_submission(db, proposal.vetted if proposer == "symbolic" else None)
         store_program(state, best.code, shape="fit_predict")
         lineage, cursor = [], best
         while cursor is not None:
@@ -127,6 +172,7 @@ def _evolution_solver(
             "time_budget": time_budget,
             "stopped_by_time_budget": result.next_iteration < settings.iterations,
             "best": {"id": best.id, "train_r2": best.fitness, "combined": best.combined, "param_count": best.param_count},
+            "selection": selection,
             "trajectory": result.trajectory,
             "lineage": lineage,
             "usage": result.usage,
@@ -188,7 +234,7 @@ def sldagent(
     eval_timeout : float
         Seconds per candidate evaluation; runaway code is killed.
     seed : int
-        Seed of every random choice.
+        Seed of every random choice (epoch k > 1 uses a seed derived from it and k).
     checkpoint : str, optional
         JSON path (``{task}`` and ``{epoch}`` are filled in) written every wave; a run started
         with an existing checkpoint continues from it.
@@ -202,8 +248,9 @@ def sldagent(
         model, ``extrapolation`` with the symbolic proposer.
     time_budget : float, optional
         Seconds after which no new proposals are asked for (the run then stops early,
-        with the best program so far as the submission). Default: none with the model,
-        180 s with the symbolic proposer (a few minutes in all on a 2-core machine).
+        with the best program so far as the submission, and the log says so): a safety
+        net, since a run cut short depends on the machine's speed. Default: none with
+        the model, 3600 s with the symbolic proposer (whose run is bounded by counts).
     progress : bool
         Print the search's progress on stderr (for runs without Inspect's display).
     """

@@ -12,16 +12,17 @@ from sldbench.data import load_split
 from sldbench.evolution import INITIAL_PROGRAM, Program, Request, check_candidate, child_from_full_rewrite, train_evaluator
 from sldbench.scorer import score_program
 from sldbench.solvers import sldagent, symreg
-from sldbench.solvers.sldagent import SYMBOLIC_TIME_BUDGET
+from sldbench.solvers.sldagent import SYMBOLIC_SAFETY_CAP
 from sldbench.specs import TASKS, get_spec
-from sldbench.symbolic import LawSearch, SymbolicProposer, extrapolation_split, read_form
+from sldbench.symbolic import LawSearch, SymbolicProposer, read_form
 from sldbench.symbolic.proposer import OperonSettings
 from sldbench.symbolic.operon import translate
 from sldbench.tasks import sldbench_task
 
 INITIAL = Program("p0000", INITIAL_PROGRAM, None, -1, 0, 0.0, 0.0, 5, len(INITIAL_PROGRAM))
-NO_OPERON = OperonSettings(proposals=0)  # law search answers every iteration
+NO_OPERON = OperonSettings(proposals=0)
 SMALL_OPERON = OperonSettings(proposals=2, generations=20, population=100)
+CLIMB_ONLY = {"operon_settings": NO_OPERON, "grammar_proposals": 0}  # hill climbing answers every iteration
 
 
 def request(seed, parent=INITIAL, top=(), seen=frozenset(), iteration=0):
@@ -38,7 +39,7 @@ def child_of(proposer, req):
 def test_proposed_programs_pass_the_checks_evaluate_in_the_sandbox_and_respect_the_limit(task, data_dir, local_sandbox):
     spec = get_spec(task)
     train = load_split(spec, "train", data_dir)
-    proposer = SymbolicProposer(train, width=4, depth=1, operon_settings=NO_OPERON)
+    proposer = SymbolicProposer(train, width=4, depth=1, **CLIMB_ONLY)
     child = child_of(proposer, request(1))
     check_candidate(child, INITIAL_PROGRAM)
     result = asyncio.run(train_evaluator(local_sandbox, train, 120)(child))
@@ -57,7 +58,7 @@ def test_proposed_programs_pass_the_checks_evaluate_in_the_sandbox_and_respect_t
 def test_the_first_proposals_are_operon_programs_that_pass_the_checks_and_evaluate(task, data_dir, local_sandbox):
     spec = get_spec(task)
     train = load_split(spec, "train", data_dir)
-    proposer = SymbolicProposer(train, seed=3, operon_settings=SMALL_OPERON)
+    proposer = SymbolicProposer(train, seed=3, operon_settings=SMALL_OPERON, grammar_proposals=0)
     first, second = (child_of(proposer, request(1, iteration=i)) for i in range(2))
     assert "Operon" in first and first != second
     assert read_form(first) is None  # not a law-search form: a later child of it starts from the initial family
@@ -69,7 +70,7 @@ def test_the_first_proposals_are_operon_programs_that_pass_the_checks_and_evalua
         assert set(result.param_counts) == set(train.groups)
         assert max(result.param_counts.values()) <= spec.param_limit
     # the same seed gives the same programs; Operon ran once for both proposals
-    again = SymbolicProposer(train, seed=3, operon_settings=SMALL_OPERON)
+    again = SymbolicProposer(train, seed=3, operon_settings=SMALL_OPERON, grammar_proposals=0)
     assert child_of(again, request(1, iteration=0)) == first
     # past the Operon proposals, law search answers
     assert read_form(child_of(proposer, request(1, iteration=2))) is not None
@@ -89,10 +90,10 @@ def test_every_move_stays_within_the_parameter_limit_on_every_task(data_dir):
 
 def test_same_seed_same_program_and_another_seed_explores(data_dir):
     train = load_split(get_spec("moe"), "train", data_dir)
-    first = SymbolicProposer(train, width=4, depth=2, operon_settings=NO_OPERON).propose_now(request(7))
-    again = SymbolicProposer(train, width=4, depth=2, operon_settings=NO_OPERON).propose_now(request(7))
+    first = SymbolicProposer(train, width=4, depth=2, **CLIMB_ONLY).propose_now(request(7))
+    again = SymbolicProposer(train, width=4, depth=2, **CLIMB_ONLY).propose_now(request(7))
     assert first == again
-    others = {SymbolicProposer(train, width=4, depth=2, operon_settings=NO_OPERON).propose_now(request(seed))[0] for seed in (8, 9, 10)}
+    others = {SymbolicProposer(train, width=4, depth=2, **CLIMB_ONLY).propose_now(request(seed))[0] for seed in (8, 9, 10)}
     assert len(others | {first[0]}) > 1
 
 
@@ -100,22 +101,10 @@ def test_the_proposer_avoids_programs_already_evaluated(data_dir):
     from sldbench.evolution import normalized
 
     train = load_split(get_spec("parallel"), "train", data_dir)
-    proposer = SymbolicProposer(train, width=6, depth=1, operon_settings=NO_OPERON)
+    proposer = SymbolicProposer(train, width=6, depth=1, **CLIMB_ONLY)
     first = child_of(proposer, request(3))
     second = child_of(proposer, request(3, seen=frozenset({normalized(first)})))
     assert normalized(second) != normalized(first)
-
-
-def test_extrapolation_folds_hold_out_the_largest_train_rows_of_each_group(data_dir):
-    train = load_split(get_spec("sft"), "train", data_dir)
-    fit, holdout = extrapolation_split(train)
-    assert len(fit.groups) == len(train.groups)  # one feature: one fold per group
-    for group in train.groups:
-        name = f"{group} | largest sft_data_size"
-        fitted, held = fit.arrays(name)[0][:, 0], holdout.arrays(name)[0][:, 0]
-        assert held.min() > fitted.max()
-        assert 0 < len(held) < len(fitted)
-    assert len(fit.frame) + len(holdout.frame) == len(train.frame)
 
 
 def _eval(tmp_path, task, solver, data_dir, **kwargs):
@@ -129,14 +118,15 @@ def test_symbolic_sldagent_through_inspect_beats_the_initial_program(tmp_path, d
     sample = _eval(tmp_path, "moe", sldagent(proposer="symbolic", iterations=4, parallel=2, seed=5), data_dir)
     meta = sample.metadata["sldagent"]
     assert meta["proposer"] == "symbolic" and meta["fitness"] == "extrapolation" and meta["iterations_run"] == 4
-    assert meta["time_budget"] == SYMBOLIC_TIME_BUDGET  # the default of the symbolic proposer
+    assert meta["time_budget"] == SYMBOLIC_SAFETY_CAP and not meta["stopped_by_time_budget"]  # a safety net that did not bind
+    assert meta["selection"]["chosen"] == meta["best"]["id"] and len(meta["selection"]["chosen_folds"]) >= 2
     assert meta["accepted"] >= 1 and meta["best"]["id"] != "p0000"
     assert meta["usage"]["total_tokens"] == 0
     score = sample.scores["heldout_r2"].value
     initial = asyncio.run(score_program(local_sandbox, INITIAL_PROGRAM, get_spec("moe"), data_dir)).value
     assert score["r2"] > initial["r2"] + 0.5, (score, initial)
     submitted = sample.store["sldbench:program"]
-    assert read_form(submitted) is not None or "symbolic regression (Operon)" in submitted  # a law-search or an Operon program
+    assert "FAMILY = " in submitted or read_form(submitted) is not None or "Operon" in submitted  # grammar, law search or Operon
 
 
 @pytest.mark.slow

@@ -11,8 +11,9 @@ from ..data import Split
 from ..evolution import Request, normalized
 from . import operon
 from .forms import Form, read_form
+from .grammar import GrammarSearch, guard_problem
 from .search import LawSearch, Scored
-from .validation import namespace, validation_r2
+from .validation import group_arrays, namespace, validation_r2
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,12 @@ class OperonSettings:
 
 
 class SymbolicProposer:
-    """Propose a child program by symbolic regression (first iterations) or hill climbing over law forms.
+    """Propose a child program from the law grammar, by symbolic regression, or by hill climbing over law forms.
 
-    The first ``operon.proposals`` iterations are answered with Operon programs:
+    The first ``grammar_proposals`` iterations are answered with the law grammar's
+    families (`sldbench.symbolic.grammar`), in the order its one-standard-error
+    ranking gives (all of them fitted once per search, in this process, on the
+    train split). The next ``operon.proposals`` iterations are answered with Operon programs:
     Operon runs once per search on the pooled train rows, every target's Pareto
     front is ranked on the extrapolation folds of the train split
     (`operon.rank_fronts`), and iteration ``k`` gets, per target, the k-th best
@@ -46,8 +50,16 @@ class SymbolicProposer:
     a model wrote) starts from the initial program's family, a power law per
     feature. Forms of the request's top and diverse programs feed crossover
     moves. Candidates are fitted and scored in this process, on the train split
-    alone; the reply is the chosen program in a ```python block, as a model would
-    write it, and the loop evaluates it like any other child.
+    alone; an Operon or hill-climbing program is proposed only if it passes the
+    grammar's guard rails (`guard_problem`: finite, in a sane band and on the
+    data's trend beyond the data). The reply is the chosen program in a ```python
+    block, as a model would write it, and the loop evaluates it like any other
+    child. ``vetted`` holds every program proposed (as `normalized` code), so the
+    solver can submit only programs that passed those checks.
+
+    The work is bounded by counts (proposals, candidates per round), never by the
+    clock, so a seed gives the same programs on a fast or a loaded machine; a
+    request's ``deadline`` (the solver's safety cap) only cuts a climb short.
 
     Parameters
     ----------
@@ -55,26 +67,63 @@ class SymbolicProposer:
         The train split the solver was given.
     width, depth : int
         Candidates scored per round of hill climbing, and rounds per proposal.
+    grammar_proposals : int
+        Iterations answered from the law grammar's ranking (fewer when it has fewer admissible laws).
     seed : int
         Operon's seed (one thread: the same front for the same seed).
     operon_settings : OperonSettings, optional
         Operon's share of the proposals and its search (default: `OperonSettings()`).
     """
 
-    def __init__(self, train: Split, width: int = 12, depth: int = 2, seed: int = 42, operon_settings: OperonSettings | None = None) -> None:
-        if width < 1 or depth < 1:
-            raise ValueError(f"width and depth must be at least 1, got width={width}, depth={depth}")
+    def __init__(
+        self, train: Split, width: int = 12, depth: int = 2, seed: int = 42, operon_settings: OperonSettings | None = None, grammar_proposals: int = 16
+    ) -> None:
+        if width < 1 or depth < 1 or grammar_proposals < 0:
+            raise ValueError(f"width and depth must be at least 1 and grammar_proposals at least 0, got {width}, {depth}, {grammar_proposals}")
         self.operon = operon_settings or OperonSettings()
         if self.operon.proposals < 0:
             raise ValueError(f"OperonSettings.proposals must be at least 0, got {self.operon.proposals}")
         self.train, self.seed = train, seed
         self.search = LawSearch(train, note="Found by SLDAgent's symbolic proposer on the train split.")
         self.width, self.depth = width, depth
+        self.grammar = GrammarSearch(train, note="Found by SLDAgent's symbolic proposer (law grammar) on the train split.")
+        self.grammar_proposals = grammar_proposals
+        self._grammar_programs: list[tuple[float, str]] | None = None
         self._operon_programs: list[tuple[float, str]] | None = None
         self._operon_lock = asyncio.Lock()
+        self.train_rows = group_arrays(train)
+        self.vetted: set[str] = set()
+
+    @property
+    def _grammar_count(self) -> int:
+        return min(self.grammar_proposals, len(self._grammar_programs or []))
+
+    def _rank_grammar(self) -> list[tuple[float, str]]:
+        if not self.grammar_proposals:
+            return []
+        return [(c.score, c.code) for c in self.grammar.run() if not c.problem][: self.grammar_proposals]
+
+    def _grammar_reply(self, request: Request) -> tuple[str, dict] | None:
+        """The ``request.iteration``-th law of the grammar's ranking, else the next one not evaluated yet."""
+        programs = self._grammar_programs or []
+        order = programs[request.iteration :] + programs[: request.iteration]
+        for score, code in order:
+            if normalized(code) not in request.seen:
+                self.vetted.add(normalized(code))
+                return f"Law grammar on the train split (mean clipped R^2 of the validation folds {score:.6g}).\n```python\n{code}```\n", {}
+        return None
+
+    def _passes_guard(self, code: str) -> bool:
+        axes = self.grammar.axes
+        return not guard_problem(namespace(code), self.train_rows, axes, self.grammar.geometry.transforms)[0]
 
     async def propose(self, request: Request) -> tuple[str, dict]:
-        if request.iteration < self.operon.proposals:
+        async with self._operon_lock:  # the wave's requests share one grammar ranking
+            if self._grammar_programs is None:
+                self._grammar_programs = await asyncio.to_thread(self._rank_grammar)
+        if request.iteration < self._grammar_count and (reply := self._grammar_reply(request)) is not None:
+            return reply
+        if request.iteration < self._grammar_count + self.operon.proposals:
             async with self._operon_lock:  # the wave's requests share one Operon run
                 if self._operon_programs is None:
                     # Operon and the fits run in threads; Operon's strings are parsed here, in the event
@@ -89,18 +138,25 @@ class SymbolicProposer:
         # Fitting is CPU work: a thread keeps the event loop free for the sandboxed evaluations in flight.
         # The thread compiles and runs programs but never parses them into ASTs (see above).
         ranked = await asyncio.to_thread(self.search.climb, parent, random.Random(request.seed), others, self.width, self.depth, request.deadline)
-        return self._reply(request, ranked)
+        fresh = self._fresh(request, ranked)  # parses programs: here, in the event loop's thread
+        return self._reply(request, ranked, fresh, await asyncio.to_thread(self._first_guarded, fresh))
 
     def propose_now(self, request: Request) -> tuple[str, dict]:
         """The reply for ``request``, computed in the calling thread (a pure function of the request)."""
-        if request.iteration < self.operon.proposals:
+        if self._grammar_programs is None:
+            self._grammar_programs = self._rank_grammar()
+        if request.iteration < self._grammar_count and (reply := self._grammar_reply(request)) is not None:
+            return reply
+        if request.iteration < self._grammar_count + self.operon.proposals:
             if self._operon_programs is None:
                 self._operon_programs = self._rank_operon(operon.translate_fronts(self.train, self._operon_fronts(request.deadline)))
             reply = self._operon_reply(request)
             if reply is not None:
                 return reply
         parent, others = self._forms(request)
-        return self._reply(request, self.search.climb(parent, random.Random(request.seed), others, self.width, self.depth, request.deadline))
+        ranked = self.search.climb(parent, random.Random(request.seed), others, self.width, self.depth, request.deadline)
+        fresh = self._fresh(request, ranked)
+        return self._reply(request, ranked, fresh, self._first_guarded(fresh))
 
     # -- Operon
     def _operon_fronts(self, deadline: float | None) -> list[list[str]]:
@@ -127,11 +183,13 @@ class SymbolicProposer:
         return programs
 
     def _operon_reply(self, request: Request) -> tuple[str, dict] | None:
-        """The ``request.iteration``-th Operon program, else the next one not evaluated yet; None when all were."""
+        """The k-th Operon program (k counted after the grammar's), else the next one not evaluated yet; None when all were."""
         programs = self._operon_programs or []
-        order = programs[request.iteration :] + programs[: request.iteration]
+        k = request.iteration - self._grammar_count
+        order = programs[k:] + programs[:k]
         for score, code in order:
-            if normalized(code) not in request.seen:
+            if normalized(code) not in request.seen and self._passes_guard(code):
+                self.vetted.add(normalized(code))
                 return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {}
         return None
 
@@ -144,7 +202,17 @@ class SymbolicProposer:
         return parent, others
 
     @staticmethod
-    def _reply(request: Request, ranked: list[Scored]) -> tuple[str, dict]:
-        """The best candidate whose program was not evaluated yet (else the best), as a model would reply."""
-        best = next((s for s in ranked if normalized(s.code) not in request.seen), ranked[0])
+    def _fresh(request: Request, ranked: list[Scored]) -> list[Scored]:
+        """The candidates whose programs were not evaluated yet, in rank order."""
+        return [s for s in ranked if normalized(s.code) not in request.seen]
+
+    def _first_guarded(self, fresh: list[Scored]) -> Scored | None:
+        """The first candidate that passes the guard rails (runs fits: call it from a worker thread)."""
+        return next((s for s in fresh if self._passes_guard(s.code)), None)
+
+    def _reply(self, request: Request, ranked: list[Scored], fresh: list[Scored], guarded: Scored | None) -> tuple[str, dict]:
+        """The best fresh candidate that passes the guard rails (else the best fresh one, else the best), as a model would reply."""
+        best = guarded or (fresh or ranked)[0]
+        if guarded is not None:
+            self.vetted.add(normalized(best.code))
         return f"Law search from {request.parent.id} (extrapolation R^2 on held-out train rows {best.score:.6g}).\n```python\n{best.code}```\n", {}

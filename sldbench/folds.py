@@ -1,0 +1,142 @@
+"""Validation folds shaped like the test, from the train split alone.
+
+A task's test rows lie beyond its train rows along the features its spec names
+in ``extrapolates``. Each fold does the same inside the train split: in every
+group, the rows at the k-th largest scale (k = 1 .. `CUTS`) are held out, and
+the law is fitted on the group's rows at smaller scales. A row's scale is its
+combination of axis values, ordered by their sum (log values for positive
+features, each axis scaled to its train range), so with two axes a fold holds
+out one grid of runs at a larger (N, D), as a test split at the largest N and
+D does. A group too small to leave enough rows below the cut sits that fold
+out. A task with no extrapolation axis (new mixtures of the same features)
+gets `ROW_FOLDS` interleaved row folds instead.
+Each fold yields one R^2 (pooled over its groups, as the benchmark pools
+groups), so a solver can aggregate robustly across folds (`fold_score`: the mean of
+the clipped fold R^2) instead of adding their offsets into one pooled score.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .data import Split
+from .metrics import heldout_metrics
+
+CUTS = 4
+ROW_FOLDS = 5
+MIN_FIT_ROWS = 3
+MIN_FIT_DISTINCT = 3
+SEPARATOR = " | "  # a fold's pseudo-group is "<fold> | <group>"
+
+
+def fold_of(pseudo_group: str) -> str:
+    """The fold a pseudo-group belongs to (``"tokens: the largest | all_data"`` -> ``"tokens: the largest"``)."""
+    return pseudo_group.split(SEPARATOR, 1)[0]
+
+
+def _scale(values: np.ndarray) -> np.ndarray:
+    """Per row, the sum over axes of the axis value (its log when positive) scaled to the axis' range, rounded."""
+    out = np.zeros(len(values))
+    for column in values.T:
+        u = np.log(column) if np.all(column > 0) else column
+        out += (u - u.min()) / (np.ptp(u) or 1.0)
+    return np.round(out, 9)
+
+
+def _ordinal(k: int) -> str:
+    return {1: "the", 2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+
+
+def extrapolation_folds(train: Split, cuts: int = CUTS) -> tuple[Split, Split]:
+    """The folds of ``train`` along its spec's extrapolation axes (see the module docstring).
+
+    Parameters
+    ----------
+    train : Split
+    cuts : int
+        Folds: hold out the largest scale, the 2nd largest, ... (each fitted on the smaller ones).
+
+    Returns
+    -------
+    (fit, held) : tuple of Split
+        Rows to fit on and rows to predict, one pseudo-group ``"<fold> | <group>"`` per
+        fold and group (`fold_of` gives the fold back), in a fixed order; a split of
+        one row per group or fewer gives both as ``train`` itself.
+    """
+    spec = train.spec
+    need = max(MIN_FIT_ROWS, -(-(spec.param_limit or 0) // len(spec.targets)) + 1)
+    groups = sorted(train.frame.groupby("group", sort=True), key=lambda item: str(item[0]))
+    fit_parts, held_parts = [], []
+
+    def add(fold: str, group, fit_rows, held_rows) -> None:
+        name = f"{fold}{SEPARATOR}{group}"
+        fit_parts.append(fit_rows.assign(group=name))
+        held_parts.append(held_rows.assign(group=name))
+
+    axes = list(spec.extrapolates)
+    if axes:
+        scale = _scale(train.frame[axes].to_numpy(dtype=float))
+        for k in range(1, cuts + 1):
+            fold = f"{' x '.join(axes)}: {_ordinal(k)} largest"
+            for group, rows in groups:
+                values = scale[train.frame.index.get_indexer(rows.index)]
+                distinct = np.unique(values)
+                if len(distinct) <= k:
+                    continue
+                below, at = values < distinct[-k], values == distinct[-k]
+                if below.sum() < need or len(np.unique(values[below])) < min(MIN_FIT_DISTINCT, len(distinct) - k):
+                    continue
+                add(fold, group, rows[below], rows[at])
+    if not held_parts:  # no axis, or none that leaves rows to fit: interleaved row folds
+        for index in range(ROW_FOLDS):
+            for group, rows in groups:
+                mask = np.arange(len(rows)) % ROW_FOLDS == index
+                if mask.all() or not mask.any() or (~mask).sum() < need:
+                    continue
+                add(f"rows {index} mod {ROW_FOLDS}", group, rows[~mask], rows[mask])
+    if not held_parts:
+        return train, train
+    fit = Split(spec, "train", pd.concat(fit_parts, ignore_index=True), train.source + " (fit rows of the validation folds)")
+    held = Split(spec, "train", pd.concat(held_parts, ignore_index=True), train.source + " (held-out rows of the validation folds)")
+    return fit, held
+
+
+def fold_r2s(targets: dict[str, np.ndarray], predictions: dict[str, np.ndarray]) -> list[float]:
+    """One R^2 per fold, clipped to [-1, 1]: each fold's pseudo-groups pooled in sorted order, as the benchmark pools groups.
+
+    Parameters
+    ----------
+    targets, predictions : dict
+        ``{pseudo-group: (n, T) array}`` with the same keys.
+
+    Returns
+    -------
+    list of float
+        In sorted fold order; a fold whose R^2 is not finite counts -1.
+    """
+    folds: dict[str, list[str]] = {}
+    for group in sorted(targets):
+        folds.setdefault(fold_of(group), []).append(group)
+    out = []
+    for groups in folds.values():
+        r2 = heldout_metrics(np.concatenate([targets[g] for g in groups]), np.concatenate([predictions[g] for g in groups])).r2_raw
+        out.append(float(min(1.0, max(-1.0, r2))) if math.isfinite(r2) else -1.0)
+    return out
+
+
+def fold_score(folds: list[float]) -> float:
+    """The validation score: the mean of the folds' R^2, each clipped to [-1, 1]; -inf without folds.
+
+    Clipping bounds what one fold can do to the score (a raw R^2 of -900 on a fold with
+    little spread would otherwise decide alone), while a law that fails one fold badly
+    still pays for it, as it would on the test.
+    """
+    return float(np.mean(np.clip(folds, -1.0, 1.0))) if len(folds) else -math.inf
+
+
+def fold_stderr(values: list[float]) -> float:
+    """Standard error of the mean of ``values`` (0 for fewer than two)."""
+    return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0

@@ -1,0 +1,572 @@
+"""A grammar of scaling-law families, enumerated by giving the features roles.
+
+Every law is ``y = E + sum_k s_k c_k phi_k(X; theta)`` per target with ``c_k >= 0``
+(non-negative least squares inside variable projection, see
+`sldbench.symbolic.nnls_fitter`), so the signs of its terms are fixed by the
+family, not found by the fit. ``direction`` says how the target moves with
+scale: ``+1`` for a loss (decaying terms weigh positively, bowls open upwards,
+log-linear slopes fall), ``-1`` for a score that rises. Pieces:
+
+``power``  ``prod_f x_f^-a_f`` (``exp(-a x)`` on a raw feature): one power law, or a
+           product of them (multiplicative interaction). Exponents on log features
+           lie in [0, 3]: terms decay with scale.
+``pair``   ``x_p^-a`` and ``x_p^-a x_q^-b`` with a shared ``a``: an effective size,
+           ``x_p`` times a saturating function of ``x_q`` (the mixture-of-experts form).
+``shift``  ``(x + e^t)^-a``, a shifted power law; ``t`` bounded around the data's range.
+``rect``   ``1 / (x^a + e^t)``, a rectified power law (the fine-tuning form).
+``bowl``   ``(u_h - m0 - sum_j m_j (u_j - ref_j))^2`` with ``u = log x``: a convex loss
+           around an optimum of a hyperparameter ``h`` that moves as a power law of the
+           ``movers`` (the learning-rate/batch-size form); no movers: a fixed optimum.
+``sat``    ``x_eff^-a`` with ``x_eff = r x_q (1 - exp(-x_p / (r x_q)))``: ``x_p``'s effective
+           value, equal to it while small and saturating at ``r`` times ``x_q`` (repeated
+           data: tokens seen against unique tokens).
+``linear`` ``u_f``: a log-linear (or, on a raw feature, linear) trend.
+
+`families` assigns features to these roles (every feature a scale; one pair an
+effective size; one feature shifted or rectified; one or two non-extrapolation
+features hyperparameters with a fixed or a moving optimum; subsets that keep
+the extrapolation axes), within the parameter limit, for both directions.
+`GrammarSearch` fits every family on test-shaped folds of the train split
+(`sldbench.symbolic.folds`), drops those whose fits hit a bound or fail and
+those that break the guard rails, and ranks the rest with the one-standard-error
+rule (`select`). Nothing here depends on a task's name or reads the test split.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data import Split
+from ..evolution import EVOLVE_END, EVOLVE_START
+from . import nnls_fitter
+from .forms import feature_transforms
+from ..folds import fold_score, fold_stderr
+from .validation import extrapolation_split, group_arrays, namespace, validation_folds
+
+KINDS = ("power", "pair", "sat", "shift", "rect", "bowl", "linear")
+LOG_EXPONENT = (0.0, 3.0)
+MOVER_SLOPE = 1.5
+MAX_PARAMS_PER_TARGET = 16  # for tasks without a limit: keeps fits well posed
+FITTER_SOURCE = inspect.getsource(nnls_fitter.project_nonnegative).rstrip() + "\n\n\n" + inspect.getsource(nnls_fitter.fit_grammar_law).rstrip()
+# Guard rails: how far beyond the data a law is followed, and how far outside the train targets it may go.
+EXTRAPOLATION_FACTORS = (2.0, 4.0, 8.0, 16.0)
+BAND = 1.0  # in units of the group's train target span, on each side
+BOUND_SHARE = 0.25  # a law is excluded when more than this share of its group fits end on a bound or diverge
+TREND = 0.5  # |Spearman rho| of target vs axis in a group above which the law must keep that trend beyond the data
+
+
+@dataclass(frozen=True, order=True)
+class Piece:
+    """One role: ``kind`` (see the module docstring) on ``features``; a bowl's optimum moves with ``movers``."""
+
+    kind: str
+    features: tuple[int, ...]
+    movers: tuple[int, ...] = ()
+
+    def theta_count(self) -> int:
+        return {"power": len(self.features), "pair": 2, "sat": 2, "shift": 2, "rect": 2, "bowl": 1 + len(self.movers), "linear": 0}[self.kind]
+
+    def column_count(self) -> int:
+        return 2 if self.kind == "pair" else 1
+
+
+@dataclass(frozen=True)
+class Family:
+    """A law family: pieces (sorted) and the direction of the target with scale (+1 falls, -1 rises)."""
+
+    pieces: tuple[Piece, ...]
+    direction: int = 1
+
+    @property
+    def theta_count(self) -> int:
+        return sum(p.theta_count() for p in self.pieces)
+
+    @property
+    def column_count(self) -> int:
+        return sum(p.column_count() for p in self.pieces)
+
+    def params_per_target(self) -> int:
+        return self.theta_count + 1 + self.column_count
+
+    def signs(self) -> list[float]:
+        out = []
+        for piece in self.pieces:
+            sign = -1.0 if piece.kind == "linear" else 1.0
+            out += [sign * self.direction] * piece.column_count()
+        return out
+
+    def to_literal(self) -> dict:
+        return {"direction": self.direction, "pieces": [[p.kind, list(p.features), list(p.movers)] for p in self.pieces]}
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """What the train split fixes about a feature: its transform and the box of its parameters (never fitted per group)."""
+
+    names: tuple[str, ...]
+    transforms: tuple[str, ...]
+    low: tuple[float, ...]  # min of u = log x (log features) or x (raw ones)
+    high: tuple[float, ...]
+
+    @classmethod
+    def of(cls, train: Split) -> "Geometry":
+        X = train.frame[list(train.spec.features)].to_numpy(dtype=float)
+        transforms = feature_transforms(X)
+        U = np.column_stack([np.log(X[:, f]) if t == "log" else X[:, f] for f, t in enumerate(transforms)])
+        return cls(tuple(train.spec.features), transforms, tuple(map(float, U.min(axis=0))), tuple(map(float, U.max(axis=0))))
+
+    def span(self, f: int) -> float:
+        return max(self.high[f] - self.low[f], 1e-12)
+
+    def ref(self, f: int) -> float:
+        """A bowl mover's centre: the middle of the train range, rounded (a fixed reparametrisation, not a constant of the law)."""
+        return round((self.low[f] + self.high[f]) / 2, 1)
+
+    def exponent_box(self, f: int) -> tuple[float, float]:
+        if self.transforms[f] == "log":
+            return LOG_EXPONENT
+        width = 10.0 / self.span(f)  # exp(-a x) changes by at most e^10 across the data
+        return (-width, width)
+
+
+# ------------------------------------------------------------------ enumeration
+
+
+def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_targets: int) -> list[Family]:
+    """Every family the roles give for these features, within ``limit`` parameters per group (all targets).
+
+    Parameters
+    ----------
+    geometry : Geometry
+    axes : tuple of int
+        The features the test split extrapolates along (kept in every law; never a hyperparameter).
+    limit : int, optional
+        Fitted parameters per group over all targets (None: `MAX_PARAMS_PER_TARGET` per target).
+
+    Returns
+    -------
+    list of Family
+        Deterministic order, no duplicates.
+    """
+    features = tuple(range(len(geometry.names)))
+    logs = [f for f in features if geometry.transforms[f] == "log"]
+    raws = [f for f in features if geometry.transforms[f] == "raw"]
+
+    def powers(subset) -> list[Piece]:
+        return [Piece("power", (f,)) for f in subset]
+
+    bodies: list[list[Piece]] = []
+    # every feature, or all but one (the limit may not leave room for all): a law keeps the extrapolation axes
+    subsets = [s for r in (len(features), len(features) - 1) if r > 0 for s in itertools.combinations(features, r) if set(axes) <= set(s)]
+    for subset in subsets:
+        rest_of = lambda used: [f for f in subset if f not in used]  # noqa: E731
+        bodies.append(powers(subset))
+        if len(subset) >= 2:
+            bodies.append([Piece("power", subset)])
+        for f in subset:
+            if f in logs:
+                bodies.append([Piece("shift", (f,))] + powers(rest_of([f])))
+                bodies.append([Piece("rect", (f,))] + powers(rest_of([f])))
+            bodies.append([Piece("linear", (f,))] + powers(rest_of([f])))
+        for p, q in itertools.permutations(subset, 2):
+            bodies.append([Piece("pair", (p, q))] + powers(rest_of([p, q])))
+            if p in logs and q in logs:
+                bodies.append([Piece("sat", (p, q))] + powers(rest_of([p, q])))
+                bodies.append([Piece("sat", (p, q))] + powers(rest_of([p])))
+        if len(subset) >= 3:
+            for p, q in itertools.combinations(subset, 2):
+                bodies.append([Piece("power", (p, q))] + powers(rest_of([p, q])))
+    # hyperparameters: one or two features that are not extrapolation axes, each with an optimum
+    candidates = [f for f in features if f not in axes]
+    for size in (1, 2):
+        for hyper in itertools.combinations(candidates, size):
+            scale = [f for f in features if f not in hyper]
+            if not scale and len(features) > 1:
+                continue
+            for movers_of in ("fixed", "scale", "all"):
+                if movers_of != "fixed" and not scale:
+                    continue
+                bowls = []
+                for h in hyper:
+                    movers = () if movers_of == "fixed" else tuple(scale if movers_of == "scale" else [f for f in features if f != h])
+                    bowls.append(Piece("bowl", (h,), tuple(m for m in movers if geometry.transforms[m] == "log" or m in raws)))
+                if movers_of == "all" and size == 1:
+                    continue  # the same as "scale" with one hyperparameter
+                bodies.append(bowls + powers(scale))
+    cap = (limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets)
+    out, seen = [], set()
+    for direction in (1, -1):
+        for body in bodies:
+            family = Family(tuple(sorted(set(body))), direction)
+            if family in seen or not family.pieces:
+                continue
+            if family.params_per_target() * n_targets > cap:
+                continue
+            seen.add(family)
+            out.append(family)
+    return out
+
+
+# ------------------------------------------------------------------ programs
+
+
+def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float], list[float]]:
+    """``columns(X, theta)`` as source, and the box of theta."""
+    lines = ["def columns(X, theta):", '    """Values of the law\'s terms, shape (N, K), for nonlinear parameters theta."""']
+    used = sorted({f for p in family.pieces for f in p.features + p.movers})
+    for f in used:
+        value = f"np.log(X[:, {f}])" if geometry.transforms[f] == "log" else f"X[:, {f}]"
+        lines.append(f"    u{f} = {value}  # {geometry.names[f]}")
+    cols, lower, upper, k = [], [], [], 0
+    for piece in family.pieces:
+        if piece.kind == "power":
+            parts = []
+            for f in piece.features:
+                parts.append(f"theta[{k}] * u{f}")
+                lo, hi = geometry.exponent_box(f)
+                lower.append(lo)
+                upper.append(hi)
+                k += 1
+            cols.append(f"np.exp(-({' + '.join(parts)}))")
+        elif piece.kind == "pair":
+            p, q = piece.features
+            cols.append(f"np.exp(-theta[{k}] * u{p})")
+            cols.append(f"np.exp(-theta[{k}] * u{p} - theta[{k + 1}] * u{q})")
+            for f in (p, q):
+                lo, hi = geometry.exponent_box(f)
+                lower.append(lo)
+                upper.append(hi)
+            k += 2
+        elif piece.kind == "sat":
+            p, q = piece.features
+            # log x_eff = log r + u_q + log(1 - exp(-exp(u_p - u_q - log r)))
+            cols.append(f"np.exp(-theta[{k}] * (theta[{k + 1}] + u{q} + np.log(-np.expm1(-np.exp(u{p} - u{q} - theta[{k + 1}])))))")
+            ratio = (geometry.low[p] - geometry.high[q], geometry.high[p] - geometry.low[q])
+            lower += [LOG_EXPONENT[0], ratio[0] - 2.0]
+            upper += [LOG_EXPONENT[1], ratio[1] + 2.0]
+            k += 2
+        elif piece.kind in ("shift", "rect"):
+            (f,) = piece.features
+            if piece.kind == "shift":
+                cols.append(f"np.exp(-theta[{k}] * np.logaddexp(u{f}, theta[{k + 1}]))")
+                box = (geometry.low[f] - 5.0, geometry.high[f] + 2.0)
+            else:
+                cols.append(f"np.exp(-np.logaddexp(theta[{k}] * u{f}, theta[{k + 1}]))")
+                box = (-5.0, LOG_EXPONENT[1] * max(abs(geometry.low[f]), abs(geometry.high[f])) + 5.0)
+            lower += [LOG_EXPONENT[0], box[0]]
+            upper += [LOG_EXPONENT[1], box[1]]
+            k += 2
+        elif piece.kind == "bowl":
+            (h,) = piece.features
+            centre = f"theta[{k}]" + "".join(f" + theta[{k + 1 + i}] * (u{m} - {geometry.ref(m)!r})" for i, m in enumerate(piece.movers))
+            cols.append(f"(u{h} - ({centre})) ** 2")
+            lower.append(geometry.low[h] - 0.5 * geometry.span(h))
+            upper.append(geometry.high[h] + 0.5 * geometry.span(h))
+            lower += [-MOVER_SLOPE] * len(piece.movers)
+            upper += [MOVER_SLOPE] * len(piece.movers)
+            k += 1 + len(piece.movers)
+        else:  # linear
+            cols.append(f"u{piece.features[0]}")
+    lines.append(f"    return np.column_stack([{', '.join(cols)}])")
+    return "\n".join(lines), lower, upper
+
+
+def describe(family: Family, names: list[str], target: str = "y", transforms: tuple[str, ...] = ()) -> str:
+    """The law in words, e.g. ``loss = E + c1 * N^-a1 + c2 * D^-a2`` (``transforms`` marks raw features)."""
+    terms, k, c = [], 0, 0
+    raw = {f for f, t in enumerate(transforms) if t == "raw"}
+
+    def u(f: int) -> str:
+        return names[f] if f in raw else f"log({names[f]})"
+
+    for piece in family.pieces:
+        if piece.kind == "power":
+            factors = []
+            for f in piece.features:
+                k += 1
+                factors.append(f"exp(-a{k} * {names[f]})" if f in raw else f"{names[f]}^-a{k}")
+            c += 1
+            terms.append(f"c{c} * " + " * ".join(factors))
+        elif piece.kind == "pair":
+            p, q = piece.features
+            terms.append(f"{names[p]}^-a{k + 1} * (c{c + 1} + c{c + 2} * {names[q]}^-a{k + 2})")
+            k, c = k + 2, c + 2
+        elif piece.kind == "sat":
+            p, q = piece.features
+            terms.append(f"c{c + 1} * X^-a{k + 1} with X = r{k + 2} * {names[q]} * (1 - exp(-{names[p]} / (r{k + 2} * {names[q]})))")
+            k, c = k + 2, c + 1
+        elif piece.kind == "shift":
+            terms.append(f"c{c + 1} * ({names[piece.features[0]]} + s{k + 2})^-a{k + 1}")
+            k, c = k + 2, c + 1
+        elif piece.kind == "rect":
+            terms.append(f"c{c + 1} / ({names[piece.features[0]]}^a{k + 1} + s{k + 2})")
+            k, c = k + 2, c + 1
+        elif piece.kind == "bowl":
+            h = u(piece.features[0])
+            moving = "".join(f" + m{k + 1 + i} * {u(m)}" for i, m in enumerate(piece.movers))
+            terms.append(f"c{c + 1} * ({h} - (m{k}{moving}))^2" if moving else f"c{c + 1} * ({h} - m{k})^2")
+            k, c = k + 1 + len(piece.movers), c + 1
+        else:
+            c += 1
+            terms.append(f"-c{c} * {u(piece.features[0])}")
+    body = " + ".join(["E", *terms]).replace("+ -", "- ")
+    if family.direction < 0:
+        body = "E - (" + " + ".join(terms).replace("+ -", "- ") + ")"
+    return f"{target} = {body}"
+
+
+def program(family: Family, geometry: Geometry, targets: list[str], note: str = "") -> str:
+    """A complete SLDAgent program that fits ``family`` per group (see `sldbench.symbolic.nnls_fitter`)."""
+    source, lower, upper = columns_source(family, geometry)
+    names = list(geometry.names)
+    laws = "\n".join(f"    {describe(family, names, t, geometry.transforms)}" for t in targets)
+    header = (
+        f'"""Scaling law found by the law grammar (no language model); per group:\n\n{laws}\n\n'
+        "with c >= 0 and the signs shown"
+        + ("; log is the natural log" if any(p.kind == "bowl" for p in family.pieces) else "")
+        + ".\n"
+        + (f"{note}\n" if note else "")
+        + 'FAMILY names the law for the symbolic proposer; fit_grammar_law fits it by variable projection with NNLS.\n"""'
+    )
+    return f"""{EVOLVE_START}
+{header}
+import numpy as np
+from scipy.optimize import least_squares, nnls
+from scipy.stats import qmc
+
+FAMILY = {family.to_literal()!r}
+SIGNS = {family.signs()!r}
+N_THETA = {family.theta_count}
+LOWER = {[round(v, 6) for v in lower]!r}
+UPPER = {[round(v, 6) for v in upper]!r}
+
+
+{source}
+
+
+{FITTER_SOURCE}
+
+
+def scaling_law_func(data_points, params):
+    X = np.atleast_2d(np.asarray(data_points, dtype=float))
+    P = np.atleast_2d(np.asarray(params, dtype=float))
+    out = []
+    for p in P:
+        with np.errstate(all="ignore"):
+            out.append(p[N_THETA] + columns(X, p[:N_THETA]) @ p[N_THETA + 1 :])
+    pred = np.column_stack(out)
+    return pred[:, 0] if pred.shape[1] == 1 else pred
+
+
+def fit_scaling_law(data_points, loss_values):
+    X = np.atleast_2d(np.asarray(data_points, dtype=float))
+    Y = np.asarray(loss_values, dtype=float).reshape(len(X), -1)
+    params = [fit_grammar_law(columns, X, Y[:, t], np.array(SIGNS), LOWER, UPPER) for t in range(Y.shape[1])]
+    return params[0] if len(params) == 1 else np.array(params)
+{EVOLVE_END}
+"""
+
+
+# ------------------------------------------------------------------ scoring and selection
+
+
+@dataclass
+class Candidate:
+    """A family, its program, its R^2 per validation fold (clipped to [-1, 1]) and why it was excluded, if it was."""
+
+    family: Family
+    code: str
+    params: int
+    folds: list[float] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def score(self) -> float:
+        return fold_score(self.folds)
+
+    @property
+    def stderr(self) -> float:
+        return fold_stderr(self.folds)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Simplicity: fitted parameters per group, then description length (pieces and the features they use)."""
+        return (self.params, sum(1 + len(p.features) + len(p.movers) for p in self.family.pieces))
+
+
+def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> list:
+    """Rank by the one-standard-error rule: the simplest candidate within one standard error of the best comes first.
+
+    Parameters
+    ----------
+    candidates : list
+    folds : callable
+        A candidate's R^2 per fold (clipped), the same folds for every candidate.
+    size : callable
+        A candidate's simplicity key (fewer parameters first, then shorter description).
+
+    Returns
+    -------
+    list
+        The chosen candidate, then the others by `fold_score`. The best is the
+        one with the highest score; a candidate is within one standard error of it
+        when its mean shortfall, fold by fold, is at most the standard error of the
+        best's fold R^2 (the folds are shared, so their common difficulty cancels,
+        and a fold where a candidate fails alone counts in full). Among those the
+        smallest ``size`` wins, ties going to the higher score. Candidates without a
+        finite score are left out.
+    """
+    scored = [c for c in candidates if math.isfinite(fold_score(folds(c)))]
+    ranked = sorted(scored, key=lambda c: (-fold_score(folds(c)), size(c)))
+    if not ranked:
+        return []
+    best = np.asarray(folds(ranked[0]), dtype=float)
+    tolerance = fold_stderr(list(best))
+
+    def near(c) -> bool:
+        return float(np.mean(best - np.asarray(folds(c), dtype=float))) <= tolerance
+
+    chosen = min((c for c in ranked if near(c)), key=lambda c: (size(c), -fold_score(folds(c))))
+    return [chosen] + [c for c in ranked if c is not chosen]
+
+
+def fit_problem(params: np.ndarray, family: Family, lower: list[float], upper: list[float]) -> str:
+    """Why a fit is not trusted: non-finite values, or a nonlinear parameter on a bound of its box; '' when it is."""
+    params = np.atleast_2d(np.asarray(params, dtype=float))
+    if not np.all(np.isfinite(params)):
+        return "the fit is not finite"
+    lo, hi = np.asarray(lower), np.asarray(upper)
+    tolerance = 1e-6 * np.maximum(1.0, hi - lo)
+    for row in params:
+        theta = row[: family.theta_count]
+        on = np.where((theta <= lo + tolerance) | (theta >= hi - tolerance))[0]
+        if len(on):
+            return f"theta[{int(on[0])}] ends on a bound of its box [{lo[on[0]]:g}, {hi[on[0]]:g}]"
+    return ""
+
+
+def guard_problem(
+    code_namespace: dict, train: dict, axes: tuple[int, ...], transforms: tuple[str, ...], movers: tuple[int, ...] = ()
+) -> tuple[str, list]:
+    """Guard rails on fits to each group's train rows; returns (problem or '', fitted params per group).
+
+    Along every extrapolation axis, from each group's rows at its largest value, the
+    law is followed to `EXTRAPOLATION_FACTORS` times that value (raw features: that
+    many 32nds of its train span beyond it, up to half a span). Its predictions must stay finite, within `BAND`
+    spans of the group's train targets, and keep the group's trend along the axis
+    where the train rows show one (|Spearman rho| >= `TREND`): a loss that falls
+    with scale in the data must not turn up beyond it. The trend is not asked along
+    ``movers``, features that move a hyperparameter's optimum: at a fixed
+    learning rate the loss may rise with scale as the optimum moves away from it.
+    """
+    fitted = []
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for group, (x, y) in train.items():
+            try:
+                params = code_namespace["fit_scaling_law"](x, y[:, 0] if y.shape[1] == 1 else y)
+            except Exception as err:  # noqa: BLE001
+                return f"fitting group {group} failed: {type(err).__name__}", []
+            fitted.append(params)
+            low, high = y.min(axis=0), y.max(axis=0)
+            span = np.maximum(high - low, 1e-12)
+            for f in axes:
+                edge = x[x[:, f] == x[:, f].max()]
+                path = []
+                for step in EXTRAPOLATION_FACTORS:
+                    far = edge.copy()
+                    far[:, f] = far[:, f] * step if transforms[f] == "log" else far[:, f] + step / 32 * (x[:, f].max() - x[:, f].min())
+                    try:
+                        path.append(np.asarray(code_namespace["scaling_law_func"](far, params), dtype=float).reshape(len(far), -1))
+                    except Exception as err:  # noqa: BLE001
+                        return f"predicting beyond the data failed: {type(err).__name__}", []
+                path = np.stack(path)  # (steps, rows, targets)
+                if not np.all(np.isfinite(path)):
+                    return f"predictions beyond the data along feature {f} are not finite (group {group})", []
+                if np.any(path < low - BAND * span) or np.any(path > high + BAND * span):
+                    return f"predictions leave the band of the train targets along feature {f} (group {group})", []
+                for t in range(y.shape[1] if f not in movers else 0):
+                    rho = _spearman(x[:, f], y[:, t])
+                    if abs(rho) < TREND:
+                        continue
+                    steps = np.diff(np.concatenate([_predict_rows(code_namespace, edge, params, t), path[:, :, t]]), axis=0)
+                    wrong = steps * np.sign(rho) < -1e-3 * span[t]
+                    if np.any(wrong):
+                        return f"the law turns against the data's trend along feature {f} beyond the data (group {group})", []
+    return "", fitted
+
+
+def _predict_rows(code_namespace: dict, rows: np.ndarray, params, t: int) -> np.ndarray:
+    return np.asarray(code_namespace["scaling_law_func"](rows, params), dtype=float).reshape(len(rows), -1)[None, :, t]
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    ra, rb = _ranks(a), _ranks(b)
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def _ranks(v: np.ndarray) -> np.ndarray:
+    order = np.argsort(v, kind="stable")
+    ranks = np.empty(len(v))
+    ranks[order] = np.arange(len(v))
+    # ties share their mean rank
+    for value in np.unique(v):
+        mask = v == value
+        ranks[mask] = ranks[mask].mean()
+    return ranks
+
+
+class GrammarSearch:
+    """Enumerate, fit and rank the grammar's families on one train split (which alone it reads).
+
+    Parameters
+    ----------
+    train : Split
+    note : str
+        A line written into every program's docstring.
+    """
+
+    def __init__(self, train: Split, note: str = "") -> None:
+        spec = train.spec
+        self.train, self.note = train, note
+        self.geometry = Geometry.of(train)
+        names = list(spec.features)
+        self.axes = tuple(names.index(a) for a in spec.extrapolates if a in names)
+        fit, held = extrapolation_split(train)
+        self.fit_rows, self.held_rows = group_arrays(fit), group_arrays(held)
+        self.train_rows = group_arrays(train)
+        self.families = families(self.geometry, self.axes, spec.param_limit, len(spec.targets))
+
+    def candidate(self, family: Family) -> Candidate:
+        """Fit ``family``: guard rails and bound checks on the full train rows, then R^2 on every fold."""
+        code = program(family, self.geometry, list(self.train.spec.targets), self.note)
+        candidate = Candidate(family, code, family.params_per_target() * len(self.train.spec.targets))
+        code_namespace = namespace(code)
+        movers = tuple(sorted({m for p in family.pieces if p.kind == "bowl" for m in p.movers}))
+        problem, fitted = guard_problem(code_namespace, self.train_rows, self.axes, self.geometry.transforms, movers)
+        if not problem:
+            problems = [p for params in fitted if (p := fit_problem(params, family, code_namespace["LOWER"], code_namespace["UPPER"]))]
+            if len(problems) > BOUND_SHARE * len(fitted):
+                problem = f"{len(problems)} of {len(fitted)} group fits flagged, e.g. {problems[0]}"
+        candidate.problem = problem
+        if not problem:
+            candidate.folds = validation_folds(code_namespace, self.fit_rows, self.held_rows)
+        return candidate
+
+    def run(self, progress=None) -> list[Candidate]:
+        """Every family fitted, the admissible ones ranked by `select` first, then the excluded ones."""
+        out = []
+        for i, family in enumerate(self.families):
+            out.append(self.candidate(family))
+            if progress is not None:
+                progress(i + 1, len(self.families))
+        admissible = select([c for c in out if not c.problem])
+        return admissible + [c for c in out if c.problem]

@@ -1,0 +1,119 @@
+"""The law grammar: families by feature roles, the NNLS fitter, guard rails and the one-standard-error rule."""
+
+import asyncio
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sldbench.data import Split, load_split
+from sldbench.evolution import INITIAL_PROGRAM, check_candidate, train_evaluator
+from sldbench.specs import TASKS, TaskSpec, get_spec
+from sldbench.symbolic.grammar import Family, Geometry, GrammarSearch, Piece, families, fit_problem, guard_problem, program, select
+from sldbench.symbolic.validation import group_arrays, namespace
+
+
+def chinchilla_split(noise: float = 0.003, seed: int = 0) -> Split:
+    """Runs of L = 1.7 + 400 N^-0.34 + 300 D^-0.28 (two families with their own E), N on a grid, D varied."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for group, offset in (("dense", 0.0), ("moe", -0.05)):
+        for n in np.geomspace(1e7, 1e9, 7):
+            for d in np.geomspace(1e9, 1e11, 5):
+                loss = 1.7 + offset + 400 * n**-0.34 + 300 * d**-0.28
+                rows.append({"group": group, "N": n, "D": d, "loss": loss * (1 + noise * rng.standard_normal())})
+    spec = TaskSpec("chinchilla", "chinchilla", ("N", "D"), ("loss",), 5, "synthetic runs", extrapolates=("N",))
+    return Split(spec, "train", pd.DataFrame(rows), "memory")
+
+
+def test_the_fitter_recovers_a_known_law_with_non_negative_coefficients():
+    train = chinchilla_split(noise=0.0)
+    geometry = Geometry.of(train)
+    law = Family((Piece("power", (0,)), Piece("power", (1,))), direction=1)
+    code = program(law, geometry, ["loss"])
+    check_candidate(code, INITIAL_PROGRAM)
+    functions = namespace(code)
+    x, y = group_arrays(train)["dense"]
+    params = functions["fit_scaling_law"](x, y[:, 0])
+    # [a_N, a_D, E, c_N, c_D]
+    assert params[:2] == pytest.approx([0.34, 0.28], rel=1e-3)
+    assert params[2:] == pytest.approx([1.7, 400, 300], rel=1e-2)
+    assert fit_problem(params, law, functions["LOWER"], functions["UPPER"]) == ""
+    assert np.max(np.abs(functions["scaling_law_func"](x, params) - y[:, 0])) < 1e-6
+
+
+def test_signs_are_fixed_by_the_family_not_found_by_the_fit():
+    train = chinchilla_split()
+    geometry = Geometry.of(train)
+    rising = Family((Piece("power", (0,)), Piece("power", (1,))), direction=-1)  # a score that rises with scale
+    functions = namespace(program(rising, geometry, ["loss"]))
+    x, y = group_arrays(train)["dense"]
+    params = functions["fit_scaling_law"](x, y[:, 0])
+    # a falling loss cannot be fitted by terms that must make it rise: the coefficients stay at zero
+    assert np.all(params[3:] <= 1e-9)
+
+
+def test_every_family_of_every_task_stays_within_its_parameter_limit(data_dir):
+    for name, spec in TASKS.items():
+        train = load_split(spec, "train", data_dir)
+        geometry = Geometry.of(train)
+        axes = tuple(spec.features.index(a) for a in spec.extrapolates)
+        found = families(geometry, axes, spec.param_limit, len(spec.targets))
+        assert found, name
+        for family in found:
+            if spec.param_limit is not None:
+                assert family.params_per_target() * len(spec.targets) <= spec.param_limit, (name, family)
+            # every family keeps the extrapolation axes, and never makes one a hyperparameter
+            used = {f for p in family.pieces for f in p.features}
+            assert set(axes) <= used, (name, family)
+            assert not any(p.kind == "bowl" and p.features[0] in axes for p in family.pieces), (name, family)
+
+
+def test_a_grammar_program_evaluates_in_the_sandbox_with_the_counted_parameters(data_dir, local_sandbox):
+    spec = get_spec("moe")
+    train = load_split(spec, "train", data_dir)
+    search = GrammarSearch(train)
+    chosen = search.run()[0]
+    assert not chosen.problem and chosen.params <= spec.param_limit
+    result = asyncio.run(train_evaluator(local_sandbox, train, 120)(chosen.code))
+    assert result.ok, result.error + result.detail
+    assert max(result.param_counts.values()) == chosen.params
+
+
+def test_the_guard_rails_reject_a_law_that_turns_up_beyond_the_data():
+    train = chinchilla_split()
+    geometry = Geometry.of(train)
+    rows = group_arrays(train)
+    # loss falls with N in the data; a bowl in log N fits the train rows but rises past its minimum
+    bowl = namespace(program(Family((Piece("bowl", (0,)), Piece("power", (1,)))), geometry, ["loss"]))
+    problem, _ = guard_problem(bowl, rows, (0,), geometry.transforms)
+    assert "trend" in problem or "band" in problem
+    honest = namespace(program(Family((Piece("power", (0,)), Piece("power", (1,)))), geometry, ["loss"]))
+    assert guard_problem(honest, rows, (0,), geometry.transforms)[0] == ""
+
+
+def test_the_search_recovers_the_true_family_on_noisy_data():
+    train = chinchilla_split()
+    ranked = GrammarSearch(train).run()
+    chosen = ranked[0]
+    assert not chosen.problem
+    assert chosen.score > 0.95
+    assert "N^-a1" in chosen.code and "D^-a2" in chosen.code
+
+
+class Fake:
+    def __init__(self, name, folds, params):
+        self.name, self.folds, self.size = name, folds, (params, 0)
+
+
+def test_the_one_standard_error_rule_prefers_the_simpler_law_within_reach():
+    best = Fake("best", [0.90, 0.80, 0.70, 0.60], 7)
+    close = Fake("close", [0.89, 0.79, 0.69, 0.60], 4)
+    far = Fake("far", [0.50, 0.40, 0.30, 0.20], 2)
+    one_bad_fold = Fake("one bad fold", [0.95, 0.85, -1.0, 0.65], 3)
+    broken = Fake("broken", [], 1)
+    ranked = select([far, best, close, one_bad_fold, broken])
+    # the best mean is "best"; "close" is within one standard error of it and simpler; "one bad
+    # fold" is simpler still and better on three folds, but failing the fourth puts it out of reach
+    assert [c.name for c in ranked] == ["close", "best", "one bad fold", "far"]
+    assert select([]) == []
