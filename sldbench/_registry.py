@@ -10,7 +10,7 @@ from .providers import scripted
 from .scorer import heldout_r2
 from .show import LawSummary
 from .solvers import best_of_n, file, human, sldagent, symreg
-from .tasks import custom, d_constrain, domain_mix, lr_bsz, moe, parallel, sft, u_shape, vocab
+from .tasks import custom, d_constrain, domain_mix, lr_bsz, moe, parallel, sft, sldbench, u_shape, vocab
 
 # `--solver sldagent` (bare) is looked up as "sldagent": register the same object under that key
 # too, so the logs still name it sldbench/sldagent. Pinned by tests/test_sldagent.py.

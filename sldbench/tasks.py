@@ -15,6 +15,7 @@ Usage::
     inspect eval sldbench/moe -T sandbox=docker ...            # one locked-down container per sample
     inspect eval sldbench/moe -T isolation=required ...        # bubblewrap, or fail at start
     inspect eval sldbench/custom -T spec=my_task.yaml ...      # a task of your own data (sldbench.taskspec)
+    inspect eval sldbench/sldbench --epochs 5 ...              # all eight settings as the samples of one task
 
 ``-T sandbox=local`` (the default) runs submissions under bubblewrap where it works
 (`sldbench.sandbox.local`); ``-T sandbox=docker`` selects the ``sldbench-docker`` provider (Docker SDK; Inspect's
@@ -156,6 +157,28 @@ def sldbench_task(
         version=TASK_VERSION,
         name=spec.name if spec.is_custom else None,  # a task of your own is named after its spec in logs
         metadata={"benchmark": "sldbench", "task": spec.name, "config": spec.config, "sandbox": sandbox, "isolation": isolation, "spec_file": spec.spec_file},
+    )
+
+
+@task
+def sldbench(
+    data_dir: str | None = None, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT
+) -> Task:
+    """The whole benchmark as one task: the eight settings are its samples (ids ``parallel`` ... ``u_shape``).
+
+    Inspect's headline metric is then the paper's average over the eight settings
+    (a submission that fails counts -1); ``--limit`` and ``--sample-id`` select
+    settings. The arguments are those of the single-setting tasks.
+    """
+    samples = [record_to_sample(spec, data_dir, score_timeout) for spec in TASKS.values()]
+    return Task(
+        dataset=MemoryDataset(samples, name="sldbench/sldbench"),
+        scorer=heldout_r2(),
+        sandbox=sandbox_spec(sandbox, isolation),
+        time_limit=time_limit,
+        epochs=1,
+        version=TASK_VERSION,
+        metadata={"benchmark": "sldbench", "task": "sldbench", "tasks": list(TASKS), "sandbox": sandbox, "isolation": isolation},
     )
 
 

@@ -93,3 +93,24 @@ def test_refit_runs_on_every_task_and_matches_the_results_table(data_dir, tmp_pa
         assert published == PUBLISHED_CLIPPED[name]
         assert round(score.value["r2"], 3) == pytest.approx(refit, abs=1e-3), name
         assert re.fullmatch(r"-?\d+\.\d{3}", table[name][2])
+
+
+def test_the_whole_benchmark_task_reports_the_paper_average_as_its_metric(data_dir, human_dir, tmp_path):
+    """`sldbench/sldbench`: the eight settings as samples; Inspect's mean r2 is the paper's Human average."""
+    from sldbench.tasks import sldbench as whole_benchmark
+
+    (log,) = inspect_eval(
+        whole_benchmark(data_dir=str(data_dir)), solver=human(constants=str(human_dir)), model="none", log_dir=str(tmp_path), display="none"
+    )
+    assert log.status == "success", log.error
+    assert sorted(s.id for s in log.samples) == sorted(TASKS)
+    (r2,) = [s for s in log.results.scores if s.name == "r2"]
+    assert round(r2.metrics["mean"].value, 3) == 0.517 == round(sum(PUBLISHED_CLIPPED.values()) / 8, 3)
+    for sample in log.samples:
+        assert round(sample.scores["heldout_r2"].value["r2"], 3) == PUBLISHED_CLIPPED[sample.id]
+    # settings are selected by sample id, as with any Inspect task
+    (some,) = inspect_eval(
+        whole_benchmark(data_dir=str(data_dir)), solver=human(constants=str(human_dir)), model="none", log_dir=str(tmp_path), display="none",
+        sample_id=["moe", "sft"],
+    )  # fmt: skip
+    assert sorted(s.id for s in some.samples) == ["moe", "sft"]

@@ -2,6 +2,7 @@
 
 import asyncio
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -12,7 +13,7 @@ from sldbench.data import load_split
 from sldbench.evolution import INITIAL_PROGRAM, Program, Request, check_candidate, child_from_full_rewrite, train_evaluator
 from sldbench.scorer import score_program
 from sldbench.solvers import sldagent, symreg
-from sldbench.solvers.sldagent import SYMBOLIC_SAFETY_CAP
+from sldbench.solvers.sldagent import SYMBOLIC_SAFETY_CAP, epoch_seed
 from sldbench.specs import TASKS, get_spec
 from sldbench.symbolic import LawSearch, SymbolicProposer, read_form
 from sldbench.symbolic.proposer import OperonSettings
@@ -176,3 +177,27 @@ def test_search_never_reads_the_test_split(tmp_path, data_dir):
     # the hook does see a read of the test split
     load_split(get_spec("moe"), "test", copy)
     assert opened == [str(copy / get_spec("moe").config / "test.csv")]
+
+
+@pytest.mark.slow
+def test_a_seed_gives_the_same_law_on_an_idle_and_a_loaded_machine(tmp_path, data_dir):
+    """Budgets are counts: a CPU-bound neighbour slows the run down but changes nothing it finds."""
+    solver = lambda: sldagent(proposer="symbolic", iterations=6, parallel=2, seed=11)  # noqa: E731
+    idle = _eval(tmp_path / "idle", "sft", solver(), data_dir)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded = _eval(tmp_path / "loaded", "sft", solver(), data_dir)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+    assert loaded.store["sldbench:program"] == idle.store["sldbench:program"]
+    assert loaded.scores["heldout_r2"].value == idle.scores["heldout_r2"].value
+    for sample in (idle, loaded):
+        assert not sample.metadata["sldagent"]["stopped_by_time_budget"]
+
+
+def test_each_epoch_is_an_independent_run_with_its_own_seed():
+    assert epoch_seed(42, 1) == 42  # the first epoch keeps the seed given
+    seeds = {epoch_seed(42, epoch) for epoch in range(1, 6)}
+    assert len(seeds) == 5 and epoch_seed(42, 3) == epoch_seed(42, 3) != epoch_seed(43, 3)

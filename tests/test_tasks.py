@@ -41,7 +41,7 @@ def test_task_arguments(data_dir):
     assert sample.metadata["score_timeout"] == 12
 
 
-@pytest.mark.parametrize("kind, name", [("task", f"sldbench/{n}") for n in TASKS] + [
+@pytest.mark.parametrize("kind, name", [("task", f"sldbench/{n}") for n in [*TASKS, "sldbench", "custom"]] + [
     ("solver", "sldbench/human"), ("solver", "sldbench/file"), ("scorer", "sldbench/heldout_r2")])  # fmt: skip
 def test_registered_under_the_package_namespace(kind, name):
     assert registry_lookup(kind, name) is not None
