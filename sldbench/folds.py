@@ -3,7 +3,9 @@
 A task's test rows lie beyond its train rows along the features its spec names
 in ``extrapolates``. Each fold does the same inside the train split: in every
 group, the rows at the k-th largest scale (k = 1 .. `CUTS`) are held out, and
-the law is fitted on the group's rows at smaller scales. A row's scale is its
+the law is fitted on the group's rows at smaller scales. A "scale" is one
+distinct value, or as few as hold `MIN_HELD_ROWS` rows in the fold (a group
+of few rows per value holds out several values at once). A row's scale is its
 combination of axis values, ordered by their sum (log values for positive
 features, each axis scaled to its train range), so with two axes a fold holds
 out one grid of runs at a larger (N, D), as a test split at the largest N and
@@ -29,6 +31,7 @@ CUTS = 4
 ROW_FOLDS = 5
 MIN_FIT_ROWS = 3
 MIN_FIT_DISTINCT = 3
+MIN_HELD_ROWS = 5  # a fold's R^2 over fewer rows is the spread of a couple of points, not a test of extrapolation
 SEPARATOR = " | "  # a fold's pseudo-group is "<fold> | <group>"
 
 
@@ -44,6 +47,18 @@ def _scale(values: np.ndarray) -> np.ndarray:
         u = np.log(column) if np.all(column > 0) else column
         out += (u - u.min()) / (np.ptp(u) or 1.0)
     return np.round(out, 9)
+
+
+def _blocks(values: np.ndarray, min_rows: int) -> list[tuple[float, float]]:
+    """Blocks of scale from the largest down, ``(low, high)``: each the fewest distinct values holding ``min_rows`` rows."""
+    blocks, start, count = [], None, 0
+    for value in np.unique(values)[::-1]:
+        start = value if start is None else start
+        count += int(np.sum(values == value))
+        if count >= min_rows:
+            blocks.append((float(value), float(start)))
+            start, count = None, 0
+    return blocks
 
 
 def _ordinal(k: int) -> str:
@@ -79,15 +94,17 @@ def extrapolation_folds(train: Split, cuts: int = CUTS) -> tuple[Split, Split]:
     axes = list(spec.extrapolates)
     if axes:
         scale = _scale(train.frame[axes].to_numpy(dtype=float))
-        for k in range(1, cuts + 1):
-            fold = f"{' x '.join(axes)}: {_ordinal(k)} largest"
+        per_group = -(-MIN_HELD_ROWS // len(groups))  # rows each group holds out at least, so a fold has MIN_HELD_ROWS
+        for k in range(cuts):
+            fold = f"{' x '.join(axes)}: {_ordinal(k + 1)} largest"
             for group, rows in groups:
                 values = scale[train.frame.index.get_indexer(rows.index)]
-                distinct = np.unique(values)
-                if len(distinct) <= k:
+                blocks = _blocks(values, per_group)
+                if len(blocks) <= k:
                     continue
-                below, at = values < distinct[-k], values == distinct[-k]
-                if below.sum() < need or len(np.unique(values[below])) < min(MIN_FIT_DISTINCT, len(distinct) - k):
+                low, high = blocks[k]
+                below, at = values < low, (values >= low) & (values <= high)
+                if below.sum() < need or len(np.unique(values[below])) < MIN_FIT_DISTINCT:
                     continue
                 add(fold, group, rows[below], rows[at])
     if not held_parts:  # no axis, or none that leaves rows to fit: interleaved row folds

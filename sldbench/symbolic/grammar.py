@@ -23,9 +23,11 @@ log-linear slopes fall), ``-1`` for a score that rises. Pieces:
 ``linear`` ``u_f``: a log-linear (or, on a raw feature, linear) trend.
 
 `families` assigns features to these roles (every feature a scale; one pair an
-effective size; one feature shifted or rectified; one or two non-extrapolation
-features hyperparameters with a fixed or a moving optimum; subsets that keep
-the extrapolation axes), within the parameter limit, for both directions.
+effective size or a saturating value; one feature shifted, rectified or
+log-linear; one or two non-extrapolation features hyperparameters with a fixed
+or a moving optimum), within the parameter limit, for both directions. A law
+uses every feature the task gives; only when the limit leaves no room for such
+a law do laws of all features but one (keeping the extrapolation axes) enter.
 `GrammarSearch` fits every family on test-shaped folds of the train split
 (`sldbench.symbolic.folds`), drops those whose fits hit a bound or fail and
 those that break the guard rails, and ranks the rest with the one-standard-error
@@ -157,13 +159,33 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
     features = tuple(range(len(geometry.names)))
     logs = [f for f in features if geometry.transforms[f] == "log"]
     raws = [f for f in features if geometry.transforms[f] == "raw"]
+    cap = limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets
+    # Every feature the task gives is an input the law should use; all but one only when the limit leaves
+    # no room for a law of all of them (a law always keeps the extrapolation axes).
+    full = _bodies([features], features, logs, raws)
+    if not any(Family(tuple(sorted(set(b)))).params_per_target() * n_targets <= cap for b in full):
+        full += _bodies([s for s in itertools.combinations(features, len(features) - 1) if set(axes) <= set(s)], features, logs, raws)
+    bodies = full + _bowls(features, axes)
+    out, seen = [], set()
+    for direction in (1, -1):
+        for body in bodies:
+            family = Family(tuple(sorted(set(body))), direction)
+            if family in seen or not family.pieces:
+                continue
+            if family.params_per_target() * n_targets > cap:
+                continue
+            seen.add(family)
+            out.append(family)
+    return out
+
+
+def _bodies(subsets, features, logs, raws) -> list[list[Piece]]:
+    """The pieces of every scale-only law on each subset of features."""
 
     def powers(subset) -> list[Piece]:
         return [Piece("power", (f,)) for f in subset]
 
     bodies: list[list[Piece]] = []
-    # every feature, or all but one (the limit may not leave room for all): a law keeps the extrapolation axes
-    subsets = [s for r in (len(features), len(features) - 1) if r > 0 for s in itertools.combinations(features, r) if set(axes) <= set(s)]
     for subset in subsets:
         rest_of = lambda used: [f for f in subset if f not in used]  # noqa: E731
         bodies.append(powers(subset))
@@ -182,7 +204,16 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
         if len(subset) >= 3:
             for p, q in itertools.combinations(subset, 2):
                 bodies.append([Piece("power", (p, q))] + powers(rest_of([p, q])))
-    # hyperparameters: one or two features that are not extrapolation axes, each with an optimum
+    return bodies
+
+
+def _bowls(features, axes) -> list[list[Piece]]:
+    """Laws with one or two hyperparameters (features that are not extrapolation axes), each with an optimum."""
+
+    def powers(subset) -> list[Piece]:
+        return [Piece("power", (f,)) for f in subset]
+
+    bodies: list[list[Piece]] = []
     candidates = [f for f in features if f not in axes]
     for size in (1, 2):
         for hyper in itertools.combinations(candidates, size):
@@ -195,22 +226,11 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
                 bowls = []
                 for h in hyper:
                     movers = () if movers_of == "fixed" else tuple(scale if movers_of == "scale" else [f for f in features if f != h])
-                    bowls.append(Piece("bowl", (h,), tuple(m for m in movers if geometry.transforms[m] == "log" or m in raws)))
+                    bowls.append(Piece("bowl", (h,), movers))
                 if movers_of == "all" and size == 1:
                     continue  # the same as "scale" with one hyperparameter
                 bodies.append(bowls + powers(scale))
-    cap = (limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets)
-    out, seen = [], set()
-    for direction in (1, -1):
-        for body in bodies:
-            family = Family(tuple(sorted(set(body))), direction)
-            if family in seen or not family.pieces:
-                continue
-            if family.params_per_target() * n_targets > cap:
-                continue
-            seen.add(family)
-            out.append(family)
-    return out
+    return bodies
 
 
 # ------------------------------------------------------------------ programs
