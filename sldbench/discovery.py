@@ -10,7 +10,6 @@ plot of the law against the data.
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,8 +150,13 @@ def write_spec(
 def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
     """Names of a symbolic program's fitted vector, in its order (per target), matching `law_formula`."""
     from .symbolic.forms import read_form
+    from .symbolic.grammar import constant_names as grammar_names, read_family
 
     form = read_form(program)
+    family = read_family(program) if form is None else None
+    if family is not None:
+        per_target = grammar_names(family)
+        return per_target if len(spec.targets) == 1 else [f"{target}.{name}" for target in spec.targets for name in per_target]
     if form is None:
         return _operon_names(program)
     theta, k = [], 0
@@ -184,10 +188,11 @@ def _operon_names(program: str) -> list[str] | None:
 def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, dict[str, float]]:
     """Per group, the constants of a program the symbolic search wrote, fitted on that group's train rows.
 
-    The program is this package's own (a law-search form read back from its ``FORM``, or an
-    Operon expression with its ``SIZES``), so it is run in this process; any other program
-    gets {} (its constants are in its source).
+    The program is this package's own (a grammar law read back from its ``FAMILY``, a
+    law-search form from its ``FORM``, or an Operon expression with its ``SIZES``), so it is
+    run in this process; any other program gets {} (its constants are in its source).
     """
+    from .symbolic.grammar import natural_constants
     from .symbolic.validation import namespace
 
     names = constant_names(program, spec)
@@ -199,10 +204,7 @@ def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, di
         for group in train.groups:
             x, y = train.arrays(group)
             params = np.asarray(functions["fit_scaling_law"](x, y[:, 0] if y.shape[1] == 1 else y), dtype=float).ravel()
-            values = {name: float(v) for name, v in zip(names, params)}
-            for name in [n for n in values if n.split(".")[-1].startswith("s")]:
-                values[name] = math.exp(values[name])  # shifts are fitted as logs
-            out[group] = values
+            out[group] = natural_constants(names, params)  # shifts (and ratios) are fitted as logs
     return out
 
 

@@ -45,6 +45,10 @@ from sldbench.symbolic.grammar import select
 PROPOSERS = ("model", "symbolic")
 # A safety net only: the symbolic run is bounded by counts and ends long before it on a 2-core machine.
 SYMBOLIC_SAFETY_CAP = 3600.0
+# The symbolic proposer's default budget: the law grammar's 16 best, Operon's 4, then 12 rounds of hill
+# climbing (each fits its candidates on every fold: minutes on the larger tasks, so fewer than a model's 50).
+SYMBOLIC_ITERATIONS = 32
+MODEL_ITERATIONS = 50
 FITNESS = ("train", "extrapolation")
 
 
@@ -189,7 +193,7 @@ def _evolution_solver(
 
 @solver
 def sldagent(
-    iterations: int = 50,
+    iterations: int | None = None,
     islands: int = 5,
     population: int = 100,
     archive: int = 50,
@@ -215,8 +219,9 @@ def sldagent(
 
     Parameters
     ----------
-    iterations : int
-        Proposals to evaluate (the paper: 50).
+    iterations : int, optional
+        Proposals to evaluate. Default: the paper's 50 with a model, 32 with the symbolic
+        proposer (16 from the law grammar, 4 from Operon, 12 rounds of hill climbing).
     islands, population, archive : int
         Island count, total population, elite archive size.
     migration_interval, migration_rate
@@ -254,6 +259,8 @@ def sldagent(
     progress : bool
         Print the search's progress on stderr (for runs without Inspect's display).
     """
+    if iterations is None:
+        iterations = SYMBOLIC_ITERATIONS if proposer == "symbolic" else MODEL_ITERATIONS
     settings = Settings(
         iterations, islands, population, archive, migration_interval, migration_rate, exploitation, exploration,
         feature_bins, top_programs, diverse_programs, mode, parallel, eval_timeout, seed, evolve=True,
@@ -263,7 +270,7 @@ def sldagent(
 
 @solver
 def best_of_n(
-    iterations: int = 50,
+    iterations: int | None = None,
     mode: str = "full",
     parallel: int = 4,
     eval_timeout: float = 600.0,
@@ -279,5 +286,7 @@ def best_of_n(
     Same budget, prompt format, checks and evaluation as `sldagent` (see it for the
     arguments, and the default time budget of the symbolic proposer), without evolution.
     """
+    if iterations is None:
+        iterations = SYMBOLIC_ITERATIONS if proposer == "symbolic" else MODEL_ITERATIONS
     settings = Settings(iterations=iterations, mode=mode, parallel=parallel, eval_timeout=eval_timeout, seed=seed, evolve=False)
     return _evolution_solver(settings, checkpoint, role, proposer, fitness, time_budget)

@@ -9,7 +9,9 @@ import pytest
 from sldbench.data import Split, load_split
 from sldbench.evolution import INITIAL_PROGRAM, check_candidate, train_evaluator
 from sldbench.specs import TASKS, TaskSpec, get_spec
-from sldbench.symbolic.grammar import Family, Geometry, GrammarSearch, Piece, families, fit_problem, guard_problem, program, select
+from sldbench.symbolic.grammar import (
+    Family, Geometry, GrammarSearch, Piece, constant_names, describe, families, fit_problem, guard_problem, natural_constants, program, select,
+)
 from sldbench.symbolic.validation import group_arrays, namespace
 
 
@@ -117,3 +119,19 @@ def test_the_one_standard_error_rule_prefers_the_simpler_law_within_reach():
     # fold" is simpler still and better on three folds, but failing the fourth puts it out of reach
     assert [c.name for c in ranked] == ["close", "best", "one bad fold", "far"]
     assert select([]) == []
+
+
+def test_every_fitted_constant_is_named_as_the_formula_writes_it(data_dir):
+    """`sldbench discover` lists constants by these names beside the formula: each name must appear in it."""
+    import re
+
+    for name in ("lr_bsz", "d_constrain", "sft", "moe"):
+        train = load_split(get_spec(name), "train", data_dir)
+        geometry = Geometry.of(train)
+        for family in GrammarSearch(train).families:
+            names = constant_names(family)
+            assert len(names) == family.params_per_target() and len(set(names)) == len(names)
+            formula = describe(family, list(geometry.names), "y", geometry.transforms)
+            assert set(re.findall(r"\b[acmrs]\d+\b", formula)) | {"E"} == set(names), (name, formula, names)
+    values = natural_constants(["a1", "s2", "E"], [0.5, 0.0, 2.0])
+    assert values == {"a1": 0.5, "s2": 1.0, "E": 2.0}  # shifts are fitted as logs

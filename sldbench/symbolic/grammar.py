@@ -297,10 +297,37 @@ def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float]
     return "\n".join(lines), lower, upper
 
 
-def describe(family: Family, names: list[str], target: str = "y", transforms: tuple[str, ...] = ()) -> str:
-    """The law in words, e.g. ``loss = E + c1 * N^-a1 + c2 * D^-a2`` (``transforms`` marks raw features)."""
+def constant_names(family: Family) -> list[str]:
+    """Names of one target's fitted vector ``[theta..., E, c...]``, as `describe` writes them.
+
+    Shifts ``s`` and saturation ratios ``r`` are fitted as their logs; `natural_constants` turns
+    them back.
+    """
+    theta, k = [], 0
+    for piece in family.pieces:
+        symbols = {"power": ["a"] * len(piece.features), "pair": ["a", "a"], "sat": ["a", "r"], "shift": ["a", "s"], "rect": ["a", "s"]}
+        for symbol in symbols.get(piece.kind, ["m"] * piece.theta_count()):
+            k += 1
+            theta.append(f"{symbol}{k}")
+    return theta + ["E"] + [f"c{i}" for i in range(1, family.column_count + 1)]
+
+
+def natural_constants(names: list[str], values) -> dict[str, float]:
+    """``{name: value}`` with shifts and ratios (fitted as logs) as themselves."""
+    out = {}
+    for name, value in zip(names, values):
+        out[name] = float(np.exp(value)) if name.split(".")[-1][0] in "sr" else float(value)
+    return out
+
+
+def describe(family: Family, names: list[str], target: str = "y", transforms: tuple[str, ...] = (), refs: dict[int, float] | None = None) -> str:
+    """The law in words, e.g. ``loss = E + c1 * N^-a1 + c2 * D^-a2``; symbols as `constant_names` lists them.
+
+    ``transforms`` marks raw features; ``refs`` are the centres of bowl movers (`Geometry.ref`).
+    """
     terms, k, c = [], 0, 0
     raw = {f for f, t in enumerate(transforms) if t == "raw"}
+    refs = refs or {}
 
     def u(f: int) -> str:
         return names[f] if f in raw else f"log({names[f]})"
@@ -329,8 +356,8 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
             k, c = k + 2, c + 1
         elif piece.kind == "bowl":
             h = u(piece.features[0])
-            moving = "".join(f" + m{k + 1 + i} * {u(m)}" for i, m in enumerate(piece.movers))
-            terms.append(f"c{c + 1} * ({h} - (m{k}{moving}))^2" if moving else f"c{c + 1} * ({h} - m{k})^2")
+            moving = "".join(f" + m{k + 2 + i} * ({u(m)} - {refs.get(m, 0.0):g})" for i, m in enumerate(piece.movers))
+            terms.append(f"c{c + 1} * ({h} - (m{k + 1}{moving}))^2" if moving else f"c{c + 1} * ({h} - m{k + 1})^2")
             k, c = k + 1 + len(piece.movers), c + 1
         else:
             c += 1
@@ -341,11 +368,24 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
     return f"{target} = {body}"
 
 
+def read_family(code: str) -> Family | None:
+    """The ``FAMILY`` of a program written by `program`, or None for any other program."""
+    from .forms import module_literal
+
+    literal = module_literal(code, "FAMILY")
+    try:
+        pieces = tuple(Piece(kind, tuple(features), tuple(movers)) for kind, features, movers in literal["pieces"])
+        return Family(pieces, int(literal["direction"]))
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
 def program(family: Family, geometry: Geometry, targets: list[str], note: str = "") -> str:
     """A complete SLDAgent program that fits ``family`` per group (see `sldbench.symbolic.nnls_fitter`)."""
     source, lower, upper = columns_source(family, geometry)
     names = list(geometry.names)
-    laws = "\n".join(f"    {describe(family, names, t, geometry.transforms)}" for t in targets)
+    refs = {m: geometry.ref(m) for p in family.pieces for m in p.movers}
+    laws = "\n".join(f"    {describe(family, names, t, geometry.transforms, refs)}" for t in targets)
     header = (
         f'"""Scaling law found by the law grammar (no language model); per group:\n\n{laws}\n\n'
         "with c >= 0 and the signs shown"

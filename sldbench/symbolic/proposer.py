@@ -76,7 +76,7 @@ class SymbolicProposer:
     """
 
     def __init__(
-        self, train: Split, width: int = 6, depth: int = 2, seed: int = 42, operon_settings: OperonSettings | None = None, grammar_proposals: int = 16
+        self, train: Split, width: int = 3, depth: int = 1, seed: int = 42, operon_settings: OperonSettings | None = None, grammar_proposals: int = 16
     ) -> None:
         if width < 1 or depth < 1 or grammar_proposals < 0:
             raise ValueError(f"width and depth must be at least 1 and grammar_proposals at least 0, got {width}, {depth}, {grammar_proposals}")

@@ -11,14 +11,13 @@ offsets are never pooled into one score.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 
 from ..data import Split
 from ..evolution import TrainEvaluator
-from ..folds import fold_r2s, fold_score, fold_stderr, extrapolation_folds
+from ..folds import extrapolation_folds, fold_r2s, fold_score
 
 
 def extrapolation_split(train: Split) -> tuple[Split, Split]:
