@@ -57,19 +57,22 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return seed if epoch <= 1 else random.Random(f"{seed}:epoch:{epoch}").getrandbits(31)
 
 
-def choose_submission(db, vetted: set[str] | None) -> tuple[object, dict]:
+def choose_submission(db, vetted: dict[str, bool] | None) -> tuple[object, dict]:
     """The submitted program and how it was chosen.
 
     With per-fold validation scores (``fitness=extrapolation``): the one-standard-error
-    rule over the programs within the parameter limit (only those in ``vetted``, the
-    `normalized` codes the symbolic proposer checked, when it gave any). Otherwise
-    the best by fitness, as the paper's SLDAgent submits.
+    rule over the programs within the parameter limit. ``vetted`` (the symbolic
+    proposer's: `normalized` code -> whether the law responds to every feature) narrows
+    the pool to the programs that passed its guard rails and, where any of them uses
+    every feature the task gives, to those. Otherwise the best by fitness, as the
+    paper's SLDAgent submits.
     """
     best = db.best()
     limit = db.param_limit
     pool = [p for p in db.programs.values() if p.folds and (limit is None or p.param_count <= limit)]
     if vetted:
         pool = [p for p in pool if normalized(p.code) in vetted] or pool
+        pool = [p for p in pool if vetted.get(normalized(p.code))] or pool
     if not pool:
         return best, {"rule": "best fitness", "chosen": best.id}
     ranked = select(pool, folds=lambda p: p.folds, size=lambda p: (p.param_count, p.complexity))

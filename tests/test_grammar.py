@@ -135,3 +135,28 @@ def test_every_fitted_constant_is_named_as_the_formula_writes_it(data_dir):
             assert set(re.findall(r"\b[acmrs]\d+\b", formula)) | {"E"} == set(names), (name, formula, names)
     values = natural_constants(["a1", "s2", "E"], [0.5, 0.0, 2.0])
     assert values == {"a1": 0.5, "s2": 1.0, "E": 2.0}  # shifts are fitted as logs
+
+
+def test_a_law_that_ignores_a_feature_is_found_out_and_not_submitted_beside_one_that_uses_all():
+    from types import SimpleNamespace
+
+    from sldbench.evolution import normalized
+    from sldbench.solvers.sldagent import choose_submission
+    from sldbench.symbolic.grammar import vet
+
+    train = chinchilla_split()
+    geometry = Geometry.of(train)
+    rows = group_arrays(train)
+    only_n = program(Family((Piece("power", (0,)),)), geometry, ["loss"])
+    both = program(Family((Piece("power", (0,)), Piece("power", (1,)))), geometry, ["loss"])
+    assert vet(only_n, rows, (0,), geometry.transforms) == ("", [1])
+    assert vet(both, rows, (0,), geometry.transforms) == ("", [])
+    # the feature-dropping law is simpler and within one standard error; the one of all features is submitted
+    programs = {
+        "p0001": SimpleNamespace(id="p0001", code=only_n, folds=[0.95, 0.94, 0.96], param_count=3, complexity=len(only_n), fitness=0.95),
+        "p0002": SimpleNamespace(id="p0002", code=both, folds=[0.96, 0.94, 0.96], param_count=5, complexity=len(both), fitness=0.953),
+    }
+    db = SimpleNamespace(programs=programs, param_limit=5, best=lambda: programs["p0002"])
+    vetted = {normalized(only_n): False, normalized(both): True}
+    assert choose_submission(db, vetted)[0].id == "p0002"
+    assert choose_submission(db, {k: True for k in vetted})[0].id == "p0001"  # were both complete, the simpler one

@@ -445,6 +445,7 @@ class Candidate:
     params: int
     folds: list[float] = field(default_factory=list)
     problem: str = ""
+    ignored: list[int] = field(default_factory=list)  # features the fitted law does not respond to
 
     @property
     def score(self) -> float:
@@ -562,6 +563,34 @@ def guard_problem(
     return "", fitted
 
 
+def ignored_features(code_namespace: dict, train: dict, fitted: list) -> list[int]:
+    """Features a fitted law does not respond to in any group (a term dropped, or a coefficient fitted to zero).
+
+    Each feature in turn is moved (x1.5 when positive, else by half its spread) on every
+    train row; a feature whose moves change no prediction in any group is ignored.
+    """
+    used: set[int] = set()
+    width = next(iter(train.values()))[0].shape[1]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for (x, _), params in zip(train.values(), fitted):
+            base = np.asarray(code_namespace["scaling_law_func"](x, params), dtype=float)
+            for f in sorted(set(range(width)) - used):
+                moved = x.copy()
+                moved[:, f] = x[:, f] * 1.5 if np.all(x[:, f] > 0) else x[:, f] + 0.5 * (np.std(x[:, f]) or 1.0)
+                change = np.abs(np.asarray(code_namespace["scaling_law_func"](moved, params), dtype=float) - base)
+                if np.any(change > 1e-9 * (1.0 + np.abs(base))):
+                    used.add(f)
+    return sorted(set(range(width)) - used)
+
+
+def vet(code: str, train: dict, axes: tuple[int, ...], transforms: tuple[str, ...], movers: tuple[int, ...] = ()) -> tuple[str, list[int]]:
+    """``(problem, ignored features)`` of one of this package's programs: `guard_problem`, then `ignored_features`."""
+    code_namespace = namespace(code)
+    problem, fitted = guard_problem(code_namespace, train, axes, transforms, movers)
+    return problem, ([] if problem else ignored_features(code_namespace, train, fitted))
+
+
 def _predict_rows(code_namespace: dict, rows: np.ndarray, params, t: int) -> np.ndarray:
     return np.asarray(code_namespace["scaling_law_func"](rows, params), dtype=float).reshape(len(rows), -1)[None, :, t]
 
@@ -618,15 +647,18 @@ class GrammarSearch:
                 problem = f"{len(problems)} of {len(fitted)} group fits flagged, e.g. {problems[0]}"
         candidate.problem = problem
         if not problem:
+            candidate.ignored = ignored_features(code_namespace, self.train_rows, fitted)
             candidate.folds = validation_folds(code_namespace, self.fit_rows, self.held_rows)
         return candidate
 
     def run(self, progress=None) -> list[Candidate]:
-        """Every family fitted, the admissible ones ranked by `select` first, then the excluded ones."""
+        """Every family fitted: the admissible ones that respond to every feature, ranked by `select`, then the other
+        admissible ones, ranked likewise, then the excluded ones (with their ``problem``)."""
         out = []
         for i, family in enumerate(self.families):
             out.append(self.candidate(family))
             if progress is not None:
                 progress(i + 1, len(self.families))
-        admissible = select([c for c in out if not c.problem])
-        return admissible + [c for c in out if c.problem]
+        admissible = [c for c in out if not c.problem]
+        # laws that respond to every feature first, each part ranked by the one-standard-error rule
+        return select([c for c in admissible if not c.ignored]) + select([c for c in admissible if c.ignored]) + [c for c in out if c.problem]

@@ -11,7 +11,7 @@ from ..data import Split
 from ..evolution import Request, normalized
 from . import operon
 from .forms import Form, read_form
-from .grammar import GrammarSearch, guard_problem
+from .grammar import GrammarSearch, vet
 from .search import LawSearch, Scored
 from .validation import group_arrays, namespace, validation_r2
 
@@ -54,8 +54,9 @@ class SymbolicProposer:
     grammar's guard rails (`guard_problem`: finite, in a sane band and on the
     data's trend beyond the data). The reply is the chosen program in a ```python
     block, as a model would write it, and the loop evaluates it like any other
-    child. ``vetted`` holds every program proposed (as `normalized` code), so the
-    solver can submit only programs that passed those checks.
+    child. ``vetted`` maps every program proposed (as `normalized` code) to whether
+    its fitted law responds to every feature, so the solver can submit only programs
+    that passed those checks, and prefer laws of all the task's features.
 
     The work is bounded by counts (proposals, candidates per round), never by the
     clock, so a seed gives the same programs on a fast or a loaded machine; a
@@ -88,34 +89,35 @@ class SymbolicProposer:
         self.width, self.depth = width, depth
         self.grammar = GrammarSearch(train, note="Found by SLDAgent's symbolic proposer (law grammar) on the train split.")
         self.grammar_proposals = grammar_proposals
-        self._grammar_programs: list[tuple[float, str]] | None = None
+        self._grammar_programs: list[tuple[float, str, bool]] | None = None
         self._operon_programs: list[tuple[float, str]] | None = None
         self._operon_lock = asyncio.Lock()
         self.train_rows = group_arrays(train)
-        self.vetted: set[str] = set()
+        self.vetted: dict[str, bool] = {}
 
     @property
     def _grammar_count(self) -> int:
         return min(self.grammar_proposals, len(self._grammar_programs or []))
 
-    def _rank_grammar(self) -> list[tuple[float, str]]:
+    def _rank_grammar(self) -> list[tuple[float, str, bool]]:
         if not self.grammar_proposals:
             return []
-        return [(c.score, c.code) for c in self.grammar.run() if not c.problem][: self.grammar_proposals]
+        return [(c.score, c.code, not c.ignored) for c in self.grammar.run() if not c.problem][: self.grammar_proposals]
 
     def _grammar_reply(self, request: Request) -> tuple[str, dict] | None:
         """The ``request.iteration``-th law of the grammar's ranking, else the next one not evaluated yet."""
         programs = self._grammar_programs or []
         order = programs[request.iteration :] + programs[: request.iteration]
-        for score, code in order:
+        for score, code, uses_all in order:
             if normalized(code) not in request.seen:
-                self.vetted.add(normalized(code))
+                self.vetted[normalized(code)] = uses_all
                 return f"Law grammar on the train split (mean clipped R^2 of the validation folds {score:.6g}).\n```python\n{code}```\n", {}
         return None
 
-    def _passes_guard(self, code: str) -> bool:
-        axes = self.grammar.axes
-        return not guard_problem(namespace(code), self.train_rows, axes, self.grammar.geometry.transforms)[0]
+    def _vet(self, code: str) -> tuple[bool, bool]:
+        """(passes the guard rails, responds to every feature) of one of this package's programs."""
+        problem, ignored = vet(code, self.train_rows, self.grammar.axes, self.grammar.geometry.transforms)
+        return not problem, not ignored
 
     async def propose(self, request: Request) -> tuple[str, dict]:
         async with self._operon_lock:  # the wave's requests share one grammar ranking
@@ -188,8 +190,11 @@ class SymbolicProposer:
         k = request.iteration - self._grammar_count
         order = programs[k:] + programs[:k]
         for score, code in order:
-            if normalized(code) not in request.seen and self._passes_guard(code):
-                self.vetted.add(normalized(code))
+            if normalized(code) in request.seen:
+                continue
+            passes, uses_all = self._vet(code)
+            if passes:
+                self.vetted[normalized(code)] = uses_all
                 return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {}
         return None
 
@@ -206,13 +211,17 @@ class SymbolicProposer:
         """The candidates whose programs were not evaluated yet, in rank order."""
         return [s for s in ranked if normalized(s.code) not in request.seen]
 
-    def _first_guarded(self, fresh: list[Scored]) -> Scored | None:
-        """The first candidate that passes the guard rails (runs fits: call it from a worker thread)."""
-        return next((s for s in fresh if self._passes_guard(s.code)), None)
+    def _first_guarded(self, fresh: list[Scored]) -> tuple[Scored, bool] | None:
+        """The first candidate that passes the guard rails, and whether it uses every feature (fits: call from a worker thread)."""
+        for scored in fresh:
+            passes, uses_all = self._vet(scored.code)
+            if passes:
+                return scored, uses_all
+        return None
 
-    def _reply(self, request: Request, ranked: list[Scored], fresh: list[Scored], guarded: Scored | None) -> tuple[str, dict]:
+    def _reply(self, request: Request, ranked: list[Scored], fresh: list[Scored], guarded: tuple[Scored, bool] | None) -> tuple[str, dict]:
         """The best fresh candidate that passes the guard rails (else the best fresh one, else the best), as a model would reply."""
-        best = guarded or (fresh or ranked)[0]
+        best = guarded[0] if guarded else (fresh or ranked)[0]
         if guarded is not None:
-            self.vetted.add(normalized(best.code))
+            self.vetted[normalized(best.code)] = guarded[1]
         return f"Law search from {request.parent.id} (extrapolation R^2 on held-out train rows {best.score:.6g}).\n```python\n{best.code}```\n", {}
