@@ -513,11 +513,15 @@ def _frames(raw: socket.socket):
     """Demultiplex Docker's attach stream: 8-byte headers (stream id, size) before each chunk.
 
     Reads with ``recv`` so that the socket timeout applies (the SDK's reader polls without one).
+    Bytes left at the end that form no frame are yielded as stderr: an exec that fails
+    before it starts (an unknown user) gets the engine's message back unframed.
     """
     pending = b""
     while True:
         chunk = raw.recv(1 << 16)
         if not chunk:
+            if pending:
+                yield 2, pending
             return
         pending += chunk
         while len(pending) >= 8:
