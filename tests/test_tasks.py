@@ -45,3 +45,29 @@ def test_task_arguments(data_dir):
     ("solver", "sldbench/human"), ("solver", "sldbench/file"), ("scorer", "sldbench/heldout_r2")])  # fmt: skip
 def test_registered_under_the_package_namespace(kind, name):
     assert registry_lookup(kind, name) is not None
+
+
+def test_eval_yaml_lists_every_task_with_its_samples_baseline_and_pinned_dataset(data_dir):
+    """sldbench/eval.yaml (the Inspect Evals register's format) agrees with the tasks, the paper and the data loader."""
+    from pathlib import Path
+
+    import yaml
+
+    from sldbench.data import HUB_REVISION
+    from sldbench.tasks import sldbench as whole_benchmark
+
+    card = yaml.safe_load((Path(__file__).resolve().parents[1] / "sldbench" / "eval.yaml").read_text())
+    assert card["arxiv"] == "https://arxiv.org/abs/2507.21184"
+    listed = {entry["name"]: entry for entry in card["tasks"]}
+    assert set(listed) == {*TASKS, "sldbench", "custom"}
+    for name in listed:
+        assert registry_lookup("task", f"sldbench/{name}") is not None, name
+    published = {"parallel": 1.0, "vocab": 0.966, "sft": 0.957, "domain_mix": 0.671, "moe": 0.703, "d_constrain": 0.911, "lr_bsz": -0.076, "u_shape": -1.0}
+    for name, score in published.items():
+        assert len(sldbench_task(name, data_dir=str(data_dir)).dataset) == listed[name]["dataset_samples"] == 1
+        assert listed[name]["human_baseline"]["score"] == score
+    assert len(whole_benchmark(data_dir=str(data_dir)).dataset) == listed["sldbench"]["dataset_samples"] == 8
+    assert listed["sldbench"]["human_baseline"]["score"] == round(sum(published.values()) / 8, 3)
+    (asset,) = card["external_assets"]
+    assert asset["source"] == "pkuHaowei/sldbench" and HUB_REVISION in asset["comment"]
+    assert card["metadata"]["requires_internet"] is False
