@@ -10,7 +10,7 @@ import time
 import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.util import OutputLimitExceededError
-from inspect_ai.util._sandbox.environment import SandboxUserUnsupportedError
+from inspect_ai.util import SandboxUserUnsupportedError
 
 from sldbench.sandbox.docker import (
     LABEL,

@@ -21,6 +21,7 @@ Each sample gets a fresh container:
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import secrets
@@ -42,7 +43,7 @@ from inspect_ai.util import (
     SandboxEnvironmentLimits,
     sandboxenv,
 )
-from inspect_ai.util._sandbox.environment import SandboxUnavailableError, SandboxUserUnsupportedError
+from inspect_ai.util import SandboxUnavailableError, SandboxUserUnsupportedError
 from pydantic import BaseModel, Field, field_validator
 
 from .errors import PrerequisiteError, prerequisite_error
@@ -282,9 +283,7 @@ class DockerSandboxEnvironment(SandboxEnvironment):
         await anyio.to_thread.run_sync(cls._check_image, settings.image)
         reaped = await anyio.to_thread.run_sync(cls._reap_orphans)
         if reaped:
-            from inspect_ai._util.logger import getLogger
-
-            getLogger(__name__).warning(
+            logging.getLogger(__name__).warning(
                 f"removed {len(reaped)} sldbench-docker container(s) left by killed runs: {', '.join(reaped)}"
             )
 
@@ -504,24 +503,27 @@ class DockerSandboxEnvironment(SandboxEnvironment):
         if writer is not None:
             writer.join(timeout=5)
         code = _exit_code(api, exec_id)
-        if code == 126 and user and b"unable to find user" in bytes(stdout.data + stderr.data):
+        # The engine's "unable to find user" message does not always reach the stream (an exec that
+        # fails before it starts can end before it is attached): ask the image whether the user exists.
+        if code == 126 and user and not self._user_exists(api, user):
             raise SandboxUserUnsupportedError(f"no user {user!r} in the image {self.config.image}")
         return code, stdout, stderr
+
+    def _user_exists(self, api, user: str) -> bool:
+        probe = api.exec_create(self.container_id, ["id", "-u", user], stdout=False, stderr=False, user="root")["Id"]
+        api.exec_start(probe)
+        return _exit_code(api, probe) == 0
 
 
 def _frames(raw: socket.socket):
     """Demultiplex Docker's attach stream: 8-byte headers (stream id, size) before each chunk.
 
     Reads with ``recv`` so that the socket timeout applies (the SDK's reader polls without one).
-    Bytes left at the end that form no frame are yielded as stderr: an exec that fails
-    before it starts (an unknown user) gets the engine's message back unframed.
     """
     pending = b""
     while True:
         chunk = raw.recv(1 << 16)
         if not chunk:
-            if pending:
-                yield 2, pending
             return
         pending += chunk
         while len(pending) >= 8:
