@@ -51,7 +51,6 @@ from .forms import feature_transforms
 from ..folds import fold_score, fold_stderr
 from .validation import extrapolation_split, group_arrays, namespace, validation_folds
 
-KINDS = ("power", "pair", "sat", "shift", "rect", "bowl", "linear")
 LOG_EXPONENT = (0.0, 3.0)
 MOVER_SLOPE = 1.5
 MAX_PARAMS_PER_TARGET = 16  # for tasks without a limit: keeps fits well posed
@@ -158,13 +157,12 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
     """
     features = tuple(range(len(geometry.names)))
     logs = [f for f in features if geometry.transforms[f] == "log"]
-    raws = [f for f in features if geometry.transforms[f] == "raw"]
     cap = limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets
     # Every feature the task gives is an input the law should use; all but one only when the limit leaves
     # no room for a law of all of them (a law always keeps the extrapolation axes).
-    full = _bodies([features], features, logs, raws)
+    full = _bodies([features], logs)
     if not any(Family(tuple(sorted(set(b)))).params_per_target() * n_targets <= cap for b in full):
-        full += _bodies([s for s in itertools.combinations(features, len(features) - 1) if set(axes) <= set(s)], features, logs, raws)
+        full += _bodies([s for s in itertools.combinations(features, len(features) - 1) if set(axes) <= set(s)], logs)
     bodies = full + _bowls(features, axes)
     out, seen = [], set()
     for direction in (1, -1):
@@ -179,40 +177,37 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
     return out
 
 
-def _bodies(subsets, features, logs, raws) -> list[list[Piece]]:
-    """The pieces of every scale-only law on each subset of features."""
+def _powers(features) -> list[Piece]:
+    """One power law per feature."""
+    return [Piece("power", (f,)) for f in features]
 
-    def powers(subset) -> list[Piece]:
-        return [Piece("power", (f,)) for f in subset]
 
+def _bodies(subsets, logs) -> list[list[Piece]]:
+    """The pieces of every scale-only law on each subset of features (``logs``: the log-transformed ones)."""
     bodies: list[list[Piece]] = []
     for subset in subsets:
         rest_of = lambda used: [f for f in subset if f not in used]  # noqa: E731
-        bodies.append(powers(subset))
+        bodies.append(_powers(subset))
         if len(subset) >= 2:
             bodies.append([Piece("power", subset)])
         for f in subset:
             if f in logs:
-                bodies.append([Piece("shift", (f,))] + powers(rest_of([f])))
-                bodies.append([Piece("rect", (f,))] + powers(rest_of([f])))
-            bodies.append([Piece("linear", (f,))] + powers(rest_of([f])))
+                bodies.append([Piece("shift", (f,))] + _powers(rest_of([f])))
+                bodies.append([Piece("rect", (f,))] + _powers(rest_of([f])))
+            bodies.append([Piece("linear", (f,))] + _powers(rest_of([f])))
         for p, q in itertools.permutations(subset, 2):
-            bodies.append([Piece("pair", (p, q))] + powers(rest_of([p, q])))
+            bodies.append([Piece("pair", (p, q))] + _powers(rest_of([p, q])))
             if p in logs and q in logs:
-                bodies.append([Piece("sat", (p, q))] + powers(rest_of([p, q])))
-                bodies.append([Piece("sat", (p, q))] + powers(rest_of([p])))
+                bodies.append([Piece("sat", (p, q))] + _powers(rest_of([p, q])))
+                bodies.append([Piece("sat", (p, q))] + _powers(rest_of([p])))
         if len(subset) >= 3:
             for p, q in itertools.combinations(subset, 2):
-                bodies.append([Piece("power", (p, q))] + powers(rest_of([p, q])))
+                bodies.append([Piece("power", (p, q))] + _powers(rest_of([p, q])))
     return bodies
 
 
 def _bowls(features, axes) -> list[list[Piece]]:
     """Laws with one or two hyperparameters (features that are not extrapolation axes), each with an optimum."""
-
-    def powers(subset) -> list[Piece]:
-        return [Piece("power", (f,)) for f in subset]
-
     bodies: list[list[Piece]] = []
     candidates = [f for f in features if f not in axes]
     for size in (1, 2):
@@ -229,7 +224,7 @@ def _bowls(features, axes) -> list[list[Piece]]:
                     bowls.append(Piece("bowl", (h,), movers))
                 if movers_of == "all" and size == 1:
                     continue  # the same as "scale" with one hyperparameter
-                bodies.append(bowls + powers(scale))
+                bodies.append(bowls + _powers(scale))
     return bodies
 
 
@@ -450,10 +445,6 @@ class Candidate:
     @property
     def score(self) -> float:
         return fold_score(self.folds)
-
-    @property
-    def stderr(self) -> float:
-        return fold_stderr(self.folds)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from . import operon
 from .forms import Form, read_form
 from .grammar import GrammarSearch, vet
 from .search import LawSearch, Scored
-from .validation import group_arrays, namespace, validation_r2
+from .validation import namespace, validation_r2
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,7 @@ class SymbolicProposer:
         self.grammar_proposals = grammar_proposals
         self._grammar_programs: list[tuple[float, str, bool]] | None = None
         self._operon_programs: list[tuple[float, str]] | None = None
-        self._operon_lock = asyncio.Lock()
-        self.train_rows = group_arrays(train)
+        self._ranking_lock = asyncio.Lock()
         self.vetted: dict[str, bool] = {}
 
     @property
@@ -106,9 +105,7 @@ class SymbolicProposer:
 
     def _grammar_reply(self, request: Request) -> tuple[str, dict] | None:
         """The ``request.iteration``-th law of the grammar's ranking, else the next one not evaluated yet."""
-        programs = self._grammar_programs or []
-        order = programs[request.iteration :] + programs[: request.iteration]
-        for score, code, uses_all in order:
+        for score, code, uses_all in _from(self._grammar_programs or [], request.iteration):
             if normalized(code) not in request.seen:
                 self.vetted[normalized(code)] = uses_all
                 return f"Law grammar on the train split (mean clipped R^2 of the validation folds {score:.6g}).\n```python\n{code}```\n", {}
@@ -116,17 +113,17 @@ class SymbolicProposer:
 
     def _vet(self, code: str) -> tuple[bool, bool]:
         """(passes the guard rails, responds to every feature) of one of this package's programs."""
-        problem, ignored = vet(code, self.train_rows, self.grammar.axes, self.grammar.geometry.transforms)
+        problem, ignored = vet(code, self.grammar.train_rows, self.grammar.axes, self.grammar.geometry.transforms)
         return not problem, not ignored
 
     async def propose(self, request: Request) -> tuple[str, dict]:
-        async with self._operon_lock:  # the wave's requests share one grammar ranking
+        async with self._ranking_lock:  # the wave's requests share one grammar ranking
             if self._grammar_programs is None:
                 self._grammar_programs = await asyncio.to_thread(self._rank_grammar)
         if request.iteration < self._grammar_count and (reply := self._grammar_reply(request)) is not None:
             return reply
         if request.iteration < self._grammar_count + self.operon.proposals:
-            async with self._operon_lock:  # the wave's requests share one Operon run
+            async with self._ranking_lock:  # the wave's requests share one Operon run
                 if self._operon_programs is None:
                     # Operon and the fits run in threads; Operon's strings are parsed here, in the event
                     # loop's thread (CPython 3.11's ast.parse is not thread-safe).
@@ -186,10 +183,7 @@ class SymbolicProposer:
 
     def _operon_reply(self, request: Request) -> tuple[str, dict] | None:
         """The k-th Operon program (k counted after the grammar's), else the next one not evaluated yet; None when all were."""
-        programs = self._operon_programs or []
-        k = request.iteration - self._grammar_count
-        order = programs[k:] + programs[:k]
-        for score, code in order:
+        for score, code in _from(self._operon_programs or [], request.iteration - self._grammar_count):
             if normalized(code) in request.seen:
                 continue
             passes, uses_all = self._vet(code)
@@ -225,3 +219,8 @@ class SymbolicProposer:
         if guarded is not None:
             self.vetted[normalized(best.code)] = guarded[1]
         return f"Law search from {request.parent.id} (extrapolation R^2 on held-out train rows {best.score:.6g}).\n```python\n{best.code}```\n", {}
+
+
+def _from(programs: list, k: int) -> list:
+    """``programs`` from the k-th on, then the ones before it (the order in which a proposal looks for one not yet evaluated)."""
+    return programs[k:] + programs[:k]
