@@ -11,7 +11,7 @@ from .data import load_split
 from .sandbox.host import RunResult, fit_and_predict
 from .metrics import ZERO_SPREAD, heldout_metrics
 from .specs import get_spec
-from .submission import find_submission, numeric_constants, read_explanation
+from .submission import find_submission, hidden_constants, numeric_constants, read_explanation
 
 FAILURE_NMSE = 100000.0  # the reference evaluator's failure values
 SCORE_KEYS = ("r2", "r2_raw", "nmse", "nmae")
@@ -40,7 +40,10 @@ def score_run(result: RunResult, test, source: str = "") -> Score:
     source : str
         Where the submission came from, for the explanation.
     """
-    info = {"shape": result.shape, "seconds": result.seconds, "source": source, "isolation": result.isolation}
+    info = {
+        "shape": result.shape, "seconds": result.seconds, "source": source,
+        "isolation": result.isolation, "write_guard": result.write_guard,
+    }  # fmt: skip
     if not result.ok:
         return failure_score(f"{result.kind}: {result.error}", result.detail, kind=result.kind, **info)
     with np.errstate(over="ignore"):  # an overflow is reported below
@@ -78,7 +81,9 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     Score
         Value dict with ``r2`` (clipped), ``r2_raw``, ``nmse``, ``nmae``; ``answer`` is the
         program scored (the law that earned the score), ``metadata["numeric_constants"]``
-        the count of its non-structural numeric literals (`sldbench.submission.numeric_constants`).
+        the count of its non-structural numeric literals (`sldbench.submission.numeric_constants`),
+        ``metadata["hidden_constants"]`` the numbers its ``scaling_law_func`` predicts with that
+        the fitted vector does not show (`sldbench.submission.hidden_constants`).
     """
     train = load_split(spec, "train", data_dir)
     test = load_split(spec, "test", data_dir)
@@ -95,7 +100,11 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
         )
     # the law that earned the score, readable and re-scorable after the sandbox is gone
     score.answer = program
-    score.metadata = {**(score.metadata or {}), "numeric_constants": len(numeric_constants(program))}
+    score.metadata = {
+        **(score.metadata or {}),
+        "numeric_constants": len(numeric_constants(program)),
+        "hidden_constants": hidden_constants(program),
+    }
     return score
 
 

@@ -217,6 +217,7 @@ def sldagent(
     fitness: str | None = None,
     time_budget: float | None = None,
     progress: bool = False,
+    constants: str = "count",
 ) -> Solver:
     """SLDAgent: evolutionary search over (law, fitting routine) programs.
 
@@ -261,12 +262,20 @@ def sldagent(
         the model, 3600 s with the symbolic proposer (whose run is bounded by counts).
     progress : bool
         Print the search's progress on stderr (for runs without Inspect's display).
+    constants : {"count", "strict"}
+        What to do with the numbers ``scaling_law_func`` predicts with that the fitted
+        vector does not show (`sldbench.submission.hidden_constants`: a calibration table,
+        a hand-set exponent; small integers, simple fractions, guards below 1e-6, indices
+        and clamp bounds are not counted). ``count`` (default) records them in every
+        attempt of the log and the score's metadata: the paper's limit is on the fitted
+        vector, and an honest law may fix a constant of its form. ``strict`` adds them to
+        the fitted parameters and rejects a candidate whose total exceeds the task's limit.
     """
     if iterations is None:
         iterations = SYMBOLIC_ITERATIONS if proposer == "symbolic" else MODEL_ITERATIONS
     settings = Settings(
         iterations, islands, population, archive, migration_interval, migration_rate, exploitation, exploration,
-        feature_bins, top_programs, diverse_programs, mode, parallel, eval_timeout, seed, evolve=True,
+        feature_bins, top_programs, diverse_programs, mode, parallel, eval_timeout, seed, evolve=True, constants=constants,
     )  # fmt: skip
     return _evolution_solver(settings, checkpoint, role, proposer, fitness, time_budget, progress)
 

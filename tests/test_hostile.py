@@ -198,12 +198,19 @@ def test_loud_but_correct_submission_keeps_its_score(sandbox):
 
 def test_flooding_the_runner_reply_channel_with_fake_replies(sandbox):
     # the worker writes straight into its supervisor's stdout: megabytes, then forged reply lines
+    # (where the runner's processes can be opened at all: the runner makes them non-dumpable,
+    # which in a container keeps a submission of the same user out of their /proc entries)
     body = """
     import json, os
-    with open(f"/proc/{os.getppid()}/fd/1", "w") as channel:
-        channel.write(("z" * 1023 + "\\n") * 12 * 1024)
-        for nonce in ("", "0" * 32, "guess"):
-            channel.write(json.dumps({"nonce": nonce, "ok": True, "predictions": {"pile": [[1.0]] * 6, "stack": [[1.0]] * 6}}) + "\\n")
+    try:
+        channel = open(f"/proc/{os.getppid()}/fd/1", "w")
+    except PermissionError:
+        channel = None
+    if channel is not None:
+        with channel:
+            channel.write(("z" * 1023 + "\\n") * 12 * 1024)
+            for nonce in ("", "0" * 32, "guess"):
+                channel.write(json.dumps({"nonce": nonce, "ok": True, "predictions": {"pile": [[1.0]] * 6, "stack": [[1.0]] * 6}}) + "\\n")
     return [{"loss": 0.0} for _ in input_data]
     """
     score = attack(sandbox, hostile(body))

@@ -15,6 +15,7 @@ from typing import Awaitable, Callable, Protocol, runtime_checkable
 from ..data import Split
 from ..folds import SEPARATOR, fold_r2s, fold_score
 from ..metrics import heldout_metrics
+from ..submission import hidden_constants
 from .database import Database, Program, Settings
 from .edits import child_from_diff, child_from_full_rewrite
 from .program import INITIAL_PROGRAM, Rejected, check_candidate, normalized
@@ -36,6 +37,15 @@ class Attempt:
     reason: str = ""
     child: str | None = None
     fitness: float | None = None
+    hidden_constants: list[float] | None = None  # numbers scaling_law_func uses that the fitted vector does not show
+
+
+def _hidden_reason(hidden: list[float], params: int, limit: int) -> str:
+    shown = ", ".join(f"{v:g}" for v in hidden[:8]) + (", ..." if len(hidden) > 8 else "")
+    return (
+        f"fits {params} parameters per group and predicts with {len(hidden)} constants the fitted vector does "
+        f"not show ({shown}); with constants=strict they count against the limit of {limit}"
+    )
 
 
 @dataclass
@@ -172,10 +182,15 @@ class Search:
             check_candidate(child, parent.code)
             if normalized(child) in state.database.seen:
                 raise Rejected("duplicates a program already evaluated")
-            fitness, combined, params, folds = await self._fitness(child)
+            attempt.hidden_constants = hidden = hidden_constants(child)
             limit = self.train.spec.param_limit
+            if self.settings.constants == "strict" and limit is not None and len(hidden) > limit:
+                raise Rejected(_hidden_reason(hidden, 0, limit))
+            fitness, combined, params, folds = await self._fitness(child)
             if limit is not None and params > limit:
                 raise Rejected(f"fits {params} parameters per group; the limit is {limit}")
+            if self.settings.constants == "strict" and limit is not None and params + len(hidden) > limit:
+                raise Rejected(_hidden_reason(hidden, params, limit))
         except Rejected as err:
             attempt.reason = str(err)
             return attempt
@@ -188,7 +203,10 @@ class Search:
                 outcome = Attempt(item.iteration, item.island, item.parent, "rejected", "duplicates a program already evaluated")
             else:
                 db.add(outcome)
-                outcome = Attempt(item.iteration, item.island, item.parent, "accepted", child=outcome.id, fitness=outcome.fitness)
+                outcome = Attempt(
+                    item.iteration, item.island, item.parent, "accepted", child=outcome.id, fitness=outcome.fitness,
+                    hidden_constants=hidden_constants(outcome.code),
+                )
         state.attempts.append(outcome)
         best = db.best()
         state.trajectory.append({"iteration": item.iteration + 1, "best": best.id, "best_fitness": best.fitness})

@@ -11,6 +11,8 @@ import numpy as np
 
 from .program import normalized
 
+CONSTANTS_POLICIES = ("count", "strict")
+
 
 @dataclass
 class Program:
@@ -49,10 +51,13 @@ class Settings:
     eval_timeout: float = 600.0
     seed: int = 42
     evolve: bool = True
+    constants: str = "count"  # or "strict": hidden constants count against the parameter limit
 
     def __post_init__(self) -> None:
         if self.mode not in ("full", "diff"):
             raise ValueError(f"mode must be 'full' or 'diff', got {self.mode!r}")
+        if self.constants not in CONSTANTS_POLICIES:
+            raise ValueError(f"constants must be one of {', '.join(CONSTANTS_POLICIES)}, got {self.constants!r}")
         if self.iterations < 0 or self.islands < 1 or self.parallel < 1 or self.population < self.islands:
             raise ValueError("need iterations >= 0, islands >= 1, parallel >= 1 and population >= islands")
         if not 0 <= self.exploitation + self.exploration <= 1:

@@ -88,7 +88,8 @@ class RunResult:
         ``{group: (n_points, n_targets)}`` when ok.
     kind : str
         Failure class when not ok: ``exception``, ``timeout``, ``cpu_limit``,
-        ``killed``, ``no_result``, ``bad_output``, ``runner``.
+        ``killed``, ``no_result``, ``bad_params`` (a fitted vector with NaN, Inf or no
+        numbers), ``bad_output``, ``runner``.
     error : str
         One-line reason when not ok.
     detail : str
@@ -96,7 +97,9 @@ class RunResult:
     shape : str
         ``law`` or ``fit_predict``.
     param_counts : dict of str to int
-        Size of the fitted parameter vector per group (fit_predict only).
+        Size of the fitted parameter vector per group (fit_predict only), counted by the
+        runner's supervisor from the vector the fit worker returned, the only thing the
+        predict worker gets besides the program.
     seconds : float
         Wall time of the worker.
     fit_seconds : float
@@ -110,6 +113,9 @@ class RunResult:
     isolation : str
         What the run was isolated by: ``bubblewrap`` or ``rlimits-only`` (local
         sandbox), ``docker``, or the sandbox's own kind (see `isolation_of`).
+    write_guard : str
+        ``landlock (ABI n)`` when the submission's processes could change nothing on the
+        filesystem (so no state crosses from its fit to its predict worker), else ``none``.
     """
 
     ok: bool
@@ -124,6 +130,7 @@ class RunResult:
     predict_seconds: float = 0.0
     batch_dependent: list[str] = field(default_factory=list)
     isolation: str = ""
+    write_guard: str = ""
 
     def stacked(self, groups: list[str]) -> np.ndarray:
         """Predictions of ``groups`` concatenated in the order given, shape ``(N, T)``."""
@@ -432,6 +439,7 @@ def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: 
         fit_seconds=float(reply.get("fit_seconds", 0.0)),
         predict_seconds=float(reply.get("predict_seconds", 0.0)),
         batch_dependent=list(reply.get("batch_dependent", [])),
+        write_guard=str(reply.get("write_guard", "")),
         detail=detail,
     )
     if not reply.get("ok"):

@@ -37,14 +37,21 @@ A MATRIX is ``{"shape": [rows, columns], "float64": BASE64}``, the values as
 little-endian float64 in row-major order (exact, and decoded in microseconds).
 
 The reply is one line, ``{"nonce": NONCE, "ok": ..., ...}``, predictions as
-``{group: MATRIX}``. The nonce comes
-from the host on stdin, so a submission that prints a fake reply cannot guess
-it. The warm runner forks a fresh worker per job from a process that has
-imported numpy and scipy but never run a submission, so jobs cannot affect
-one another. Handlers and their workers are forked before a job arrives, and a
-job is answered as soon as its result is read and its processes are sent
-SIGKILL (they are reaped just after), so a job pays neither a fork nor a
-process exit. The warm runner exits when its socket file is removed or after
+``{group: MATRIX}``. The nonce comes from the host on stdin, so a submission
+that prints a fake reply cannot guess it.
+
+Every phase of a job runs in a fresh worker forked from a process that has
+imported numpy and scipy but never run a submission, so jobs cannot affect one
+another, and neither can the phases of one job: a fit-and-predict program is
+fitted in one worker, whose only output is a parameter vector per group, and
+predicts in another that gets the program and those vectors alone (`run_job`).
+Where the kernel has Landlock, the fit worker can change nothing on the
+filesystem, open no TCP connection and signal no process outside its own tree
+(`forbid_writes`); the reply's ``write_guard`` says whether it was on. Workers
+send their replies up a pipe; what the host trusts (parameter counts, the batch
+check, timings) is computed by the supervisor. The first worker of a job and
+its handler are forked before the job arrives, and a job is answered as soon as
+its processes are sent SIGKILL (they are reaped just after). The warm runner exits when its socket file is removed or after
 it has been idle for ``--idle`` seconds.
 """
 
@@ -74,6 +81,7 @@ EXIT_NO_SERVER = 75  # client: no warm runner took the job (the host starts a ne
 EXIT_NO_REPLY = 76  # client: the warm runner closed the connection without a reply
 DEFAULT_IDLE_SECONDS = 900
 JOB_RECEIVE_SECONDS = 60
+REPLY_LENGTH_BYTES = 8  # a worker's reply: its length, big-endian, then its JSON
 SPARE_HANDLERS = 2  # handlers (each with its worker) forked ahead, so a job never waits for a fork
 
 
@@ -83,11 +91,6 @@ def _read_to_end(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _write_result(path: str, result: dict) -> None:
-    with open(path, "w") as handle:
-        handle.write(json.dumps(result))
 
 
 def _tail(path: str) -> str:
@@ -114,21 +117,16 @@ def _load_program(path: str):
     return module
 
 
-def _detect_shape(module, requested: str) -> str:
-    has_law = callable(getattr(module, "law", None))
-    has_pair = callable(getattr(module, "scaling_law_func", None)) and callable(
-        getattr(module, "fit_scaling_law", None)
-    )
-    if requested == "law" or (requested == "auto" and has_law):
-        if not has_law:
+def _detect_shape(module, shape: str) -> None:
+    """Raise LookupError unless the submission defines the functions of ``shape`` (``law`` or ``fit``)."""
+    if shape == "law":
+        if not callable(getattr(module, "law", None)):
             raise LookupError("missing function law(input_data, group) in the submission")
-        return "law"
-    if not has_pair:
+    elif not (callable(getattr(module, "scaling_law_func", None)) and callable(getattr(module, "fit_scaling_law", None))):
         raise LookupError(
             "the submission defines neither law(input_data, group) nor the pair "
             "scaling_law_func(data_points, params) + fit_scaling_law(data_points, loss_values)"
         )
-    return "fit_predict"
 
 
 def encode_matrix(values) -> dict:
@@ -172,12 +170,12 @@ def _run_law(module, job: dict) -> dict:
     return {"shape": "law", "predictions": predictions, "param_counts": {}}
 
 
-def _run_fit_predict(module, job: dict) -> dict:
+def _fit(module, job: dict) -> dict:
+    """The fit phase: ``fit_scaling_law`` per group; its only output is each group's parameter vector."""
     import numpy as np
 
-    targets = job["targets"]
-    predictions, param_counts, fit_seconds, predict_seconds, batch_dependent = {}, {}, 0.0, 0.0, []
-    for group, encoded in job["predict"].items():
+    targets, params, fit_seconds = job["targets"], {}, 0.0
+    for group in job["groups"]:
         train = job["fit"].get(group)
         if train is None:
             raise LookupError(f"no training rows for group {group!r}: cannot fit it")
@@ -186,47 +184,51 @@ def _run_fit_predict(module, job: dict) -> dict:
         if len(targets) == 1:
             y_train = y_train[:, 0]
         started = time.perf_counter()
-        params = module.fit_scaling_law(x_train, y_train)
+        fitted = module.fit_scaling_law(x_train, y_train)
         fit_seconds += time.perf_counter() - started
-        param_counts[group] = int(np.asarray(params, dtype=float).size)
-        points = decode_matrix(encoded)
-        started = time.perf_counter()
-        output = module.scaling_law_func(points, params)
-        dependent = job.get("batch_check") and _depends_on_batch(module, points, params, output)
-        predict_seconds += time.perf_counter() - started
-        predictions[group] = _output_matrix(output, targets)
-        if dependent:
-            batch_dependent.append(group)
-    return {
-        "shape": "fit_predict",
-        "predictions": predictions,
-        "param_counts": param_counts,
-        "fit_seconds": fit_seconds,
-        "predict_seconds": predict_seconds,
-        "batch_dependent": batch_dependent,
-    }
+        try:
+            params[group] = encode_matrix(np.asarray(fitted, dtype=float))
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"fit_scaling_law must return an array of numbers (the fitted parameters), got {type(fitted).__name__}: {err}"
+            ) from err
+    return {"shape": "fit_predict", "params": params, "fit_seconds": fit_seconds}
 
 
-def _depends_on_batch(module, points, params, whole) -> bool:
-    """Whether predicting the points in two halves changes them: a law may not use statistics of its input."""
-    import numpy as np
+def _predict(module, job: dict, extras: dict) -> dict:
+    """The predict phase: ``scaling_law_func`` on each group's points with the vector the supervisor passes.
 
-    if len(points) < 2:
-        return False
-    half = len(points) // 2
-    try:
-        parts = [np.asarray(module.scaling_law_func(part, params), dtype=float).reshape(len(part), -1) for part in (points[:half], points[half:])]
-        return not np.allclose(np.concatenate(parts), np.asarray(whole, dtype=float).reshape(len(points), -1), rtol=1e-6, atol=1e-12, equal_nan=True)
-    except Exception:
-        return False  # the whole-batch prediction is judged on its own by the host
+    With ``extras["part"] == "halves"`` it predicts the first half of every group's points,
+    then the second halves, so each first half is predicted before any other point is seen;
+    the reply holds one MATRIX per part.
+    """
+    if not callable(getattr(module, "scaling_law_func", None)):
+        raise LookupError("missing function scaling_law_func(data_points, params) in the submission")
+    points = {group: decode_matrix(encoded) for group, encoded in job["predict"].items()}
+    params = {group: decode_matrix(encoded) for group, encoded in extras["params"].items()}
+    if extras.get("part") == "halves":
+        parts = {group: [x[: len(x) // 2], x[len(x) // 2 :]] for group, x in points.items()}
+    else:
+        parts = {group: [x] for group, x in points.items()}
+    outputs: dict[str, list] = {group: [] for group in points}
+    started = time.perf_counter()
+    for index in range(max((len(pieces) for pieces in parts.values()), default=0)):
+        for group, pieces in parts.items():
+            outputs[group].append(module.scaling_law_func(pieces[index], params[group]))
+    seconds = time.perf_counter() - started
+    predictions = {group: [_output_matrix(piece, job["targets"]) for piece in pieces] for group, pieces in outputs.items()}
+    return {"predictions": predictions, "predict_seconds": seconds}
 
 
-def _work(job: dict, program_path: str, result_path: str) -> None:
-    """Import the submission, run it on the job, write the result JSON."""
+def _work(job: dict, phase: str, extras: dict, program_path: str) -> dict:
+    """Import the submission and run one phase of its job (``law``, ``fit`` or ``predict``); the reply."""
     try:
         module = _load_program(program_path)
-        shape = _detect_shape(module, job.get("shape", "auto"))
-        result = _run_law(module, job) if shape == "law" else _run_fit_predict(module, job)
+        if phase == "predict":
+            result = _predict(module, job, extras)
+        else:
+            _detect_shape(module, phase)
+            result = _run_law(module, job) if phase == "law" else _fit(module, job)
         result["ok"] = True
     except BaseException as err:  # SystemExit from the submission is a failure too
         result = {
@@ -235,7 +237,83 @@ def _work(job: dict, program_path: str, result_path: str) -> None:
             "error": f"{type(err).__name__}: {err}",
             "traceback": traceback.format_exc()[-TAIL_CHARS:],
         }
-    _write_result(result_path, result)
+    return result
+
+
+def static_shape(program: str, requested: str) -> str:
+    """The shape a job runs as, read from the source without running it: ``law`` or ``fit_predict``.
+
+    ``auto`` is ``law`` when the program defines (or assigns, or imports) a top-level
+    ``law``, as the worker's own check would find it callable; else ``fit_predict``.
+    """
+    if requested in ("law", "fit_predict"):
+        return requested
+    import ast
+
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return "law"  # its import fails in the worker, which reports the syntax error
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "law":
+            return "law"
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == "law" for t in targets):
+            return "law"
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name) == "law" for a in node.names):
+            return "law"
+    return "fit_predict"
+
+
+# ------------------------------------------------------- write guard (Landlock)
+
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_RESTRICT_SELF = 444, 446  # the same numbers on every architecture
+LANDLOCK_CREATE_RULESET_VERSION = 1
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_DUMPABLE = 4
+# Every right that changes the filesystem, by the ABI that introduced it: write, remove, make (files,
+# folders, links, sockets, pipes, devices); then rename across folders (2) and truncate (3).
+# Reading and executing stay allowed.
+LANDLOCK_WRITE_RIGHTS = {1: 0b1_1111_1111_0010, 2: 1 << 13, 3: 1 << 14}
+LANDLOCK_NET_TCP = 0b11  # bind and connect (ABI 4)
+LANDLOCK_SCOPES = 0b11  # abstract Unix sockets and signals of processes outside the domain (ABI 6)
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version; 0 where there is none (a kernel before 5.13, Landlock off, not Linux)."""
+    try:
+        abi = _libc().syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    except (OSError, AttributeError):
+        return 0
+    return max(int(abi), 0)
+
+
+def forbid_writes(abi: int) -> bool:
+    """Deny this process and its descendants every change to the filesystem, TCP, and signals and
+    abstract sockets to processes outside them (Landlock ABI ``abi``); False if it could not be done.
+
+    Files already open (the phase's output log, the reply pipe) stay writable, since rights are
+    checked when a file is opened; so nothing one phase of a job writes can reach another phase.
+    """
+    if abi < 1:
+        return False
+    libc = _libc()
+    rights = sum(bits for version, bits in LANDLOCK_WRITE_RIGHTS.items() if abi >= version)
+    attr = (ctypes.c_uint64 * 3)(rights, LANDLOCK_NET_TCP if abi >= 4 else 0, LANDLOCK_SCOPES if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    ruleset = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return False
+    try:
+        return libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 and libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
+    finally:
+        os.close(ruleset)
 
 
 # ------------------------------------------------------------ supervisor side
@@ -345,27 +423,40 @@ def kill_children(keep: frozenset = frozenset()) -> None:
                 pass
 
 
-def _wait(worker: Worker, timeout: float) -> bool:
-    """Wait until ``worker`` says its result is written, or exits; False when ``timeout`` seconds pass first."""
-    deadline = time.monotonic() + timeout
+def _receive(worker: Worker, deadline: float) -> dict | None:
+    """The reply ``worker`` sends down its reply pipe (a length, then JSON); None if it exits without one.
+
+    Raises TimeoutError when ``deadline`` (a `time.monotonic` time) passes first.
+    """
     try:
         exited = os.pidfd_open(worker.pid)
     except (AttributeError, OSError):
         exited = None  # no pidfd: poll the exit, without reaping
+    received, size = bytearray(), None
     try:
-        while True:
+        while size is None or len(received) < REPLY_LENGTH_BYTES + size:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return False
+                raise TimeoutError
             watched = [worker.done] if exited is None else [worker.done, exited]
             readable, _, _ = select.select(watched, [], [], remaining if exited is not None else min(0.01, remaining))
-            if readable:
-                return True
-            if exited is None and os.waitid(os.P_PID, worker.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                return True
+            if worker.done in readable:
+                chunk = os.read(worker.done, 1 << 20)
+                if not chunk:
+                    return None  # every writer closed it: the worker is gone
+                received += chunk
+                if size is None and len(received) >= REPLY_LENGTH_BYTES:
+                    size = int.from_bytes(received[:REPLY_LENGTH_BYTES], "big")
+            elif readable or (exited is None and os.waitid(os.P_PID, worker.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None):
+                return None
     finally:
         if exited is not None:
             os.close(exited)
+    try:
+        reply = json.loads(bytes(received[REPLY_LENGTH_BYTES:]))
+    except ValueError:
+        return None
+    return reply if isinstance(reply, dict) and "ok" in reply else None
 
 
 def _exit_code(pid: int) -> int:
@@ -374,15 +465,6 @@ def _exit_code(pid: int) -> int:
         return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
     except ChildProcessError:
         return -signal.SIGKILL
-
-
-def _read_result(scratch: str) -> dict | None:
-    try:
-        with open(os.path.join(scratch, "result.json")) as handle:
-            result = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return result if isinstance(result, dict) and "ok" in result else None
 
 
 def _describe_exit(code: int) -> tuple[str, str]:
@@ -401,12 +483,12 @@ class Worker(NamedTuple):
     """A forked worker as its supervisor sees it."""
 
     pid: int
-    job: int  # write end of the pipe the job goes down
-    done: int  # read end of the pipe the worker writes one byte to once its result is written
+    job: int  # write end of the pipe its phase of the job goes down
+    done: int  # read end of the pipe its reply comes up
 
 
 def _spawn_worker() -> Worker:
-    """Fork a worker that waits for its job (see `run_job`).
+    """Fork a worker that waits for one phase of a job (see `run_job`).
 
     The worker dies with this process, takes its own session and closes every other
     descriptor (a warm runner's listening socket included) before it waits, so it
@@ -430,24 +512,29 @@ def _spawn_worker() -> Worker:
         os.closerange(low, 65536)
         message = _read_to_end(job_read)
         os.close(job_read)
-        scratch, _, body = message.partition(b"\n")
-        if body:  # nothing comes when the supervisor gives up on this worker
-            _run_in_worker(body, os.fsdecode(scratch))
-            os.write(done_write, b".")
+        if message:  # nothing comes when the supervisor gives up on this worker
+            reply = json.dumps(_run_in_worker(message)).encode()
+            os.write(done_write, len(reply).to_bytes(REPLY_LENGTH_BYTES, "big"))
+            view = memoryview(reply)
+            while view:
+                view = view[os.write(done_write, view) :]
         os._exit(0)
     except BaseException:
         os._exit(70)
 
 
-def _run_in_worker(body: bytes, scratch: str) -> None:
-    """Output to a log file, the program to a file, limits on; then run the job (JSON ``body``)."""
-    result_path = os.path.join(scratch, "result.json")
+def _run_in_worker(message: bytes) -> dict:
+    """Output to the phase's log file, the program to a file, limits and write guard on; then run the phase.
+
+    ``message`` is a header line (``scratch``, ``phase``, ``landlock`` ABI to apply, 0 for none),
+    a line of the phase's extras (the fitted vectors for ``predict``) and the job's JSON.
+    """
     try:
-        job = json.loads(body)
-        program = job["program"]
+        header, extras, body = message.split(b"\n", 2)
+        header, extras, job = json.loads(header), json.loads(extras), json.loads(body)
+        program, scratch = job["program"], header["scratch"]
     except (ValueError, KeyError, TypeError) as err:
-        _write_result(result_path, {"ok": False, "kind": "runner", "error": f"malformed job: {type(err).__name__}: {err}"})
-        return
+        return {"ok": False, "kind": "runner", "error": f"malformed job: {type(err).__name__}: {err}"}
     program_path = os.path.join(scratch, "program.py")
     with open(program_path, "w") as handle:
         handle.write(program)
@@ -462,9 +549,12 @@ def _run_in_worker(body: bytes, scratch: str) -> None:
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     _apply_limits(job.get("limits", {}))
-    _work(job, program_path, result_path)
+    if header["landlock"] and not forbid_writes(header["landlock"]):
+        return {"ok": False, "kind": "runner", "error": "the write guard (Landlock) could not be applied in the worker"}
+    result = _work(job, header["phase"], extras, program_path)
     sys.stdout.flush()
     sys.stderr.flush()
+    return result
 
 
 def _send_job(channel: int, message: bytes) -> None:
@@ -478,64 +568,185 @@ def _send_job(channel: int, message: bytes) -> None:
         os.close(channel)
 
 
-@contextlib.contextmanager
-def run_job(body: bytes, timeout: float, worker: Worker | None = None) -> Iterator[dict]:
-    """Run one job in a forked, limited worker under a wall timeout; yield the reply (without nonce).
+class _Phase(NamedTuple):
+    reply: dict  # the worker's reply, or the failure the supervisor found
+    output: str  # the tail of what the submission printed in this phase
 
-    By the time the reply is yielded every process of the job has been sent SIGKILL;
-    leaving the ``with`` block reaps them and removes the job's files, so a caller
-    sends the reply first and the job's clean-up costs it nothing.
 
-    Parameters
-    ----------
-    body : bytes
-        The job object of the protocol as JSON (see the module docstring); only the worker reads it.
-    timeout : float
-        Wall seconds for the run.
-    worker : Worker, optional
-        A worker from `_spawn_worker`, forked ahead; by default one is forked now.
-
-    Yields
-    ------
-    dict
-        ``ok`` and either ``predictions``/``shape``/``param_counts``/``fit_seconds``/``predict_seconds`` or
-        ``kind``/``error``/``traceback``; always ``seconds`` (wall time) and ``output``
-        (the tail of what the submission printed).
-    """
-    _become_subreaper()
-    worker = worker or _spawn_worker()
+def _run_phase(worker: Worker, phase: str, job: dict, extras: dict, deadline: float, timeout: float, guard: int) -> _Phase:
+    """One phase of a job in ``worker`` (with the write guard of Landlock ABI ``guard``, 0: none);
+    every process of it is dead and its files gone on return."""
     scratch = tempfile.mkdtemp(prefix="sldbench-run-")
     try:
-        started = time.perf_counter()
-        _send_job(worker.job, os.fsencode(scratch) + b"\n" + body)
-        finished = _wait(worker, timeout)
-        reply = _read_result(scratch) if finished else None
+        header = json.dumps({"scratch": scratch, "phase": phase, "landlock": guard})
+        _send_job(worker.job, f"{header}\n{json.dumps(extras)}\n{json.dumps(job)}".encode())
+        try:
+            reply, finished = _receive(worker, deadline), True
+        except TimeoutError:
+            reply, finished = None, False
         try:
             os.killpg(worker.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         _signal_children()
-        elapsed = time.perf_counter() - started
         if not finished:
             reply = {"ok": False, "kind": "timeout", "error": f"timed out after {timeout:g} s; the process tree was killed"}
         elif reply is None:
             kind, error = _describe_exit(_exit_code(worker.pid))
             reply = {"ok": False, "kind": kind, "error": error}
-        reply["seconds"] = elapsed
-        reply["output"] = _tail(os.path.join(scratch, "output.log"))
-        yield reply
+        return _Phase(reply, _tail(os.path.join(scratch, "output.log")))
     finally:
         os.close(worker.done)
         kill_children()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _checked_params(reply: dict, groups: list) -> tuple[dict, dict] | str:
+    """The fitted vectors of a fit phase's reply and their sizes, or why they cannot be used."""
+    import numpy as np
+
+    params, counts = {}, {}
+    raw = reply.get("params")
+    for group in groups:
+        try:
+            vector = decode_matrix(raw[group])
+        except (KeyError, TypeError, ValueError) as err:
+            return f"no usable parameter vector for group {group!r}: {type(err).__name__}: {err}"
+        if not np.isfinite(vector).all():
+            return f"fit_scaling_law returned NaN or Inf parameters for group {group!r}: {vector.ravel()[:8].tolist()}"
+        params[group], counts[group] = encode_matrix(vector), int(vector.size)
+    return params, counts
+
+
+def _batch_dependent(whole: dict, halves: dict) -> list:
+    """Groups whose predictions change when their points are predicted in two halves."""
+    import numpy as np
+
+    changed = []
+    for group, matrix in whole.items():
+        try:
+            together = decode_matrix(matrix)
+            together = together.reshape(len(together), -1)
+            parts = np.concatenate([decode_matrix(m).reshape(len(decode_matrix(m)), -1) for m in halves[group]])
+            same = np.allclose(parts, together, rtol=1e-6, atol=1e-12, equal_nan=True)
+        except (KeyError, TypeError, ValueError):
+            same = True  # the whole-batch prediction is judged on its own by the host
+        if not same:
+            changed.append(group)
+    return changed
+
+
+@contextlib.contextmanager
+def run_job(body: bytes, timeout: float, worker: Worker | None = None) -> Iterator[dict]:
+    """Run one job in fresh, limited workers under one wall timeout; yield the reply (without nonce).
+
+    A law (``law(input_data, group)``, `static_shape`) runs in one worker, on the points. A
+    fit-and-predict program runs in phases, each in a worker forked from this process (which
+    never runs a submission) and given only what the phase needs: the fit worker gets the
+    train rows and, under the write guard where the kernel has it (`forbid_writes`), its only
+    output is one parameter vector per group, checked here (finite floats) and counted here;
+    the predict worker gets the program, the points and those vectors alone; with the batch
+    check, a third worker predicts each group's points in halves and this process compares.
+    So no state crosses from fit to predict but the counted parameters (module globals die
+    with the fit worker, files cannot be written), and every figure of the reply the host
+    trusts (parameter counts, the batch check, timings) is this process's.
+
+    By the time the reply is yielded every process of the job has been killed and its files
+    removed.
+
+    Parameters
+    ----------
+    body : bytes
+        The job object of the protocol as JSON (see the module docstring).
+    timeout : float
+        Wall seconds for the whole run.
+    worker : Worker, optional
+        A worker from `_spawn_worker`, forked ahead for the first phase; by default one is forked now.
+
+    Yields
+    ------
+    dict
+        ``ok`` and either ``predictions``/``shape``/``param_counts``/``fit_seconds``/``predict_seconds``/
+        ``batch_dependent`` or ``kind``/``error``/``traceback``; always ``seconds`` (wall time),
+        ``output`` (the tail of what the submission printed) and ``write_guard``.
+    """
+    _become_subreaper()
+    worker = worker or _spawn_worker()
+    guard = landlock_abi()
+    started = time.perf_counter()
+    deadline = time.monotonic() + timeout
+    outputs = []
+
+    def finish(reply: dict) -> dict:
+        reply["seconds"] = time.perf_counter() - started
+        reply["output"] = "\n".join(text for text in outputs if text)[-TAIL_CHARS:]
+        reply["write_guard"] = f"landlock (ABI {guard})" if guard else "none"
+        return reply
+
+    try:
+        job = json.loads(body)
+        program, groups = job["program"], list(job["predict"])
+        common = {"program": program, "targets": job["targets"], "limits": job.get("limits", {})}
+        shape = static_shape(program, job.get("shape", "auto"))
+    except (ValueError, KeyError, TypeError) as err:
+        os.close(worker.job)
+        os.close(worker.done)
+        yield finish({"ok": False, "kind": "runner", "error": f"malformed job: {type(err).__name__}: {err}"})
+        return
+    # each phase gets only what it needs: a law the points; a fit the train rows; a predict the points
+    if shape == "law":
+        law = _run_phase(worker, "law", {**common, "features": job["features"], "predict": job["predict"]}, {}, deadline, timeout, 0)
+        outputs.append(law.output)
+        yield finish(law.reply)
+        return
+    fit_job = {**common, "groups": groups, "fit": job.get("fit", {})}
+    fit = _run_phase(worker, "fit", fit_job, {}, deadline, timeout, guard)
+    outputs.append(fit.output)
+    if not fit.reply.get("ok"):
+        yield finish(fit.reply)
+        return
+    checked = _checked_params(fit.reply, groups)
+    if isinstance(checked, str):
+        yield finish({"ok": False, "kind": "bad_params", "error": checked})
+        return
+    params, counts = checked
+    fit_seconds = min(max(float(fit.reply.get("fit_seconds", 0.0)), 0.0), time.perf_counter() - started)
+    predict_job = {**common, "predict": job["predict"]}
+    whole = _run_phase(_spawn_worker(), "predict", predict_job, {"params": params, "part": "whole"}, deadline, timeout, 0)
+    outputs.append(whole.output)
+    if not whole.reply.get("ok"):
+        yield finish(whole.reply)
+        return
+    try:
+        predictions = {group: whole.reply["predictions"][group][0] for group in groups}
+    except (TypeError, IndexError, KeyError):
+        yield finish({"ok": False, "kind": "bad_output", "error": "the predict phase answered without predictions for every group"})
+        return
+    batch_dependent = []
+    if job.get("batch_check"):
+        halves = _run_phase(_spawn_worker(), "predict", predict_job, {"params": params, "part": "halves"}, deadline, timeout, 0)
+        if halves.reply.get("ok"):  # a failure on half the points leaves the whole-batch predictions to be judged
+            batch_dependent = _batch_dependent(predictions, halves.reply.get("predictions") or {})
+    yield finish({
+        "ok": True,
+        "shape": "fit_predict",
+        "predictions": predictions,
+        "param_counts": counts,
+        "fit_seconds": fit_seconds,
+        "predict_seconds": float(whole.reply.get("predict_seconds", 0.0)),
+        "batch_dependent": batch_dependent,
+    })
+
+
 def _prepare_interpreter() -> None:
     """Settings every worker inherits: single-threaded BLAS (set before numpy loads, and safe to
-    fork), and no bytecode files (a submission's .pyc would sit beside it; -I ignores the variable)."""
+    fork), no bytecode files (a submission's .pyc would sit beside it; -I ignores the variable),
+    and no process of the runner that a submission of the same user can trace or read the memory
+    of (a fit worker cannot reach into a predict worker or the supervisor)."""
     for name in THREAD_VARS:
         os.environ[name] = "1"
     sys.dont_write_bytecode = True
+    _prctl(PR_SET_DUMPABLE, 0)
 
 
 def _read_request(data: bytes) -> tuple[str, float, bytes]:
