@@ -17,8 +17,10 @@
    eval (Inspect start-up, the initial program's evaluation, the final held-out
    scoring) is printed beside it.
 
+3. With ``--docker``: the per-candidate overhead in the docker sandbox beside the local one.
+
     python benchmarks/evolution_speed.py --data-dir ../shared/sldbench-data/reconstructed \
-        [--repeat 3] [--latency 2] [--iterations 50] [--parallel 4]
+        [--repeat 3] [--latency 2] [--iterations 50] [--parallel 4] [--docker]
 """
 
 from __future__ import annotations
@@ -104,6 +106,40 @@ def evaluation_speed(data_dir: str, repeat: int) -> tuple[list[str], list[list[s
     return headers, rows
 
 
+async def _docker_overhead(spec, data_dir: str, repeat: int) -> tuple[float, float]:
+    """Median per-candidate overhead (ms) of the initial program in a fresh docker sandbox, and in the local one."""
+    from sldbench.sandbox.docker import DockerSandboxConfig, DockerSandboxEnvironment
+
+    train = load_split(spec, "train", data_dir)
+    config = DockerSandboxConfig()
+    await DockerSandboxEnvironment.task_init("bench", config)
+    environments = await DockerSandboxEnvironment.sample_init("bench", config, {})
+    local = IsolatedLocalSandbox("auto")
+    overheads = []
+    try:
+        for sandbox in (environments["default"], local):
+            warm = train_evaluator(sandbox, train, timeout=600)
+            try:
+                await warm(INITIAL_PROGRAM)  # starts the warm runner
+                wall, fit, predict = await _median_seconds(lambda: warm(INITIAL_PROGRAM), repeat)
+            finally:
+                await warm.close()
+            overheads.append((wall - fit - predict) * 1000)
+    finally:
+        await DockerSandboxEnvironment.sample_cleanup("bench", config, environments, False)
+        local.directory.cleanup()
+    return overheads[0], overheads[1]
+
+
+def docker_speed(data_dir: str, repeat: int, tasks: list[str]) -> list[list[str]]:
+    """Per task: the warm runner's per-candidate overhead in docker and locally, side by side."""
+    rows = []
+    for name in tasks:
+        docker, local = asyncio.run(_docker_overhead(TASKS[name], data_dir, repeat))
+        rows.append([name, f"{docker:.1f}", f"{local:.1f}", f"{docker / local:.2f}"])
+    return rows
+
+
 def loop_speed(data_dir: str, latency: float, iterations: int, parallel: int) -> tuple[float, float, float]:
     """Run SLDAgent on moe with a latency-bound scripted model; (loop seconds, whole-eval seconds, ideal bound)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -133,6 +169,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=2.0, help="seconds per scripted model call")
     parser.add_argument("--iterations", type=int, default=50, help="the paper's default")
     parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--docker", action="store_true", help="also the per-candidate overhead in the docker sandbox (needs the engine and the scoring image)")
     args = parser.parse_args()
     print("Candidate evaluation: fit + predict on train through the warm runner, median of runs, for the initial")
     print("program and for the expert law refitted by multi-start least squares (a typical evolved fitter)")
@@ -140,6 +177,10 @@ def main() -> None:
         print(f"(bubblewrap unavailable: {bubblewrap.problem()}; rlimits-only figures alone)")
     headers, rows = evaluation_speed(args.data_dir, args.repeat)
     print(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+    if args.docker:
+        print("\nPer-candidate overhead of the initial program through the warm runner, docker beside local (ms)")
+        rows = docker_speed(args.data_dir, max(args.repeat, 5), ["parallel", "moe", "lr_bsz"])
+        print(tabulate(rows, headers=["task", "docker", "local", "docker / local"], tablefmt="github", disable_numparse=True))
     loop, whole, ideal = loop_speed(args.data_dir, args.latency, args.iterations, args.parallel)
     print(f"\nSearch loop on moe: {args.iterations} iterations, latency {args.latency:g} s, {args.parallel} in flight")
     print(f"  loop {loop:.1f} s (first model call to last iteration), ideal bound {ideal:.1f} s, ratio {loop / ideal:.3f}")

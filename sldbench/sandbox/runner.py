@@ -82,7 +82,8 @@ EXIT_NO_REPLY = 76  # client: the warm runner closed the connection without a re
 DEFAULT_IDLE_SECONDS = 900
 JOB_RECEIVE_SECONDS = 60
 REPLY_LENGTH_BYTES = 8  # a worker's reply: its length, big-endian, then its JSON
-SPARE_HANDLERS = 2  # handlers (each with its worker) forked ahead, so a job never waits for a fork
+SPARE_HANDLERS = 2
+WORKERS_PER_JOB = 3  # forked ahead with each handler: fit, predict, and the batch check's predict  # handlers (each with its worker) forked ahead, so a job never waits for a fork
 
 
 def _read_to_end(fd: int) -> bytes:
@@ -573,9 +574,11 @@ class _Phase(NamedTuple):
     output: str  # the tail of what the submission printed in this phase
 
 
-def _run_phase(worker: Worker, phase: str, job: dict, extras: dict, deadline: float, timeout: float, guard: int) -> _Phase:
+def _run_phase(
+    worker: Worker, phase: str, job: dict, extras: dict, deadline: float, timeout: float, guard: int, keep: frozenset = frozenset()
+) -> _Phase:
     """One phase of a job in ``worker`` (with the write guard of Landlock ABI ``guard``, 0: none);
-    every process of it is dead and its files gone on return."""
+    on return every process of it (the waiting workers ``keep`` aside) has been sent SIGKILL and its files are gone."""
     scratch = tempfile.mkdtemp(prefix="sldbench-run-")
     try:
         header = json.dumps({"scratch": scratch, "phase": phase, "landlock": guard})
@@ -588,7 +591,7 @@ def _run_phase(worker: Worker, phase: str, job: dict, extras: dict, deadline: fl
             os.killpg(worker.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        _signal_children()
+        _signal_children(keep)
         if not finished:
             reply = {"ok": False, "kind": "timeout", "error": f"timed out after {timeout:g} s; the process tree was killed"}
         elif reply is None:
@@ -596,8 +599,9 @@ def _run_phase(worker: Worker, phase: str, job: dict, extras: dict, deadline: fl
             reply = {"ok": False, "kind": kind, "error": error}
         return _Phase(reply, _tail(os.path.join(scratch, "output.log")))
     finally:
+        # every process of the phase has been sent SIGKILL and runs no more code; reaping them
+        # (slow for processes that mapped numpy) waits until the job is answered (`run_job`)
         os.close(worker.done)
-        kill_children()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -637,7 +641,7 @@ def _batch_dependent(whole: dict, halves: dict) -> list:
 
 
 @contextlib.contextmanager
-def run_job(body: bytes, timeout: float, worker: Worker | None = None) -> Iterator[dict]:
+def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) -> Iterator[dict]:
     """Run one job in fresh, limited workers under one wall timeout; yield the reply (without nonce).
 
     A law (``law(input_data, group)``, `static_shape`) runs in one worker, on the points. A
@@ -660,8 +664,8 @@ def run_job(body: bytes, timeout: float, worker: Worker | None = None) -> Iterat
         The job object of the protocol as JSON (see the module docstring).
     timeout : float
         Wall seconds for the whole run.
-    worker : Worker, optional
-        A worker from `_spawn_worker`, forked ahead for the first phase; by default one is forked now.
+    workers : list of Worker, optional
+        Workers from `_spawn_worker`, forked ahead, one per phase; phases without one fork it then.
 
     Yields
     ------
@@ -671,7 +675,12 @@ def run_job(body: bytes, timeout: float, worker: Worker | None = None) -> Iterat
         ``output`` (the tail of what the submission printed) and ``write_guard``.
     """
     _become_subreaper()
-    worker = worker or _spawn_worker()
+    waiting = list(workers or [])
+
+    def phase(name: str, phase_job: dict, extras: dict, guard: int = 0) -> _Phase:
+        worker = waiting.pop(0) if waiting else _spawn_worker()
+        return _run_phase(worker, name, phase_job, extras, deadline, timeout, guard, frozenset(w.pid for w in waiting))
+
     guard = landlock_abi()
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
@@ -684,58 +693,62 @@ def run_job(body: bytes, timeout: float, worker: Worker | None = None) -> Iterat
         return reply
 
     try:
-        job = json.loads(body)
-        program, groups = job["program"], list(job["predict"])
-        common = {"program": program, "targets": job["targets"], "limits": job.get("limits", {})}
-        shape = static_shape(program, job.get("shape", "auto"))
-    except (ValueError, KeyError, TypeError) as err:
-        os.close(worker.job)
-        os.close(worker.done)
-        yield finish({"ok": False, "kind": "runner", "error": f"malformed job: {type(err).__name__}: {err}"})
-        return
-    # each phase gets only what it needs: a law the points; a fit the train rows; a predict the points
-    if shape == "law":
-        law = _run_phase(worker, "law", {**common, "features": job["features"], "predict": job["predict"]}, {}, deadline, timeout, 0)
-        outputs.append(law.output)
-        yield finish(law.reply)
-        return
-    fit_job = {**common, "groups": groups, "fit": job.get("fit", {})}
-    fit = _run_phase(worker, "fit", fit_job, {}, deadline, timeout, guard)
-    outputs.append(fit.output)
-    if not fit.reply.get("ok"):
-        yield finish(fit.reply)
-        return
-    checked = _checked_params(fit.reply, groups)
-    if isinstance(checked, str):
-        yield finish({"ok": False, "kind": "bad_params", "error": checked})
-        return
-    params, counts = checked
-    fit_seconds = min(max(float(fit.reply.get("fit_seconds", 0.0)), 0.0), time.perf_counter() - started)
-    predict_job = {**common, "predict": job["predict"]}
-    whole = _run_phase(_spawn_worker(), "predict", predict_job, {"params": params, "part": "whole"}, deadline, timeout, 0)
-    outputs.append(whole.output)
-    if not whole.reply.get("ok"):
-        yield finish(whole.reply)
-        return
-    try:
-        predictions = {group: whole.reply["predictions"][group][0] for group in groups}
-    except (TypeError, IndexError, KeyError):
-        yield finish({"ok": False, "kind": "bad_output", "error": "the predict phase answered without predictions for every group"})
-        return
-    batch_dependent = []
-    if job.get("batch_check"):
-        halves = _run_phase(_spawn_worker(), "predict", predict_job, {"params": params, "part": "halves"}, deadline, timeout, 0)
-        if halves.reply.get("ok"):  # a failure on half the points leaves the whole-batch predictions to be judged
-            batch_dependent = _batch_dependent(predictions, halves.reply.get("predictions") or {})
-    yield finish({
-        "ok": True,
-        "shape": "fit_predict",
-        "predictions": predictions,
-        "param_counts": counts,
-        "fit_seconds": fit_seconds,
-        "predict_seconds": float(whole.reply.get("predict_seconds", 0.0)),
-        "batch_dependent": batch_dependent,
-    })
+        try:
+            job = json.loads(body)
+            program, groups = job["program"], list(job["predict"])
+            common = {"program": program, "targets": job["targets"], "limits": job.get("limits", {})}
+            shape = static_shape(program, job.get("shape", "auto"))
+        except (ValueError, KeyError, TypeError) as err:
+            yield finish({"ok": False, "kind": "runner", "error": f"malformed job: {type(err).__name__}: {err}"})
+            return
+        # each phase gets only what it needs: a law the points; a fit the train rows; a predict the points
+        if shape == "law":
+            law = phase("law", {**common, "features": job["features"], "predict": job["predict"]}, {})
+            outputs.append(law.output)
+            yield finish(law.reply)
+            return
+        fit_job = {**common, "groups": groups, "fit": job.get("fit", {})}
+        fit = phase("fit", fit_job, {}, guard)
+        outputs.append(fit.output)
+        if not fit.reply.get("ok"):
+            yield finish(fit.reply)
+            return
+        checked = _checked_params(fit.reply, groups)
+        if isinstance(checked, str):
+            yield finish({"ok": False, "kind": "bad_params", "error": checked})
+            return
+        params, counts = checked
+        fit_seconds = min(max(float(fit.reply.get("fit_seconds", 0.0)), 0.0), time.perf_counter() - started)
+        predict_job = {**common, "predict": job["predict"]}
+        whole = phase("predict", predict_job, {"params": params, "part": "whole"})
+        outputs.append(whole.output)
+        if not whole.reply.get("ok"):
+            yield finish(whole.reply)
+            return
+        try:
+            predictions = {group: whole.reply["predictions"][group][0] for group in groups}
+        except (TypeError, IndexError, KeyError):
+            yield finish({"ok": False, "kind": "bad_output", "error": "the predict phase answered without predictions for every group"})
+            return
+        batch_dependent = []
+        if job.get("batch_check"):
+            halves = phase("predict", predict_job, {"params": params, "part": "halves"})
+            if halves.reply.get("ok"):  # a failure on half the points leaves the whole-batch predictions to be judged
+                batch_dependent = _batch_dependent(predictions, halves.reply.get("predictions") or {})
+        yield finish({
+            "ok": True,
+            "shape": "fit_predict",
+            "predictions": predictions,
+            "param_counts": counts,
+            "fit_seconds": fit_seconds,
+            "predict_seconds": float(whole.reply.get("predict_seconds", 0.0)),
+            "batch_dependent": batch_dependent,
+        })
+    finally:  # the workers no phase needed
+        for worker in waiting:
+            os.close(worker.job)
+            os.close(worker.done)
+        kill_children()
 
 
 def _prepare_interpreter() -> None:
@@ -764,21 +777,21 @@ def _reply_line(nonce: str, reply: dict) -> bytes:
 
 
 @contextlib.contextmanager
-def _answer(data: bytes, worker: Worker | None = None) -> Iterator[bytes]:
+def _answer(data: bytes, workers: list[Worker] | None = None) -> Iterator[bytes]:
     """Run the request ``data``; yield the reply line (the job is cleaned up after the block, see `run_job`)."""
     try:
         nonce, timeout, body = _read_request(data)
     except (ValueError, TypeError) as err:
         yield (json.dumps({"ok": False, "kind": "runner", "error": f"malformed request: {err}"}) + "\n").encode()
         return
-    with run_job(body, timeout, worker) as reply:
+    with run_job(body, timeout, workers) as reply:
         yield _reply_line(nonce, reply)
 
 
 # ------------------------------------------------------------ warm runner
 
 
-def _handle_connection(connection: socket.socket, worker: Worker) -> None:
+def _handle_connection(connection: socket.socket, workers: list[Worker]) -> None:
     connection.settimeout(JOB_RECEIVE_SECONDS)  # a peer that connects and sends nothing must not hold a handler
     chunks = []
     while True:
@@ -787,7 +800,7 @@ def _handle_connection(connection: socket.socket, worker: Worker) -> None:
             break
         chunks.append(chunk)
     connection.settimeout(None)
-    with _answer(b"".join(chunks), worker) as line:
+    with _answer(b"".join(chunks), workers) as line:
         connection.sendall(line)
         connection.close()
 
@@ -806,13 +819,13 @@ def _spare_handler(listener: socket.socket, taken: int) -> int:
     try:
         _die_with(server)
         _become_subreaper()
-        worker = _spawn_worker()
+        workers = [_spawn_worker() for _ in range(WORKERS_PER_JOB)]
         connection, _ = listener.accept()
         _set_parent_death_signal(0)
         listener.close()
         os.write(taken, f"{os.getpid()}\n".encode())
         os.close(taken)
-        _handle_connection(connection, worker)
+        _handle_connection(connection, workers)
     finally:
         os._exit(0)
 
