@@ -1,5 +1,9 @@
 """The leaderboard: a self-contained HTML page and a Markdown page with both tables and plots.
 
+The HTML page opens with the interactive leaderboard (`sldbench.report.board`): ranked,
+sortable entries, a view per task, each logged entry's law with its plot and a link to its
+transcript in a static bundle of Inspect's log viewer (`bundle_transcripts`).
+
 Plots (PNG, drawn with matplotlib's Agg backend, embedded in the HTML as data
 URIs so the page needs nothing from the network):
 
@@ -389,10 +393,65 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def bundle_transcripts(log_files: list[str], out: Path) -> dict[str, str]:
+    """Write a static bundle of Inspect's log viewer with ``log_files`` into ``out``; ``{log file: its name there}``.
+
+    The logs are copied into one folder (names made unique) and bundled with
+    ``inspect view bundle``. The viewer reads its logs over HTTP: serve the page's
+    folder (``python -m http.server``) to open them. Returns ``{}`` (with a warning)
+    when the bundle cannot be written.
+    """
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    names: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for index, path in enumerate(sorted(set(log_files))):
+            name = Path(path).name
+            if name in names.values():
+                name = f"{index}-{name}"
+            shutil.copy2(path, Path(folder) / name)
+            names[path] = name
+        command = [sys.executable, "-m", "inspect_ai", "view", "bundle", "--log-dir", folder, "--output-dir", str(out), "--overwrite"]
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if completed.returncode != 0 or not (out / "index.html").exists():
+        import warnings
+
+        warnings.warn(f"the transcript viewer could not be bundled: {(completed.stderr or completed.stdout).strip()[-500:]}")
+        return {}
+    return names
+
+
+def transcript_link(viewer: str, log_name: str, sample_id: object, epoch: int) -> str:
+    """A link into the bundled viewer that opens one sample of one log."""
+    from urllib.parse import quote
+
+    return f"{viewer}/index.html#/logs/{quote(log_name)}/samples/sample/{quote(str(sample_id))}/{int(epoch)}"
+
+
+def _sample_ids(runs: pd.DataFrame) -> dict[tuple[str, str], object]:
+    """``{(log file, sample uuid): sample id}`` of the logged runs."""
+    from inspect_ai.log import read_eval_log_sample_summaries
+
+    ids = {}
+    for source in sorted(set(runs.loc[runs["origin"] == "log", "source"])):
+        for summary in read_eval_log_sample_summaries(source):
+            ids[(source, summary.uuid)] = summary.id
+    return ids
+
+
 def write_leaderboard(
-    report: Report, out: str | Path, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    report: Report, out: str | Path, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT, transcripts: bool = True
 ) -> dict[str, Path]:
-    """Write ``index.html`` (self-contained), ``leaderboard.md`` and the PNG plots into ``out``.
+    """Write ``index.html`` (self-contained), ``leaderboard.md``, the PNG plots and the transcript viewer into ``out``.
+
+    The page opens with the interactive leaderboard (`sldbench.report.board`): entries
+    ranked by their average, sortable, a view per task, each logged entry's law (source,
+    explanation, constants, plot against the data, link to its transcript), and the best
+    discovered law of each task beside the expert law; the report's tables, the bar chart
+    and the best law of each task follow.
 
     Parameters
     ----------
@@ -402,27 +461,53 @@ def write_leaderboard(
     data_dir : str, optional
         Data for the law plots (default: the folder recorded in each log, then ``$SLDBENCH_DATA_DIR``).
     timeout : float
-        Wall seconds for re-running each best law.
+        Wall seconds for re-running each law.
+    transcripts : bool
+        Bundle Inspect's log viewer with the logs into ``out/transcripts`` when logs are among the inputs.
 
     Returns
     -------
     dict of str to Path
-        ``html``, ``markdown``, and one entry per PNG written.
+        ``html``, ``markdown``, one entry per PNG written, and ``transcripts`` when bundled.
     """
+    from .board import best_logged_runs, board_data, board_html, law_of_run
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    best_by_entry = best_logged_runs(report)
+    viewer_names: dict[str, str] = {}
+    if transcripts and best_by_entry:
+        viewer_names = bundle_transcripts(sorted({run["source"] for run in best_by_entry.values()}), out / "transcripts")
+        if viewer_names:
+            written["transcripts"] = out / "transcripts"
+    sample_ids = _sample_ids(report.runs) if viewer_names else {}
+    laws, pngs = {}, {}
+    for number, (key, run) in enumerate(sorted(best_by_entry.items())):
+        law = law_of_run(run, f"law-{number + 1}")
+        if law.source:
+            plot = law_plot(run, data_dir, timeout)
+            pngs[key] = plot
+            law.plot = _data_uri(plot.png) if plot.png else ""
+            law.problem = plot.problem
+        else:
+            law.problem = "the log holds no program for this run"
+        if run["source"] in viewer_names:
+            law.transcript = transcript_link("transcripts", viewer_names[run["source"]], sample_ids.get((run["source"], run["sample_uuid"]), ""), run["epoch"])
+        laws[key] = law
+
     images: dict[str, bytes] = {"scores_by_task.png": bar_chart(report)}
     plots = []
     best = best_runs(report)
     for task in report.table1.tasks:
         if task in best:
-            plot = law_plot(best[task], data_dir, timeout)
+            key = (best[task]["agent"], best[task]["model"], task)
+            plot = pngs.get(key) or law_plot(best[task], data_dir, timeout)
         else:
             plot = LawPlot(task, f"{task}: no law to plot", problem="no run of this task was read from an Inspect log (per-run CSVs hold scores only)")
         plots.append(plot)
         if plot.png:
             images[f"law_{task}.png"] = plot.png
-    written = {}
     for name, png in images.items():
         (out / name).write_bytes(png)
         written[name] = out / name
@@ -438,7 +523,7 @@ def write_leaderboard(
     (out / "leaderboard.md").write_text("\n".join(markdown))
     written["markdown"] = out / "leaderboard.md"
 
-    body = []
+    body = [board_html(board_data(report, laws))]
     for title, note, table in sections(report, "html"):
         body.append(f"<h2>{html.escape(title)}</h2>\n<p class='note'>{html.escape(note)}</p>\n{table}\n")
     body.append("<h2>Scores by task</h2>\n")
@@ -454,5 +539,3 @@ def write_leaderboard(
     (out / "index.html").write_text(html_document("SLDBench leaderboard", "".join(body)))
     written["html"] = out / "index.html"
     return written
-
-

@@ -292,10 +292,10 @@ def render_text(report: Report, fmt: str, with_stderr: bool = False) -> str:
 
 
 def html_document(title: str, body: str) -> str:
-    """A self-contained HTML page: inline CSS, nothing fetched from the network."""
+    """A self-contained HTML page: inline CSS, nothing fetched from the network (not even a favicon)."""
     return (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
-        f"<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{html.escape(title)}</title>\n<link rel='icon' href='data:,'>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
         f"<h1>{html.escape(title)}</h1>\n{body}</body>\n</html>\n"
     )
 
