@@ -5,6 +5,8 @@ from .claude_code import claude_code
 from .codex import codex
 from .gemini_cli import gemini_cli
 from .goose import goose
+from .mini_swe_agent import mini_swe_agent
+from .opencode import opencode
 from .openhands import openhands
 
-__all__ = ["aider", "claude_code", "codex", "gemini_cli", "goose", "openhands"]
+__all__ = ["aider", "claude_code", "codex", "gemini_cli", "goose", "mini_swe_agent", "opencode", "openhands"]

@@ -198,6 +198,12 @@ async def wait_for_port(sandbox: SandboxEnvironment, port: int, seconds: float =
         raise RuntimeError(f"the model bridge did not start listening on port {port} in the sandbox within {seconds:g} s")
 
 
+def version_line(text: str, pinned: str) -> str:
+    """The line of a CLI's version output that names its version (the pinned one if there), else its first line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return next((line for line in lines if pinned in line), lines[0] if lines else "")
+
+
 def parse_output(text: str) -> Any:
     """The agent's stdout as JSON: one document, or a list of JSON-lines events (other lines kept as text)."""
     text = text.strip()
@@ -314,7 +320,7 @@ async def _run(
         await _sh(box, f"chmod +x {shims}/python {shims}/python3")
         path.insert(0, shims)
     env = {"HOME": home, **spec.env}
-    version = await box.exec([context.executable, "--version"], timeout=120, env=env)
+    version = await box.exec([context.executable, *cli.version_args], timeout=120, env=env)
     await wait_for_port(box, context.port)
     script = (
         f'export PATH="{":".join(path)}:$PATH"\n'
@@ -340,7 +346,7 @@ async def _run(
                 "agent": cli.name,
                 "command": cli.command,
                 "pinned_version": cli.version,
-                "version": (version.stdout or version.stderr).strip(),
+                "version": version_line(version.stdout or version.stderr, cli.version),
                 "ended": ended,
                 "exit_code": returncode,
                 "port": context.port,

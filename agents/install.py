@@ -1,4 +1,4 @@
-"""The six agent CLIs: pinned versions, where they come from, and their installation for the ``local`` sandbox.
+"""The agent CLIs: pinned versions, where they come from, and their installation for the ``local`` sandbox.
 
 ``sldbench agents install [NAME...]`` installs them into a prefix the project
 manages (``$SLDBENCH_AGENTS_HOME``, default ``~/.local/share/sldbench/agents``):
@@ -54,6 +54,8 @@ class AgentCLI:
         Name of the executable the package installs, when it differs from ``command``.
     python : tuple of (int, int), optional
         Oldest and newest Python (major, minor) a PyPI CLI supports.
+    version_args : tuple of str
+        Arguments that make the CLI print its version.
     """
 
     name: str
@@ -64,6 +66,7 @@ class AgentCLI:
     package: str
     executable: str = ""
     python: tuple[tuple[int, int], tuple[int, int]] | None = None
+    version_args: tuple[str, ...] = ("--version",)
 
     @property
     def requirement(self) -> str:
@@ -84,6 +87,11 @@ CLIS: dict[str, AgentCLI] = {
         AgentCLI("goose", "Goose", "goose", "1.52.0", "npm", "@aaif/goose-binary-linux-x64", executable="goose-binary-linux-x64"),
         AgentCLI("claude_code", "Claude Code", "claude", "2.1.197", "npm", "@anthropic-ai/claude-code"),
         AgentCLI("gemini_cli", "Gemini CLI", "gemini", "0.61.0", "npm", "@google/gemini-cli"),
+        AgentCLI("opencode", "OpenCode", "opencode", "1.18.33", "npm", "opencode-ai"),
+        AgentCLI(
+            "mini_swe_agent", "mini-SWE-agent", "mini", "2.4.6", "pypi", "mini-swe-agent", python=((3, 10), (3, 13)),
+            version_args=("--help",),  # no --version: its banner names the version
+        ),
     ]
 }
 

@@ -129,10 +129,12 @@ def _cmd_agents(args: argparse.Namespace) -> int:
         print(f"sldbench agents: unknown agent(s) {', '.join(unknown)}; expected {', '.join(CLIS)}", file=sys.stderr)
         return 2
     if args.action == "list":
+        name_width = max(len(name) for name in CLIS)
+        requirement_width = max(len(cli.requirement) for cli in CLIS.values())
         for cli in (CLIS[name] for name in (args.names or CLIS)):
             launcher = bin_dir() / cli.command
             where = str(launcher) if launcher.exists() else "not installed"
-            print(f"{cli.name:<12} {cli.registry} {cli.requirement:<40} {where}")
+            print(f"{cli.name:<{name_width}} {cli.registry:<4} {cli.requirement:<{requirement_width}} {where}")
         return 0
     try:
         install(args.names or None, log=lambda line: print(line, file=sys.stderr))

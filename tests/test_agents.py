@@ -20,6 +20,7 @@ from inspect_ai.model import ChatMessageUser, GenerateConfig
 from inspect_ai.tool import ToolInfo, ToolParams
 
 from sldbench import agents
+from sldbench.agents._runner import version_line
 from sldbench.agents.install import CLIS, bin_dir
 from sldbench.laws import load_constants, prefitted_program
 from sldbench.providers import ScriptError, ScriptedModel
@@ -96,6 +97,7 @@ SCRIPTS = {
     "claude_code": (shell_writes("Bash", "command", {"description": "write the law"}), "Bash"),
     "gemini_cli": (shell_writes("run_shell_command", "command"), "run_shell_command"),
     "openhands": (shell_writes("terminal", "command", {"security_risk": "LOW"}), "terminal"),
+    "opencode": (shell_writes("bash", "command", {"description": "write the law"}), "bash"),
     "goose": (
         [
             {"tool_calls": [{"function": "shell", "arguments": {"command": "head -3 data/train.csv"}}]},
@@ -106,7 +108,14 @@ SCRIPTS = {
     ),
     # Aider has no tools: its reply holds each file whole, after the file's name.
     "aider": ([{"content": f"The law.\n\nlaw.py\n```python\n{LAW}```\n\nexplain.md\n```\n{EXPLAIN}```\n"}], None),
+    # mini-SWE-agent's only tool is bash; it ends when the model runs its submit command.
+    "mini_swe_agent": (
+        shell_writes("bash", "command") + [{"tool_calls": [{"function": "bash", "arguments": {"command": "echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT"}}]}],
+        "bash",
+    ),
 }
+# Agents whose last scripted line ends the run (no closing answer without tools).
+ENDS_ITSELF = {"aider", "mini_swe_agent"}
 FINAL = {"content": "law.py and explain.md are written.", "when_tools": True}
 # A setting each native CLI sends with every request of its own (forwarded by the bridge).
 FORWARDED = {"claude_code": "max_tokens", "codex": "reasoning_summary", "gemini_cli": "temperature"}
@@ -115,7 +124,7 @@ SIDE_CALLS = [{"content": "Scaling law discovery", "when_tools": False}] * 3
 
 def agent_script(path, name):
     lines, _ = SCRIPTS[name]
-    return _script(path, lines + ([] if name == "aider" else [FINAL]) + SIDE_CALLS)
+    return _script(path, lines + ([] if name in ENDS_ITSELF else [FINAL]) + SIDE_CALLS)
 
 
 def require_cli(name):
@@ -341,7 +350,7 @@ def test_a_missing_cli_fails_the_sample_naming_the_install_command(tmp_path, dat
 def test_every_adapter_is_a_registered_solver_with_a_pinned_cli():
     from inspect_ai._util.registry import registry_lookup
 
-    assert sorted(CLIS) == sorted(agents.__all__) == ["aider", "claude_code", "codex", "gemini_cli", "goose", "openhands"]
+    assert sorted(CLIS) == sorted(agents.__all__) == ["aider", "claude_code", "codex", "gemini_cli", "goose", "mini_swe_agent", "opencode", "openhands"]
     for name in CLIS:
         assert registry_lookup("agent", f"sldbench/{name}") is not None, name
 
@@ -350,11 +359,10 @@ def test_every_adapter_is_a_registered_solver_with_a_pinned_cli():
 def test_the_agents_image_has_the_pinned_versions(agents_image):
     from sldbench.sandbox.docker import docker_client
 
-    script = "cd /tmp; export HOME=/tmp; " + "; ".join(f"{cli.command} --version 2>&1 | tail -1" for cli in CLIS.values())
-    output = docker_client().containers.run(agents_image, ["sh", "-c", script], network_mode="none", remove=True, read_only=True, tmpfs={"/tmp": ""})
-    lines = output.decode().strip().splitlines()
-    for cli, line in zip(CLIS.values(), lines):
-        assert cli.version in line, (cli.name, line)
+    for cli in CLIS.values():
+        script = f"cd /tmp; export HOME=/tmp; {cli.command} {' '.join(cli.version_args)} 2>&1"
+        output = docker_client().containers.run(agents_image, ["sh", "-c", script], network_mode="none", remove=True, read_only=True, tmpfs={"/tmp": ""})
+        assert cli.version in version_line(output.decode(), cli.version), (cli.name, output.decode()[-500:])
     # the law's interpreter is the scoring image's: a law scores the same in both
     probe = "import numpy, scipy, sys; print(sys.version.split()[0], numpy.__version__, scipy.__version__)"
     versions = {image: docker_client().containers.run(image, ["python3", "-c", probe], network_mode="none", remove=True) for image in (agents_image, "sldbench-scoring")}

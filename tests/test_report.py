@@ -153,6 +153,27 @@ def test_labels_follow_the_published_leaderboard():
     assert normalise_model("none/none") == "none" == normalise_model("human")
 
 
+def test_every_agent_adapter_is_labelled_as_the_published_leaderboard_names_it(published_runs_csv):
+    from sldbench import agents
+
+    published = set(runs_from_csv(published_runs_csv)["agent"])
+    labels = {agent_label(f"sldbench/{name}", {}) for name in agents.__all__}
+    assert labels <= published, labels - published
+    assert {"mini-swe-agent", "opencode"} <= labels
+
+
+def test_a_new_run_of_a_published_agent_joins_its_published_row(published_runs_csv):
+    from sldbench.report import build_report
+
+    runs = runs_from_csv(published_runs_csv)
+    new = {**runs.iloc[0].to_dict(), "task": "moe", "agent": agent_label("sldbench/opencode", {}), "model": normalise_model("openai/gpt-5"),
+           "run_index": 6, "r2": 0.5, "origin": "log"}  # fmt: skip
+    table = build_report(pd.concat([runs, pd.DataFrame([new])], ignore_index=True)).table1
+    published = build_report(runs).table1
+    assert list(table.values.index) == list(published.values.index)  # the same rows, in the same places
+    assert table.runs.loc[("opencode", "gpt-5"), "moe"] == published.runs.loc[("opencode", "gpt-5"), "moe"] + 1
+
+
 # --- tables from real Inspect logs ---------------------------------------------------------
 
 GOOD_PARALLEL_LAW = '''
