@@ -315,6 +315,37 @@ def test_warm_runner_in_a_docker_container_matches_the_local_one(docker_sandbox,
         np.testing.assert_allclose(results[0].predictions[group], results[2].predictions[group], rtol=1e-6)
 
 
+@pytest.mark.docker
+def test_docker_jobs_reach_the_warm_runner_through_one_relay_not_an_exec_per_job(docker_sandbox):
+    from sldbench.sandbox.relay import REQUEST_HEADER
+
+    commands = []
+    exec_in_sandbox = docker_sandbox.exec
+
+    async def recorded_exec(cmd, *args, **kwargs):
+        commands.append(cmd)
+        return await exec_in_sandbox(cmd, *args, **kwargs)
+
+    docker_sandbox.exec = recorded_exec
+    relays = "import os\nprint(sum('>QIQ' in open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()))"
+
+    async def jobs():
+        warm = WarmRunner(docker_sandbox)
+        try:
+            results = await asyncio.gather(*(warm.run(f"def law(d, g):\n    return [{{'loss': {k}.0}} for _ in d]\n", PARALLEL, POINTS) for k in range(6)))
+            during = (await exec_in_sandbox(["python3", "-c", relays])).stdout.strip()
+        finally:
+            await warm.close()
+        return results, during
+
+    results, during = asyncio.run(jobs())
+    assert REQUEST_HEADER.format == ">QIQ"
+    assert sorted(r.predictions["pile"][0, 0] for r in results) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]  # jobs in flight together
+    assert during == "1"  # one relay served all six
+    # the execs: making the runner's folder, starting it, removing its socket on close; none per job
+    assert len(commands) == 3 and commands[0][:2] == ["mkdir", "-p"] and commands[-1][:2] == ["rm", "-f"], commands
+
+
 ISOLATION_PROBE = """
 import os, socket
 def law(input_data, group):

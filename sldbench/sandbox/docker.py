@@ -509,6 +509,29 @@ class DockerSandboxEnvironment(SandboxEnvironment):
             raise SandboxUserUnsupportedError(f"no user {user!r} in the image {self.config.image}")
         return code, stdout, stderr
 
+    def open_stream(self, argv: list[str]):
+        """Start ``argv`` in the container with stdin open; ``(raw socket, close)`` of its attach stream (blocking).
+
+        The socket carries stdin one way and Docker's multiplexed stdout/stderr frames the
+        other (`_frames`); closing it ends the command's stdin. For `sldbench.sandbox.relay`.
+        """
+        api = docker_client().api
+        exec_id = api.exec_create(
+            self.container_id, argv, stdin=True, stdout=True, stderr=True, workdir=self.config.working_dir, user=self.config.exec_user
+        )["Id"]
+        stream = api.exec_start(exec_id, socket=True)
+        raw = getattr(stream, "_sock", stream)
+        raw.settimeout(None)
+
+        def close() -> None:
+            try:
+                raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            stream.close()
+
+        return raw, close
+
     def _user_exists(self, api, user: str) -> bool:
         probe = api.exec_create(self.container_id, ["id", "-u", user], stdout=False, stderr=False, user="root")["Id"]
         api.exec_start(probe)

@@ -33,6 +33,7 @@ from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 from ..metrics import PredictionError, as_prediction_matrix
 from ..specs import TaskSpec
 from . import local
+from .relay import NO_REPLY, NO_SERVER, Relay, RelayClosed
 from .runner import CLIENT_SOURCE, EXIT_NO_SERVER, decode_matrix, encode_matrix
 
 RUNNER_SOURCE = (Path(__file__).parent / "runner.py").read_text()
@@ -264,8 +265,9 @@ class WarmRunner:
     The runner (``runner.py --serve``) imports numpy and scipy once and forks a
     fresh worker per job under the same limits, session and subreaper kill as
     `run_program`; jobs reach it over a Unix socket in the sandbox's working
-    directory, directly when the sandbox is on this machine (the local sandbox),
-    else through a few-line client run in the sandbox. If a submission kills the
+    directory, directly when the sandbox is on this machine (the local sandbox), through
+    one long-lived relay in a container of ``sldbench-docker`` (`sldbench.sandbox.relay`),
+    else through a few-line client run in the sandbox per job. If a submission kills the
     warm runner, that job fails and the next one starts a new runner. `close` (or
     removing the sandbox's directory) stops it; it also stops by itself after
     ``idle_seconds``. In the local sandbox the runner is a child of this process
@@ -285,6 +287,7 @@ class WarmRunner:
         self._process: asyncio.subprocess.Process | None = None
         self._starting = asyncio.Lock()
         self.isolation = "" if _is_local(sandbox) else isolation_of(sandbox)
+        self._relay = _relay_for(sandbox)
 
     async def _start(self, stale: str | None) -> str:
         async with self._starting:
@@ -332,6 +335,17 @@ class WarmRunner:
         """Send one job to the runner at ``path``; (whether a runner was listening, stdout, stderr)."""
         timeout = limits.timeout + HOST_TIMEOUT_MARGIN
         host_socket = _host_path(self.sandbox, path)
+        if host_socket is None and self._relay is not None:
+            try:
+                status, reply = await self._relay.request(path, stdin.encode("utf-8"), timeout)
+            except RelayClosed:
+                self._relay.close()  # the next job starts a new one; this one takes the exec path below
+            else:
+                if status == NO_SERVER:
+                    return False, "", ""
+                if status == NO_REPLY:
+                    return True, "", "the warm runner closed the connection without a reply"
+                return True, reply.decode("utf-8", "replace"), ""
         if host_socket is None:
             completed = await self.sandbox.exec(
                 [sandbox_python(self.sandbox), "-I", "-S", "-c", CLIENT_SOURCE, path], input=stdin, timeout=int(timeout)
@@ -380,11 +394,24 @@ class WarmRunner:
         return result
 
     async def close(self) -> None:
-        """Stop the warm runner (it exits once its socket file is gone)."""
+        """Stop the warm runner (it exits once its socket file is gone) and the relay into its container."""
+        if self._relay is not None:
+            self._relay.close()
         if self._socket is not None:
             await self.sandbox.exec(["rm", "-f", self._socket], timeout=60)
             self._socket = None
         self._stop_child()
+
+
+def _relay_for(sandbox: SandboxEnvironment) -> Relay | None:
+    """A `Relay` into ``sandbox`` when it is a container of ``sldbench-docker`` (one exec for all jobs), else None."""
+    try:
+        from .docker import DockerSandboxEnvironment
+
+        container = sandbox.as_type(DockerSandboxEnvironment)
+    except (ImportError, TypeError):
+        return None
+    return Relay(container.open_stream, [sandbox_python(sandbox), "-I", "-S"])
 
 
 def _read_line(stream, timeout: float) -> bytes:
