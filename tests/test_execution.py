@@ -155,15 +155,21 @@ def test_warm_runner_reports_each_failure_like_a_one_off_run(warm_sandbox):
     asyncio.run(compare())
 
 
-def test_local_sandbox_jobs_reach_the_warm_runner_without_a_process_per_job(local_sandbox):
+def record_execs(sandbox) -> list:
+    """The commands ``sandbox.exec`` runs from now on (they still run), in order."""
     commands = []
-    exec_in_sandbox = local_sandbox.exec
+    exec_in_sandbox = sandbox.exec
 
     async def recorded_exec(cmd, *args, **kwargs):
         commands.append(cmd)
         return await exec_in_sandbox(cmd, *args, **kwargs)
 
-    local_sandbox.exec = recorded_exec
+    sandbox.exec = recorded_exec
+    return commands
+
+
+def test_local_sandbox_jobs_reach_the_warm_runner_without_a_process_per_job(local_sandbox):
+    commands = record_execs(local_sandbox)
 
     async def jobs():
         warm = WarmRunner(local_sandbox)
@@ -319,14 +325,8 @@ def test_warm_runner_in_a_docker_container_matches_the_local_one(docker_sandbox,
 def test_docker_jobs_reach_the_warm_runner_through_one_relay_not_an_exec_per_job(docker_sandbox):
     from sldbench.sandbox.relay import REQUEST_HEADER
 
-    commands = []
     exec_in_sandbox = docker_sandbox.exec
-
-    async def recorded_exec(cmd, *args, **kwargs):
-        commands.append(cmd)
-        return await exec_in_sandbox(cmd, *args, **kwargs)
-
-    docker_sandbox.exec = recorded_exec
+    commands = record_execs(docker_sandbox)
     relays = "import os\nprint(sum('>QIQ' in open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()))"
 
     async def jobs():
