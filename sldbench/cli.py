@@ -24,7 +24,7 @@ import json
 import sys
 from pathlib import Path
 
-from inspect_ai._util.error import PrerequisiteError
+from inspect_ai._util.error import PrerequisiteError  # inspect-evals-lint: ignore[private_api_imports] -- PrerequisiteError is not exported; Inspect prints it as one line
 
 from .data import DataError
 from .specs import TASKS, get_spec

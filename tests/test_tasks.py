@@ -71,3 +71,37 @@ def test_eval_yaml_lists_every_task_with_its_samples_baseline_and_pinned_dataset
     (asset,) = card["external_assets"]
     assert asset["source"] == "pkuHaowei/sldbench" and HUB_REVISION in asset["comment"]
     assert card["metadata"]["requires_internet"] is False
+
+
+def test_the_benchmark_runs_end_to_end_with_a_mock_model(data_dir, tmp_path):
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    from sldbench import sldbench
+
+    # replies with their usage given: the mock model would otherwise count tokens with an encoding it downloads
+    reply = ModelOutput.from_content("mockllm/model", "I have no law to offer.")
+    reply.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+    mock = get_model("mockllm/model", custom_outputs=[reply] * len(TASKS))
+    (log,) = inspect_eval(sldbench(data_dir=str(data_dir)), model=mock, log_dir=str(tmp_path), display="none")
+    assert log.status == "success", log.error
+    # the mock model leaves no law: every setting scores -1 with the reason, and so does the average
+    assert sorted(s.id for s in log.samples) == sorted(TASKS)
+    for sample in log.samples:
+        score = sample.scores["heldout_r2"]
+        assert score.value["r2"] == -1.0 and score.explanation.startswith("no submission"), score.explanation
+    r2 = next(score for score in log.results.scores if score.name == "r2")
+    assert r2.metrics["mean"].value == -1.0
+
+
+def test_the_package_passes_the_inspect_evals_register_lint():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    linter = shutil.which("inspect-evals-lint")
+    assert linter, "inspect-evals-lint is not installed (pip install -e '.[dev]')"
+    root = Path(__file__).resolve().parents[1]
+    completed = subprocess.run([linter, "sldbench"], cwd=root, capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    # the configuration is [tool.inspect-evals-lint] in pyproject.toml; each suppression names its reason
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]

@@ -260,7 +260,7 @@ def _short(value: float) -> str:
 
 async def _predict(spec: TaskSpec, program: str, shape: str, train, test, series: list[Series], timeout: float):
     """Predict train, test and grid points in one sandboxed run; returns ``(result, slices)``."""
-    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
+    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment  # inspect-evals-lint: ignore[private_api_imports] -- Inspect's local sandbox class is not exported; sldbench-local extends it
 
     groups = sorted(set(train["group"]) | set(test["group"]))
     predict, slices = {}, {}

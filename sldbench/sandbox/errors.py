@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inspect_ai._util.error import PrerequisiteError
+from inspect_ai._util.error import PrerequisiteError  # inspect-evals-lint: ignore[private_api_imports] -- PrerequisiteError is not exported; Inspect prints it as one line
 from rich.markup import escape
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 from inspect_ai.util import SandboxEnvironment
-from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
+from inspect_ai.util._sandbox.local import LocalSandboxEnvironment  # inspect-evals-lint: ignore[private_api_imports] -- Inspect's local sandbox class is not exported; sldbench-local extends it
 
 from ..metrics import PredictionError, as_prediction_matrix
 from ..specs import TaskSpec

@@ -26,7 +26,7 @@ from logging import getLogger
 from typing import Any, Literal
 
 from inspect_ai.util import SandboxEnvironment, SandboxEnvironmentConfigType, sandboxenv
-from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
+from inspect_ai.util._sandbox.local import LocalSandboxEnvironment  # inspect-evals-lint: ignore[private_api_imports] -- Inspect's local sandbox class is not exported; sldbench-local extends it
 from pydantic import BaseModel
 
 from . import bubblewrap
