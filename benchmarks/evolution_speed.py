@@ -3,7 +3,7 @@
 1. Candidate evaluations per second on each task: the initial program and the
    expert law refitted by multi-start least squares (a typical evolved fitter),
    fitted and predicted on the train split through the warm runner SLDAgent uses
-   (numpy and scipy imported once per sandbox, one forked worker per candidate),
+   (numpy and scipy imported once per sandbox, fresh forked fit and predict workers per candidate),
    with the runner's overhead (wall time minus the time spent inside
    ``fit_scaling_law`` and ``scaling_law_func``, the batch check's calls included)
    beside the programs' own fit times, and the overhead of a one-off run (a fresh

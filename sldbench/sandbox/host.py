@@ -6,7 +6,7 @@ nor the points are left in the sandbox; isolated mode, so modules a submission
 plants in the working directory are never imported by a later run) and reads
 its one-line reply; the
 scorer and the CLI use it. `WarmRunner` keeps a runner alive in one sandbox
-that has numpy and scipy imported and forks a fresh limited worker per job,
+that has numpy and scipy imported and forks fresh limited workers per job (fit and predict apart),
 so SLDAgent pays milliseconds per candidate instead of an interpreter start.
 Both work with any Inspect `SandboxEnvironment` and give the same `RunResult`.
 In the local sandbox both start under bubblewrap when it works here
@@ -262,9 +262,9 @@ async def run_program(
 class WarmRunner:
     """Runs many submissions in one sandbox through a runner kept alive there.
 
-    The runner (``runner.py --serve``) imports numpy and scipy once and forks a
-    fresh worker per job under the same limits, session and subreaper kill as
-    `run_program`; jobs reach it over a Unix socket in the sandbox's working
+    The runner (``runner.py --serve``) imports numpy and scipy once and forks
+    fresh workers per job (one per phase: fit, predict) under the same limits, session
+    and subreaper kill as `run_program`; jobs reach it over a Unix socket in the sandbox's working
     directory, directly when the sandbox is on this machine (the local sandbox), through
     one long-lived relay in a container of ``sldbench-docker`` (`sldbench.sandbox.relay`),
     else through a few-line client run in the sandbox per job. If a submission kills the
