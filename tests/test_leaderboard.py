@@ -116,6 +116,15 @@ def mixed_logs(expert_logs, tmp_path_factory):
         model=f"scripted/leaderboard-{folder.name}", model_args={"script": script}, log_dir=str(logs), display="none",
     )  # fmt: skip
     assert log.status == "success", log.error
+    # a CLI agent (Codex, on this machine by the explicit opt-in): its law.py and explain.md
+    from test_agents import agent_script, require_cli, run_agent
+
+    require_cli("codex")
+    agent_folder = tmp_path_factory.mktemp("codex-run")
+    agent_log = run_agent(agent_folder, "codex", agent_script(agent_folder / "script.jsonl", "codex"), DATA_DIR)
+    assert agent_log.status == "success", agent_log.error
+    for log_file in (agent_folder / "logs").glob("*.eval"):
+        shutil.copy2(log_file, logs / log_file.name)
     law = folder / "law.py"
     law.write_text("def law(input_data, group):\n    return [{'loss_validation': 2.3} for _ in input_data]\n")
     (log,) = inspect_eval(sldbench_task("moe", data_dir=str(DATA_DIR)), solver=file_solver(path=str(law)), model="none", log_dir=str(logs), display="none")
@@ -190,6 +199,7 @@ def test_the_leaderboard_works_in_a_real_browser(site, served, browser, tmp_path
     agents = {(row.get_attribute("data-agent"), row.get_attribute("data-model")) for row in page.locator("#board-table tbody tr").all()}
     assert {("human", "none"), ("file:law", "none"), ("sldagent", "gpt-5")} <= agents
     assert any(agent == "sldagent" and model.startswith("leaderboard-") for agent, model in agents)
+    assert any(agent == "codex (unisolated)" for agent, _ in agents)
     # a click on a header sorts by it, a second click reverses the order
     page.click("#board-table th:text-is('Agent')")
     names = _column(page, "Agent")
@@ -222,6 +232,12 @@ def test_the_leaderboard_works_in_a_real_browser(site, served, browser, tmp_path
     page.click("#board-table tr[data-agent='sldagent'][data-model^='leaderboard-'] td.law button")
     assert "scaling_law_func" in dialog.locator("code").inner_text()
     assert "fitted parameters per group" in dialog.locator(".meta").inner_text()
+    page.click("dialog#law button.close")
+    # the CLI agent's law, with the explanation it wrote
+    page.click("#board-table tr[data-agent='codex (unisolated)'] td.law button")
+    assert "def law(input_data, group)" in dialog.locator("code").inner_text()
+    assert "ParScale" in dialog.locator(".explanation").inner_text()
+    assert "isolation: bubblewrap" in dialog.locator(".meta").inner_text()
     page.click("dialog#law button.close")
     # discovered vs human: the best discovered law of each task beside the expert law
     versus = page.locator("#versus tbody tr")
