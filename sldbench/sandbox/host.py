@@ -115,8 +115,9 @@ class RunResult:
         What the run was isolated by: ``bubblewrap`` or ``rlimits-only`` (local
         sandbox), ``docker``, or the sandbox's own kind (see `isolation_of`).
     write_guard : str
-        ``landlock (ABI n)`` when the submission's processes could change nothing on the
-        filesystem (so no state crosses from its fit to its predict worker), else ``none``.
+        The guards the fit worker ran under, so that no state crosses from it to the predict
+        worker: ``landlock (ABI n)`` (no change to the filesystem), ``seccomp (no IPC objects
+        or keyrings)``, both, or ``none``.
     """
 
     ok: bool

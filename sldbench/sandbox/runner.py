@@ -47,7 +47,9 @@ fitted in one worker, whose only output is a parameter vector per group, and
 predicts in another that gets the program and those vectors alone (`run_job`).
 Where the kernel has Landlock, the fit worker can change nothing on the
 filesystem, open no TCP connection and signal no process outside its own tree
-(`forbid_writes`); the reply's ``write_guard`` says whether it was on. Workers
+(`forbid_writes`), and a seccomp filter keeps it from making the kernel objects
+Landlock does not cover (System V IPC, message queues, keyrings: `forbid_ipc`);
+the reply's ``write_guard`` says which guards were on. Workers
 send their replies up a pipe; what the host trusts (parameter counts, the batch
 check, timings) is computed by the supervisor. The first worker of a job and
 its handler are forked before the job arrives, and a job is answered as soon as
@@ -317,6 +319,57 @@ def forbid_writes(abi: int) -> bool:
         os.close(ruleset)
 
 
+# Kernel objects that outlive the process that made them and hold data Landlock does not guard:
+# System V shared memory, semaphores and message queues, POSIX message queues, keyrings. The
+# fit worker may create none (seccomp: the call fails with EPERM), by the syscall numbers of
+# each architecture the filter knows; on another architecture it is not applied.
+IPC_SYSCALLS = {
+    "x86_64": (0xC000003E, (29, 30, 31, 64, 65, 66, 68, 69, 70, 71, 220, 240, 248, 249, 250)),
+    "aarch64": (0xC00000B7, (180, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 217, 218, 219)),
+}
+X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 numbering: refused outright
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+SECCOMP_RET_ALLOW, SECCOMP_RET_EPERM = 0x7FFF0000, 0x00050001
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def ipc_filter_arch() -> str | None:
+    """This machine's architecture when `forbid_ipc` knows its syscall numbers, else None."""
+    import platform
+
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    return machine if machine in IPC_SYSCALLS and sys.platform == "linux" else None
+
+
+def forbid_ipc() -> bool:
+    """Make this process and its descendants fail (EPERM) every call that creates or reaches a System V
+    IPC object, a POSIX message queue or a keyring, and every call through another architecture's
+    entry (a seccomp filter); False if it could not be done."""
+    arch = ipc_filter_arch()
+    if arch is None:
+        return False
+    audit_arch, numbers = IPC_SYSCALLS[arch]
+    load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    n = len(numbers)
+    # 0 load arch; 1 another arch (a 32-bit entry into the kernel): deny; 2 load nr; 3 x32: deny;
+    # 4.. listed: deny; then allow; deny
+    program = [(load, 0, 0, 4), (jump_eq, 0, n + 3, audit_arch), (load, 0, 0, 0), (jump_ge, n + 1, 0, X32_SYSCALL_BIT)]
+    program += [(jump_eq, n - i, 0, number) for i, number in enumerate(numbers)]
+    program += [(ret, 0, 0, SECCOMP_RET_ALLOW), (ret, 0, 0, SECCOMP_RET_EPERM)]
+    filters = (_SockFilter * len(program))(*[_SockFilter(*instruction) for instruction in program])
+    fprog = _SockFprog(len(program), filters)
+    libc = _libc()
+    return libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 and libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+
+
 # ------------------------------------------------------------ supervisor side
 
 
@@ -552,6 +605,8 @@ def _run_in_worker(message: bytes) -> dict:
     _apply_limits(job.get("limits", {}))
     if header["landlock"] and not forbid_writes(header["landlock"]):
         return {"ok": False, "kind": "runner", "error": "the write guard (Landlock) could not be applied in the worker"}
+    if header.get("ipc") and not forbid_ipc():
+        return {"ok": False, "kind": "runner", "error": "the IPC guard (seccomp) could not be applied in the worker"}
     result = _work(job, header["phase"], extras, program_path)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -575,13 +630,14 @@ class _Phase(NamedTuple):
 
 
 def _run_phase(
-    worker: Worker, phase: str, job: dict, extras: dict, deadline: float, timeout: float, guard: int, keep: frozenset = frozenset()
+    worker: Worker, phase: str, job: dict, extras: dict, deadline: float, timeout: float, guards: dict, keep: frozenset = frozenset()
 ) -> _Phase:
-    """One phase of a job in ``worker`` (with the write guard of Landlock ABI ``guard``, 0: none);
+    """One phase of a job in ``worker`` under ``guards`` (``landlock``: the ABI of the write guard, 0: none;
+    ``ipc``: the seccomp filter of `forbid_ipc`);
     on return every process of it (the waiting workers ``keep`` aside) has been sent SIGKILL and its files are gone."""
     scratch = tempfile.mkdtemp(prefix="sldbench-run-")
     try:
-        header = json.dumps({"scratch": scratch, "phase": phase, "landlock": guard})
+        header = json.dumps({"scratch": scratch, "phase": phase, "landlock": 0, **guards})
         _send_job(worker.job, f"{header}\n{json.dumps(extras)}\n{json.dumps(job)}".encode())
         try:
             reply, finished = _receive(worker, deadline), True
@@ -677,11 +733,11 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
     _become_subreaper()
     waiting = list(workers or [])
 
-    def phase(name: str, phase_job: dict, extras: dict, guard: int = 0) -> _Phase:
+    def phase(name: str, phase_job: dict, extras: dict, guards: dict | None = None) -> _Phase:
         worker = waiting.pop(0) if waiting else _spawn_worker()
-        return _run_phase(worker, name, phase_job, extras, deadline, timeout, guard, frozenset(w.pid for w in waiting))
+        return _run_phase(worker, name, phase_job, extras, deadline, timeout, guards or {}, frozenset(w.pid for w in waiting))
 
-    guard = landlock_abi()
+    guards = {"landlock": landlock_abi(), "ipc": ipc_filter_arch() is not None}
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
     outputs = []
@@ -689,7 +745,8 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
     def finish(reply: dict) -> dict:
         reply["seconds"] = time.perf_counter() - started
         reply["output"] = "\n".join(text for text in outputs if text)[-TAIL_CHARS:]
-        reply["write_guard"] = f"landlock (ABI {guard})" if guard else "none"
+        on = [f"landlock (ABI {guards['landlock']})"] * bool(guards["landlock"]) + ["seccomp (no IPC objects or keyrings)"] * guards["ipc"]
+        reply["write_guard"] = ", ".join(on) or "none"
         return reply
 
     try:
@@ -708,7 +765,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
             yield finish(law.reply)
             return
         fit_job = {**common, "groups": groups, "fit": job.get("fit", {})}
-        fit = phase("fit", fit_job, {}, guard)
+        fit = phase("fit", fit_job, {}, guards)
         outputs.append(fit.output)
         if not fit.reply.get("ok"):
             yield finish(fit.reply)
