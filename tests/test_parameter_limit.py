@@ -73,6 +73,36 @@ STASHES = {
         'segment = _libc.shmget(0x51D, 0, 0o600)\n'
         'table = np.frombuffer(ctypes.string_at(_libc.shmat(segment, None, 0), 8 * len(X)), dtype=float) if segment >= 0 else None',
     ),
+    "a child that escapes its process group": (  # one per group, serving its targets on an abstract socket
+        "import os, socket, time\n_CALLS = [0]",
+        '_CALLS[0] += 1\n'
+        'name = f"\\0sldbench-stash-{_CALLS[0]}"\n'
+        'if os.fork() == 0:\n'
+        '    try:\n'
+        '        os.setsid()\n'
+        '        server = socket.socket(socket.AF_UNIX)\n'
+        '        server.bind(name)\n'
+        '        server.listen(4)\n'
+        '        while True:\n'
+        '            peer, _ = server.accept()\n'
+        '            try:\n'
+        '                peer.sendall(y.astype(float).tobytes())\n'
+        '            except OSError:\n'
+        '                pass\n'
+        '            peer.close()\n'
+        '    finally:\n'
+        '        os._exit(0)\n'
+        'for _ in range(200):  # returns once the child serves\n'
+        '    try:\n'
+        '        socket.socket(socket.AF_UNIX).connect(name)\n'
+        '        break\n'
+        '    except OSError:\n'
+        '        time.sleep(0.01)',
+        '_CALLS[0] += 1\n'
+        'peer = socket.socket(socket.AF_UNIX)\n'
+        'peer.connect(f"\\0sldbench-stash-{_CALLS[0]}")\n'
+        'table = np.frombuffer(peer.recv(1 << 20), dtype=float)',
+    ),
 }
 
 

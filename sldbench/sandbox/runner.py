@@ -767,6 +767,9 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
         fit_job = {**common, "groups": groups, "fit": job.get("fit", {})}
         fit = phase("fit", fit_job, {}, guards)
         outputs.append(fit.output)
+        # every process the fit started is reaped before the predict worker starts, so none that
+        # escaped its process group (setsid) and was re-parented here meanwhile can still be running
+        kill_children(keep=frozenset(w.pid for w in waiting))
         if not fit.reply.get("ok"):
             yield finish(fit.reply)
             return
