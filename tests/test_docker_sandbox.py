@@ -224,6 +224,10 @@ def test_interrupted_eval_removes_its_container(data_dir, tmp_path):
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output = process.stdout.read().decode("utf-8", "replace")
+        raise AssertionError(f"the interrupted eval did not exit within 120 s; its output:\n{output[-6000:]}") from None
     finally:
         if process.poll() is None:
             process.kill()
