@@ -62,6 +62,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import resource
@@ -288,6 +289,7 @@ def _libc():
     return libc
 
 
+@functools.cache
 def landlock_abi() -> int:
     """The kernel's Landlock ABI version; 0 where there is none (a kernel before 5.13, Landlock off, not Linux)."""
     try:
@@ -314,7 +316,7 @@ def forbid_writes(abi: int) -> bool:
     if ruleset < 0:
         return False
     try:
-        return libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 and libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
+        return _prctl(PR_SET_NO_NEW_PRIVS, 1) and libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
     finally:
         os.close(ruleset)
 
@@ -340,6 +342,7 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
 
 
+@functools.cache
 def ipc_filter_arch() -> str | None:
     """This machine's architecture when `forbid_ipc` knows its syscall numbers, else None."""
     import platform
@@ -366,8 +369,7 @@ def forbid_ipc() -> bool:
     program += [(ret, 0, 0, SECCOMP_RET_ALLOW), (ret, 0, 0, SECCOMP_RET_EPERM)]
     filters = (_SockFilter * len(program))(*[_SockFilter(*instruction) for instruction in program])
     fprog = _SockFprog(len(program), filters)
-    libc = _libc()
-    return libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 and libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+    return _prctl(PR_SET_NO_NEW_PRIVS, 1) and _libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
 
 
 # ------------------------------------------------------------ supervisor side
@@ -685,9 +687,9 @@ def _batch_dependent(whole: dict, halves: dict) -> list:
     changed = []
     for group, matrix in whole.items():
         try:
-            together = decode_matrix(matrix)
+            together, *pieces = (decode_matrix(m) for m in (matrix, *halves[group]))
+            parts = np.concatenate([piece.reshape(len(piece), -1) for piece in pieces])
             together = together.reshape(len(together), -1)
-            parts = np.concatenate([decode_matrix(m).reshape(len(decode_matrix(m)), -1) for m in halves[group]])
             same = np.allclose(parts, together, rtol=1e-6, atol=1e-12, equal_nan=True)
         except (KeyError, TypeError, ValueError):
             same = True  # the whole-batch prediction is judged on its own by the host
@@ -820,6 +822,7 @@ def _prepare_interpreter() -> None:
         os.environ[name] = "1"
     sys.dont_write_bytecode = True
     _prctl(PR_SET_DUMPABLE, 0)
+    landlock_abi(), ipc_filter_arch()  # found once here, inherited by every handler, not probed per job
 
 
 def _read_request(data: bytes) -> tuple[str, float, bytes]:
