@@ -116,7 +116,7 @@ def board_data(report: Report, laws: dict[tuple[str, str, str], Law]) -> dict:
             law = laws.get((agent, model, task))
             cells[task] = {
                 "mean": _finite(mean),
-                "ci": _finite(CI_Z * error) if error == error else None,
+                "ci": _finite(CI_Z * error),  # None where there is no spread (one run)
                 "best": _finite(frame["r2"].max()) if frame is not None else None,
                 "runs": int(len(frame)) if frame is not None else 0,
                 "law": law.id if law else None,
@@ -133,7 +133,7 @@ def board_data(report: Report, laws: dict[tuple[str, str, str], Law]) -> dict:
             "agent": agent,
             "model": model,
             "average": _finite(table.values.loc[(agent, model), "avg"]),
-            "average_ci": _finite(CI_Z * table.stderr.loc[(agent, model), "avg"]) if table.stderr.loc[(agent, model), "avg"] == table.stderr.loc[(agent, model), "avg"] else None,
+            "average_ci": _finite(CI_Z * table.stderr.loc[(agent, model), "avg"]),
             "best_average": best_average,
             "runs": int(mine["run_index"].nunique()) if len(mine) else 0,
             "tokens": int(mine["total_tokens"].fillna(0).sum()) if "log" in origins else None,
@@ -149,7 +149,7 @@ def board_data(report: Report, laws: dict[tuple[str, str, str], Law]) -> dict:
     return {
         "tasks": tasks,
         "entries": entries,
-        "laws": {law.id: {k: v for k, v in asdict(law).items()} for law in laws.values()},
+        "laws": {law.id: asdict(law) for law in laws.values()},
         "versus_human": versus_human(entries, laws, tasks),
     }
 
@@ -158,6 +158,7 @@ def versus_human(entries: list[dict], laws: dict, tasks: list[str]) -> list[dict
     """Per task: the best discovered entry (highest mean, not the expert law) beside the expert law."""
     from ..laws import LAWS
 
+    by_id = {law.id: law for law in laws.values()}
     rows = []
     for task in tasks:
         scored = [e for e in entries if e["cells"][task]["mean"] is not None]
@@ -169,7 +170,7 @@ def versus_human(entries: list[dict], laws: dict, tasks: list[str]) -> list[dict
             if entry is None:
                 continue
             law_id = entry["cells"][task]["law"]
-            law = next((l for l in laws.values() if l.id == law_id), None)
+            law = by_id.get(law_id)
             constants = law.constants if law else (len(expert.parameters) if side == "human" and expert else None)
             row[side] = {"agent": entry["agent"], "model": entry["model"], "mean": entry["cells"][task]["mean"], "constants": constants, "law": law_id}
         rows.append(row)
