@@ -8,5 +8,6 @@ from .goose import goose
 from .mini_swe_agent import mini_swe_agent
 from .opencode import opencode
 from .openhands import openhands
+from .terminus_2 import terminus_2
 
-__all__ = ["aider", "claude_code", "codex", "gemini_cli", "goose", "mini_swe_agent", "opencode", "openhands"]
+__all__ = ["aider", "claude_code", "codex", "gemini_cli", "goose", "mini_swe_agent", "opencode", "openhands", "terminus_2"]

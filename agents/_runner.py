@@ -105,6 +105,8 @@ class Context:
     model : str
         Model name the CLI asks the bridge for: the eval's own model name, so with its
         provider's models a CLI runs with its native prompts and settings.
+    max_turns : int, optional
+        The bridge's turn limit, for a CLI that must be told to stop (None: no limit).
     """
 
     port: int
@@ -113,6 +115,7 @@ class Context:
     executable: str
     prompt: str
     model: str
+    max_turns: int | None = None
 
     @property
     def base_url(self) -> str:
@@ -286,7 +289,7 @@ async def run_agent_cli(
             home = await _sh(box, "mktemp -d")
             context = Context(
                 port=port, home=home, workdir=workdir, executable=executable, prompt=instruction(state),
-                model=model or get_model().name,
+                model=model or get_model().name, max_turns=max_turns,
             )  # fmt: skip
             try:
                 await _run(box, cli, launch(context), context, timeout, history, "unisolated (local sandbox)" if on_this_machine else "container")

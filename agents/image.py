@@ -17,6 +17,10 @@ No image registry is needed: everything comes from the package registries.
    bundle (Goose will not build its HTTP client without one, even for the
    bridge on localhost), and ``traverse.txt`` the folders on the way to it that
    the user must be able to enter.
+4. ``debs/`` holds the Debian packages an agent needs beyond the CLIs (tmux, which
+   Terminus-2 types into), with those of their dependencies the base image lacks,
+   fetched with this machine's apt (the base image is Debian, like the scoring
+   image) and installed by ``dpkg -i`` in the build.
 """
 
 from __future__ import annotations
@@ -35,15 +39,20 @@ from .install import CLIS, InstallError, install
 PREFIX = Path("/opt/sldbench/agents")
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")  # where Debian's ca-certificates puts it
 SKIPPED_IN_PREFIXES = ("site-packages", "test", "idlelib", "tkinter", "turtledemo")
+DEBIAN_PACKAGES = ("tmux",)  # Terminus-2 works in a tmux session
+
+
+def _docker_run(image: str, *command: str) -> str:
+    completed = subprocess.run(["docker", "run", "--rm", "--network", "none", image, *command], capture_output=True, text=True, timeout=300)
+    if completed.returncode != 0:
+        raise InstallError(f"`{' '.join(command)}` fails in the base image {image}: {completed.stderr.strip()}")
+    return completed.stdout
 
 
 def base_python(image: str) -> tuple[str, tuple[int, int]]:
     """The base image's ``python3``: its real path and (major, minor)."""
     probe = "import os, sys; print(os.path.realpath(sys.executable)); print(*sys.version_info[:2])"
-    completed = subprocess.run(["docker", "run", "--rm", "--network", "none", image, "python3", "-c", probe], capture_output=True, text=True, timeout=300)
-    if completed.returncode != 0:
-        raise InstallError(f"cannot run python3 in the base image {image}: {completed.stderr.strip()}")
-    path, version = completed.stdout.split("\n", 1)
+    path, version = _docker_run(image, "python3", "-c", probe).split("\n", 1)
     major, minor = version.split()
     return path.strip(), (int(major), int(minor))
 
@@ -55,6 +64,29 @@ def shared_pythons(image: str) -> list[str]:
         return []
     here = subprocess.run([path, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True)
     return [path] if here.returncode == 0 and tuple(map(int, here.stdout.split())) == version else []
+
+
+def debian_packages(image: str, packages: tuple[str, ...], folder: Path) -> list[str]:
+    """Download into ``folder`` the ``.deb`` files of ``packages`` and of their dependencies that ``image`` lacks.
+
+    Returns the package names downloaded (none when the image has them all).
+    """
+    installed = set(_docker_run(image, "dpkg-query", "-W", "-f", "${Package}\\n").split())
+    depends = subprocess.run(
+        ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks",
+         "--no-replaces", "--no-enhances", *packages],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if depends.returncode != 0:
+        raise InstallError(f"apt-cache cannot resolve {', '.join(packages)} here ({depends.stderr.strip()}); run apt-get update first")
+    closure = sorted({line.strip() for line in depends.stdout.splitlines() if line[:1].isalnum()})
+    missing = [name for name in closure if name not in installed]
+    folder.mkdir(parents=True, exist_ok=True)
+    if missing:
+        downloaded = subprocess.run(["apt-get", "download", *missing], cwd=folder, capture_output=True, text=True)
+        if downloaded.returncode != 0:
+            raise InstallError(f"apt-get download {' '.join(missing)} failed: {downloaded.stderr.strip()[-2000:]}")
+    return missing
 
 
 def interpreter_prefixes(prefix: Path) -> list[Path]:
@@ -122,11 +154,15 @@ def main(argv: list[str] | None = None) -> int:
         install(None, home=PREFIX, log=lambda line: print(line, file=sys.stderr), pythons=pythons, node=True)
         interpreters = interpreter_prefixes(PREFIX)
         archive = write_context(args.context, PREFIX, interpreters)
+        packages = debian_packages(args.base, DEBIAN_PACKAGES, args.context / "debs")
     except InstallError as err:
         print(f"sldbench.agents.image: {err}", file=sys.stderr)
         return 1
     copied = ", ".join(map(str, interpreters)) or "none (the base image's own)"
-    print(f"{archive} ({archive.stat().st_size / 2**20:.0f} MiB): the CLIs in {PREFIX}; interpreters copied: {copied}")
+    print(
+        f"{archive} ({archive.stat().st_size / 2**20:.0f} MiB): the CLIs in {PREFIX}; interpreters copied: {copied}; "
+        f"Debian packages added: {', '.join(packages) or 'none (the base image has them)'}"
+    )
     return 0
 
 

@@ -56,6 +56,9 @@ class AgentCLI:
         Oldest and newest Python (major, minor) a PyPI CLI supports.
     version_args : tuple of str
         Arguments that make the CLI print its version.
+    front_end : str
+        For a PyPI package that ships an agent but no command for it: the module of this
+        package installed into its venv as ``command`` (run by the venv's interpreter).
     """
 
     name: str
@@ -67,6 +70,7 @@ class AgentCLI:
     executable: str = ""
     python: tuple[tuple[int, int], tuple[int, int]] | None = None
     version_args: tuple[str, ...] = ("--version",)
+    front_end: str = ""
 
     @property
     def requirement(self) -> str:
@@ -91,6 +95,10 @@ CLIS: dict[str, AgentCLI] = {
         AgentCLI(
             "mini_swe_agent", "mini-SWE-agent", "mini", "2.4.6", "pypi", "mini-swe-agent", python=((3, 10), (3, 13)),
             version_args=("--help",),  # no --version: its banner names the version
+        ),
+        AgentCLI(
+            "terminus_2", "Terminus-2", "terminus-2", "0.26.0", "pypi", "harbor", python=((3, 12), (3, 13)),
+            front_end="terminus_2_cli.py",  # Harbor has the agent class, not a headless command for it
         ),
     ]
 }
@@ -201,6 +209,10 @@ def _install_pypi(cli: AgentCLI, home: Path, log: Callable[[str], None], preferr
     uv, venv = find_uv_bin(), home / "venvs" / cli.name
     _run([uv, "venv", "--quiet", "--clear", "--python", find_python(cli, preferred), str(venv)], log)
     _run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), cli.requirement], log)
+    if cli.front_end:
+        command = venv / "bin" / cli.command
+        command.write_text(f"#!{venv / 'bin' / 'python'}\n" + (Path(__file__).parent / cli.front_end).read_text())
+        command.chmod(0o755)
     _link(venv / "bin" / cli.command, bin_dir(home) / cli.command)
 
 

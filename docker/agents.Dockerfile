@@ -1,10 +1,13 @@
 # Agents sandbox image: the scoring image plus the agent CLIs at the versions the adapters pin
-# (agents/install.py), Node.js 20 for the npm CLIs, and the interpreters the PyPI CLIs need.
-# Build with docker/build.sh agents: it writes the context (agents.tar, traverse.txt) with
-# python -m sldbench.agents.image; nothing here needs an image registry or the network.
+# (agents/install.py), Node.js 20 for the npm CLIs, the interpreters the PyPI CLIs need, and
+# tmux (Terminus-2's terminal). Build with docker/build.sh agents: it writes the context
+# (agents.tar, traverse.txt, debs/) with python -m sldbench.agents.image; nothing here needs
+# an image registry or the network.
 ARG BASE=sldbench-scoring
 FROM ${BASE}
 USER root
+COPY debs/ /tmp/debs/
+RUN if ls /tmp/debs/*.deb >/dev/null 2>&1; then dpkg -i /tmp/debs/*.deb; fi && rm -rf /tmp/debs
 ADD agents.tar /
 COPY traverse.txt versions.json /opt/sldbench/
 # the sandbox's user must be able to reach interpreters copied under folders such as /root

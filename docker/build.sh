@@ -46,8 +46,9 @@ if [[ "$target" == "agents" ]]; then
     # every CLI answers in the locked-down setting the sandbox uses: no network, the unprivileged user
     docker run --rm --network none --read-only --tmpfs /tmp "$agents_image" sh -c '
         set -e; cd /tmp; export HOME=/tmp
-        for cli in aider openhands codex goose claude gemini opencode; do printf "%s " "$cli"; timeout 120 "$cli" --version 2>&1 | tail -1; done
-        printf "mini "; timeout 120 mini --help 2>&1 | grep -m1 "version"' \
+        for cli in aider openhands codex goose claude gemini opencode terminus-2; do printf "%s " "$cli"; timeout 120 "$cli" --version 2>&1 | tail -1; done
+        printf "mini "; timeout 120 mini --help 2>&1 | grep -m1 "version"
+        tmux -V' \
         || { echo "$0: a CLI does not run in $agents_image" >&2; exit 1; }
     echo "$agents_image: built on $image"
     exit 0

@@ -4,7 +4,7 @@
 # Inspect 0.3.285 exports no public way to register one object under a second name.
 from inspect_ai._util.registry import _registry, registry_key  # inspect-evals-lint: ignore[private_api_imports] -- no public alias API
 
-from .agents import aider, claude_code, codex, gemini_cli, goose, mini_swe_agent, opencode, openhands
+from .agents import aider, claude_code, codex, gemini_cli, goose, mini_swe_agent, opencode, openhands, terminus_2
 from .sandbox.docker import DockerSandboxEnvironment
 from .sandbox.local import IsolatedLocalSandbox
 from .providers import scripted

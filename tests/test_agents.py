@@ -114,8 +114,29 @@ SCRIPTS = {
         "bash",
     ),
 }
+
+
+def terminus_reply(keystrokes, complete=False):
+    """A reply in Terminus-2's JSON format: keystrokes for its tmux terminal, and whether the task is complete."""
+    commands = [{"keystrokes": keys, "duration": 0.5} for keys in keystrokes]
+    return {"content": json.dumps({"analysis": "-", "plan": "-", "commands": commands, "task_complete": complete})}
+
+
+# Terminus-2 offers no tools: it types what a reply says into a terminal, and ends when a reply
+# says the task is complete and the next one confirms it.
+SCRIPTS["terminus_2"] = (
+    [
+        terminus_reply(["head -3 data/train.csv\n"]),
+        terminus_reply([heredoc("law.py", LAW) + heredoc("explain.md", EXPLAIN)]),
+        terminus_reply([], complete=True),
+        terminus_reply([], complete=True),
+    ],
+    None,
+)
+# What a reply of an agent without tools carries when it writes the law.
+WRITES_IN_TEXT = {"aider": "```python", "terminus_2": "cat > law.py"}
 # Agents whose last scripted line ends the run (no closing answer without tools).
-ENDS_ITSELF = {"aider", "mini_swe_agent"}
+ENDS_ITSELF = {"aider", "mini_swe_agent", "terminus_2"}
 FINAL = {"content": "law.py and explain.md are written.", "when_tools": True}
 # A setting each native CLI sends with every request of its own (forwarded by the bridge).
 FORWARDED = {"claude_code": "max_tokens", "codex": "reasoning_summary", "gemini_cli": "temperature"}
@@ -218,7 +239,7 @@ def test_agent_writes_the_scripted_law_and_is_scored_on_it(name, sandbox, reques
         called = [c.function for e in model_events for c in (e.output.message.tool_calls or [])]
         assert called.count(tool) >= 1 and any("law.py" in json.dumps(e.output.message.tool_calls[0].arguments) for e in model_events if e.output.message.tool_calls)
     else:
-        assert any("```python" in e.output.message.text for e in model_events)
+        assert any(WRITES_IN_TEXT[name] in e.output.message.text for e in model_events)
     # the native CLIs' own generation settings reached the model (the paper's native-CLI condition)
     if name in FORWARDED:
         assert all(FORWARDED[name] in e.config.model_dump(exclude_none=True) for e in model_events), [e.config for e in model_events]
@@ -350,7 +371,7 @@ def test_a_missing_cli_fails_the_sample_naming_the_install_command(tmp_path, dat
 def test_every_adapter_is_a_registered_solver_with_a_pinned_cli():
     from inspect_ai._util.registry import registry_lookup
 
-    assert sorted(CLIS) == sorted(agents.__all__) == ["aider", "claude_code", "codex", "gemini_cli", "goose", "mini_swe_agent", "opencode", "openhands"]
+    assert sorted(CLIS) == sorted(agents.__all__) == ["aider", "claude_code", "codex", "gemini_cli", "goose", "mini_swe_agent", "opencode", "openhands", "terminus_2"]
     for name in CLIS:
         assert registry_lookup("agent", f"sldbench/{name}") is not None, name
 
@@ -502,3 +523,21 @@ def test_the_turn_limit_holds_in_the_container(request, tmp_path, data_dir):
     score = sample.scores["heldout_r2"]
     assert score.value["r2"] == -1.0 and score.explanation.startswith("no submission")
     assert_no_container_left()
+
+
+@pytest.mark.slow
+def test_terminus_2_ends_its_loop_at_the_turn_limit(request, tmp_path, data_dir, law_score):
+    ready(request, "terminus_2", "local")
+    # two episodes: the law is written in the second; the replies that would complete the task are never asked for
+    script = agent_script(tmp_path / "s.jsonl", "terminus_2")
+    log = run_agent(tmp_path, "terminus_2", script, data_dir, max_turns=2, timeout=300)
+    assert log.status == "success", log.error
+    sample = log.samples[0]
+    record = agent_record(sample, "terminus_2")
+    # Terminus-2 stops on its own (told the bridge's limit), not killed at the timeout
+    assert record["ended"] == "exited" and record["exit_code"] == 0, record["stderr"][-2000:]
+    assert record["output"]["episodes"] == 2
+    assert len([e for e in sample.events if e.event == "model"]) == 2
+    assert sample.scores["heldout_r2"].value == pytest.approx(law_score)
+    # no tmux server of the run is left behind
+    assert _running("-s terminus-2") == []

@@ -159,7 +159,7 @@ def test_every_agent_adapter_is_labelled_as_the_published_leaderboard_names_it(p
     published = set(runs_from_csv(published_runs_csv)["agent"])
     labels = {agent_label(f"sldbench/{name}", {}) for name in agents.__all__}
     assert labels <= published, labels - published
-    assert {"mini-swe-agent", "opencode"} <= labels
+    assert {"mini-swe-agent", "opencode", "terminus-2"} <= labels
 
 
 def test_a_new_run_of_a_published_agent_joins_its_published_row(published_runs_csv):
