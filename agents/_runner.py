@@ -238,6 +238,15 @@ async def read_if_present(sandbox: SandboxEnvironment, path: str) -> str:
         return ""
 
 
+async def read_json_if_present(sandbox: SandboxEnvironment, path: str) -> Any:
+    """The JSON document at ``path`` in the sandbox; its text when it is not JSON; "" when there is no such file."""
+    text = await read_if_present(sandbox, path)
+    try:
+        return json.loads(text) if text else ""
+    except ValueError:
+        return text
+
+
 async def run_agent_cli(
     state: AgentState,
     cli: AgentCLI,

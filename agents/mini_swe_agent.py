@@ -9,11 +9,9 @@ command output) is kept in the transcript.
 
 from __future__ import annotations
 
-import json
-
 from inspect_ai.util import SandboxEnvironment
 
-from ._runner import Context, Launch, cli_agent, read_if_present
+from ._runner import Context, Launch, cli_agent, read_json_if_present
 from .install import CLIS
 
 CLI = CLIS["mini_swe_agent"]
@@ -40,11 +38,7 @@ def launch(context: Context) -> Launch:
 
 async def trajectory(sandbox: SandboxEnvironment, context: Context):
     """mini-SWE-agent's own record of the run (its trajectory JSON)."""
-    text = await read_if_present(sandbox, f"{context.home}/{TRAJECTORY}")
-    try:
-        return json.loads(text) if text else ""
-    except ValueError:
-        return text
+    return await read_json_if_present(sandbox, f"{context.home}/{TRAJECTORY}")
 
 
 mini_swe_agent = cli_agent(CLI, launch, history=trajectory)

@@ -10,11 +10,9 @@ address; its trajectory (ATIF: every reply, keystroke and screen) is kept in the
 
 from __future__ import annotations
 
-import json
-
 from inspect_ai.util import SandboxEnvironment
 
-from ._runner import Context, Launch, cli_agent, read_if_present
+from ._runner import Context, Launch, cli_agent, read_json_if_present
 from .install import CLIS
 
 CLI = CLIS["terminus_2"]
@@ -38,11 +36,7 @@ def launch(context: Context) -> Launch:
 
 async def trajectory(sandbox: SandboxEnvironment, context: Context):
     """Terminus-2's own record of the run (its ATIF trajectory)."""
-    text = await read_if_present(sandbox, f"{context.home}/{LOGS}/trajectory.json")
-    try:
-        return json.loads(text) if text else ""
-    except ValueError:
-        return text
+    return await read_json_if_present(sandbox, f"{context.home}/{LOGS}/trajectory.json")
 
 
 terminus_2 = cli_agent(CLI, launch, history=trajectory)
