@@ -17,7 +17,8 @@ parent's form, all fitted in this process on the train split
 (`sldbench.symbolic`). Its fitness is then the mean clipped R^2 of test-shaped
 validation folds of the train split (``fitness=extrapolation``,
 `sldbench.folds`), and the submission is the simplest program within one
-standard error of the best (`sldbench.symbolic.grammar.select`), so the loop
+standard error of the best (`sldbench.symbolic.grammar.select`), an Operon
+expression only when no structured law comes that close, so the loop
 prefers laws that extrapolate; the test split is only ever read by the scorer.
 The run is bounded by counts (iterations, candidates), so a seed gives the same
 law on any machine; ``time_budget`` is a safety net whose use the log records.
@@ -40,7 +41,8 @@ from sldbench.evolution import Search, Settings, normalized, train_evaluator
 from sldbench.specs import get_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import SymbolicProposer, extrapolation_split, holdout_evaluator
-from sldbench.symbolic.grammar import select
+from sldbench.folds import fold_score
+from sldbench.symbolic.grammar import select, within_one_standard_error
 
 PROPOSERS = ("model", "symbolic")
 # A safety net only: the symbolic run is bounded by counts and ends long before it on a 2-core machine.
@@ -57,15 +59,18 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return seed if epoch <= 1 else random.Random(f"{seed}:epoch:{epoch}").getrandbits(31)
 
 
-def choose_submission(db, vetted: dict[str, bool] | None) -> tuple[object, dict]:
+def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = frozenset()) -> tuple[object, dict]:
     """The submitted program and how it was chosen.
 
     With per-fold validation scores (``fitness=extrapolation``): the one-standard-error
     rule over the programs within the parameter limit. ``vetted`` (the symbolic
     proposer's: `normalized` code -> whether the law responds to every feature) narrows
     the pool to the programs that passed its guard rails and, where any of them uses
-    every feature the task gives, to those. Otherwise the best by fitness, as the
-    paper's SLDAgent submits.
+    every feature the task gives, to those. ``fallback`` (the symbolic proposer's Operon
+    programs, as `normalized` code) are expressions with no structure imposed: one is
+    submitted only when no other program comes within one standard error of it, the
+    laws of the grammar and the law search coming first. Otherwise the best by fitness,
+    as the paper's SLDAgent submits.
     """
     best = db.best()
     limit = db.param_limit
@@ -75,17 +80,25 @@ def choose_submission(db, vetted: dict[str, bool] | None) -> tuple[object, dict]
         pool = [p for p in pool if vetted.get(normalized(p.code))] or pool
     if not pool:
         return best, {"rule": "best fitness", "chosen": best.id}
-    ranked = select(pool, folds=lambda p: p.folds, size=lambda p: (p.param_count, p.complexity))
+    rank = lambda programs: select(programs, folds=lambda p: p.folds, size=lambda p: (p.param_count, p.complexity))  # noqa: E731
+    ranked = rank(pool)
     if not ranked:
         return best, {"rule": "best fitness", "chosen": best.id}
-    chosen, top = ranked[0], max(ranked, key=lambda p: p.fitness)
+    structured = rank([p for p in pool if normalized(p.code) not in fallback])
+    leader = lambda programs: max(programs, key=lambda p: fold_score(p.folds))  # noqa: E731
+    used_fallback = not structured or not within_one_standard_error(leader(ranked).folds, leader(structured).folds)
+    if not used_fallback:
+        ranked = structured
+    chosen, top = ranked[0], leader(ranked)
     return chosen, {
-        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2",
+        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2"
+        + ("" if not fallback else "; a symbolic-regression expression only when no structured law is within one standard error of the best"),
         "chosen": chosen.id,
         "chosen_folds": chosen.folds,
         "best_by_score": top.id,
         "best_folds": top.folds,
         "candidates": len(pool),
+        **({"fallback_programs": len([p for p in pool if normalized(p.code) in fallback]), "fallback_used": used_fallback} if fallback else {}),
     }
 
 
@@ -164,7 +177,8 @@ def _evolution_solver(
         finally:
             await evaluate.close()
         db = result.database
-        best, selection = choose_submission(db, proposal.vetted if proposer == "symbolic" else None)
+        vetted, fallback = (proposal.vetted, proposal.fallback) if proposer == "symbolic" else (None, frozenset())
+        best, selection = choose_submission(db, vetted, fallback)
         store_program(state, best.code, shape="fit_predict")
         lineage, cursor = [], best
         while cursor is not None:

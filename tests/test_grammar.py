@@ -160,3 +160,29 @@ def test_a_law_that_ignores_a_feature_is_found_out_and_not_submitted_beside_one_
     vetted = {normalized(only_n): False, normalized(both): True}
     assert choose_submission(db, vetted)[0].id == "p0002"
     assert choose_submission(db, {k: True for k in vetted})[0].id == "p0001"  # were both complete, the simpler one
+
+
+def test_an_operon_expression_is_submitted_only_when_no_structured_law_comes_within_one_standard_error():
+    from types import SimpleNamespace
+
+    from sldbench.evolution import normalized
+    from sldbench.solvers.sldagent import choose_submission
+
+    def prog(pid, code, folds, params):
+        return SimpleNamespace(id=pid, code=code, folds=folds, param_count=params, complexity=len(code), fitness=sum(folds) / len(folds))
+
+    grammar_law, operon_expression = "law = 'grammar'\n", "law = 'operon'\n"
+    # the Operon expression is simpler and scores a little higher: the plain rule would submit it
+    programs = {
+        "p0001": prog("p0001", grammar_law, [0.90, 0.80, 0.70], 6),
+        "p0002": prog("p0002", operon_expression, [0.91, 0.81, 0.70], 4),
+    }
+    db = SimpleNamespace(programs=programs, param_limit=8, best=lambda: programs["p0002"])
+    vetted = {normalized(grammar_law): True, normalized(operon_expression): True}
+    assert choose_submission(db, vetted)[0].id == "p0002"
+    chosen, selection = choose_submission(db, vetted, {normalized(operon_expression)})
+    assert chosen.id == "p0001" and selection["fallback_used"] is False and selection["fallback_programs"] == 1
+    # far ahead of every structured law, the expression is submitted
+    programs["p0002"].folds = [0.99, 0.98, 0.97]
+    chosen, selection = choose_submission(db, vetted, {normalized(operon_expression)})
+    assert chosen.id == "p0002" and selection["fallback_used"] is True

@@ -478,14 +478,13 @@ def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> 
     ranked = sorted(scored, key=lambda c: (-fold_score(folds(c)), size(c)))
     if not ranked:
         return []
-    best = np.asarray(folds(ranked[0]), dtype=float)
-    tolerance = fold_stderr(list(best))
-
-    def near(c) -> bool:
-        return float(np.mean(best - np.asarray(folds(c), dtype=float))) <= tolerance
-
-    chosen = min((c for c in ranked if near(c)), key=lambda c: (size(c), -fold_score(folds(c))))
+    chosen = min((c for c in ranked if within_one_standard_error(folds(ranked[0]), folds(c))), key=lambda c: (size(c), -fold_score(folds(c))))
     return [chosen] + [c for c in ranked if c is not chosen]
+
+
+def within_one_standard_error(best: list[float], other: list[float]) -> bool:
+    """Whether ``other``'s mean shortfall from ``best``, fold by fold, is at most the standard error of ``best``'s fold R^2."""
+    return float(np.mean(np.asarray(best, dtype=float) - np.asarray(other, dtype=float))) <= fold_stderr(list(best))
 
 
 def fit_problem(params: np.ndarray, family: Family, lower: list[float], upper: list[float]) -> str:

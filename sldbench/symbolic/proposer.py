@@ -56,7 +56,9 @@ class SymbolicProposer:
     block, as a model would write it, and the loop evaluates it like any other
     child. ``vetted`` maps every program proposed (as `normalized` code) to whether
     its fitted law responds to every feature, so the solver can submit only programs
-    that passed those checks, and prefer laws of all the task's features.
+    that passed those checks, and prefer laws of all the task's features;
+    ``fallback`` holds the Operon programs, which the solver submits only when no
+    structured law comes within one standard error of them.
 
     The work is bounded by counts (proposals, candidates per round), never by the
     clock, so a seed gives the same programs on a fast or a loaded machine; a
@@ -93,6 +95,7 @@ class SymbolicProposer:
         self._operon_programs: list[tuple[float, str]] | None = None
         self._ranking_lock = asyncio.Lock()
         self.vetted: dict[str, bool] = {}
+        self.fallback: set[str] = set()  # the Operon programs proposed (normalized code)
 
     @property
     def _grammar_count(self) -> int:
@@ -189,6 +192,7 @@ class SymbolicProposer:
             passes, uses_all = self._vet(code)
             if passes:
                 self.vetted[normalized(code)] = uses_all
+                self.fallback.add(normalized(code))
                 return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {}
         return None
 
