@@ -155,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     # A tmux server of this run's own: two runs on one machine never share a session.
     os.environ["TMUX_TMPDIR"] = tempfile.mkdtemp(prefix="t2-")
+    # tmux's server leaves this process group; if this program is killed outright (SIGKILL to the
+    # group, as a cancelled sample's runner sends), a watcher outside the group ends the server.
+    watcher = f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; tmux kill-server 2>/dev/null; rm -rf \"$TMUX_TMPDIR\""
+    subprocess.Popen(["sh", "-c", watcher], start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         print(json.dumps(asyncio.run(run(args))))
     except Exception as err:  # noqa: BLE001 - the runner records stderr; a traceback helps nobody reading the log

@@ -8,8 +8,10 @@ import asyncio
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -116,9 +118,9 @@ SCRIPTS = {
 }
 
 
-def terminus_reply(keystrokes, complete=False):
-    """A reply in Terminus-2's JSON format: keystrokes for its tmux terminal, and whether the task is complete."""
-    commands = [{"keystrokes": keys, "duration": 0.5} for keys in keystrokes]
+def terminus_reply(keystrokes, complete=False, duration=0.5):
+    """A reply in Terminus-2's JSON format: keystrokes for its tmux terminal, seconds to wait after each, and whether the task is complete."""
+    commands = [{"keystrokes": keys, "duration": duration} for keys in keystrokes]
     return {"content": json.dumps({"analysis": "-", "plan": "-", "commands": commands, "task_complete": complete})}
 
 
@@ -541,3 +543,23 @@ def test_terminus_2_ends_its_loop_at_the_turn_limit(request, tmp_path, data_dir,
     assert sample.scores["heldout_r2"].value == pytest.approx(law_score)
     # no tmux server of the run is left behind
     assert _running("-s terminus-2") == []
+
+
+@pytest.mark.slow
+def test_terminus_2_killed_outright_leaves_no_tmux_server(tmp_path):
+    require_cli("terminus_2")
+    launcher = shutil.which("terminus-2") or str(bin_dir() / "terminus-2")
+    with socket.socket() as silent:  # a model endpoint that takes the connection and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        argv = [launcher, "--model", "openai/none", "--api-base", f"http://127.0.0.1:{silent.getsockname()[1]}/v1", "--task", "wait", "--logs-dir", str(tmp_path / "logs")]
+        agent = subprocess.Popen(argv, cwd=tmp_path, env={**os.environ, "OPENAI_API_KEY": "none"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not _running("-s terminus-2") and time.monotonic() < deadline and agent.poll() is None:
+            time.sleep(0.2)
+        assert _running("-s terminus-2"), "Terminus-2 never started its tmux session"
+        # SIGKILL, as a runner sends a process group that did not stop: no handler runs, tmux's server is in no group of ours
+        agent.kill()
+        agent.wait()
+        time.sleep(3)  # the watcher looks for its agent once a second
+        assert _running("-s terminus-2") == []
