@@ -95,6 +95,10 @@ def _is_number(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
 
 
+def _is_integer(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
 def _law_constants(node: ast.AST) -> list[ast.Constant]:
     """The numeric literals of ``node`` that are values of the law.
 
@@ -116,14 +120,26 @@ def _law_constants(node: ast.AST) -> list[ast.Constant]:
     ]  # fmt: skip
 
 
+def _index_only_names(nodes: list[ast.AST]) -> set[str]:
+    """Names that ``nodes`` read only inside subscript indices (``p[N_THETA]``): their values pick elements, they are not values of the law."""
+    in_indices, elsewhere = set(), set()
+    for node in nodes:
+        indexed = {id(n) for sub in ast.walk(node) if isinstance(sub, ast.Subscript) for n in ast.walk(sub.slice)}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                (in_indices if id(n) in indexed else elsewhere).add(n.id)
+    return in_indices - elsewhere
+
+
 def hidden_constants(source: str, function: str = "scaling_law_func") -> list[float]:
     """Numbers a fit-and-predict program predicts with that its fitted vector does not show.
 
     The numeric literals that ``function`` uses, in its own body and through the
     module-level names it reads (helper functions, tables, constants, followed
     transitively), less structural ones (`is_structural`: small integers and simple
-    fractions), numerical guards (``|x| < 1e-6``), subscript indices and the literal
-    bounds of clamps (`_law_constants`). A law with a
+    fractions), numerical guards (``|x| < 1e-6``), subscript indices (literal, or a
+    module-level integer read only as an index) and the literal bounds of clamps
+    (`_law_constants`). A law with a
     hand-tuned calibration table keeps it here; a law whose every fitted number is
     in the parameter vector has none.
 
@@ -162,6 +178,11 @@ def hidden_constants(source: str, function: str = "scaling_law_func") -> list[fl
         for node in definitions[name]:
             nodes.append(node)
             pending.extend(_used_names(node) - seen)
+    indices = _index_only_names(nodes)
+    nodes = [
+        node for node in nodes
+        if not (isinstance(node, ast.Assign) and _is_integer(node.value) and {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)} <= indices)
+    ]  # fmt: skip
     constants = {id(c): c for node in nodes for c in _law_constants(node)}
     negated = {
         id(n.operand) for node in nodes for n in ast.walk(node) if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub)

@@ -250,6 +250,14 @@ def test_a_calibration_table_is_counted_and_rejected_under_strict(data_dir, loca
     )
 
 
+def test_an_integer_read_only_as_an_index_is_not_a_hidden_constant():
+    indexed = "N_THETA = 11\n\ndef scaling_law_func(x, p):\n    return p[N_THETA] + p[:N_THETA].sum() * x\n"
+    assert hidden_constants(indexed) == []
+    # the same number as a value of the law is counted, wherever else it is also an index
+    assert hidden_constants(indexed.replace("* x", "* x * N_THETA")) == [11.0]
+    assert hidden_constants("SCALE = 11.5\n\ndef scaling_law_func(x, p):\n    return p[0] * x ** p[1] * SCALE\n") == [11.5]
+
+
 def test_settings_reject_an_unknown_constants_policy():
     with pytest.raises(ValueError, match="constants must be one of count, strict"):
         Settings(constants="lenient")
@@ -264,16 +272,17 @@ def test_honest_programs_show_no_hidden_constants_over_the_limit(task):
     assert refit == ([0.1] if task == "moe" else [])
 
 
-def test_the_law_grammar_programs_carry_no_hidden_constants_but_the_centres_of_moving_optima(data_dir):
+def test_the_law_grammar_programs_carry_no_hidden_constants_but_the_centres_of_moving_optima_and_flattening_basins(data_dir):
     from sldbench.symbolic.grammar import GrammarSearch, program
 
     for task in ("parallel", "moe", "sft", "d_constrain", "lr_bsz"):
         spec = get_spec(task)
         search = GrammarSearch(load_split(spec, "train", data_dir))
         for family in search.families:
-            # an optimum that moves with a feature is centred on that feature's reference value,
-            # a change of coordinates the fitted intercept absorbs (the law can predict nothing more)
-            centres = [search.geometry.ref(m) for piece in family.pieces for m in piece.movers]
+            # an optimum that moves with a feature, or a basin that flattens with it, is centred on that
+            # feature's reference value, a change of coordinates the fitted intercept or coefficient absorbs
+            # (the law can predict nothing more)
+            centres = [search.geometry.ref(m) for piece in family.pieces for m in piece.movers + piece.damp]
             found = hidden_constants(program(family, search.geometry, list(spec.targets)))
             assert sorted(found) == sorted(c for c in centres if not is_structural(c)), family
 
