@@ -132,7 +132,7 @@ def test_every_fitted_constant_is_named_as_the_formula_writes_it(data_dir):
             names = constant_names(family)
             assert len(names) == family.params_per_target() and len(set(names)) == len(names)
             formula = describe(family, list(geometry.names), "y", geometry.transforms)
-            assert set(re.findall(r"\b[acmrs]\d+\b", formula)) | {"E"} == set(names), (name, formula, names)
+            assert set(re.findall(r"\b[acgmrs]\d+\b", formula)) | {"E"} == set(names), (name, formula, names)
     values = natural_constants(["a1", "s2", "E"], [0.5, 0.0, 2.0])
     assert values == {"a1": 0.5, "s2": 1.0, "E": 2.0}  # shifts are fitted as logs
 
@@ -186,3 +186,31 @@ def test_an_operon_expression_is_submitted_only_when_no_structured_law_comes_wit
     programs["p0002"].folds = [0.99, 0.98, 0.97]
     chosen, selection = choose_submission(db, vetted, {normalized(operon_expression)})
     assert chosen.id == "p0002" and selection["fallback_used"] is True
+
+
+def lr_sweep_split(flattening: float, noise: float = 0.002, seed: int = 0) -> Split:
+    """Learning-rate sweeps at growing N: L = 2 + 30 N^-0.2 + 0.05 (ln lr - opt(N))^2 (N / 1e8)^-flattening, opt(N) = -6 - 0.3 ln(N / 1e8)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in np.geomspace(1e7, 1e9, 6):
+        optimum = -6.0 - 0.3 * np.log(n / 1e8)
+        for lr in np.exp(np.linspace(-10.0, -3.0, 12)):
+            loss = 2.0 + 30 * n**-0.2 + 0.05 * (np.log(lr) - optimum) ** 2 * (n / 1e8) ** -flattening
+            rows.append({"group": "all", "lr": lr, "N": n, "loss": loss + noise * rng.standard_normal()})
+    spec = TaskSpec("sweep", "sweep", ("lr", "N"), ("loss",), None, "synthetic learning-rate sweeps", extrapolates=("N",))
+    return Split(spec, "train", pd.DataFrame(rows), "memory")
+
+
+def test_a_basin_that_flattens_with_scale_is_found_and_its_rate_recovered():
+    train = lr_sweep_split(flattening=0.4)
+    chosen = GrammarSearch(train).run()[0]
+    (bowl,) = [p for p in chosen.family.pieces if p.kind == "bowl"]
+    assert bowl.movers == (1,) and bowl.damp == (1,), chosen.family
+    assert "exp(-g3 * (log(N) - 18.4))" in chosen.code
+    x, y = group_arrays(train)["all"]
+    params = namespace(chosen.code)["fit_scaling_law"](x, y[:, 0])
+    # [m1 (optimum at the reference N), m2 (its slope in ln N), g3, a4, E, c1, c2]
+    assert params[1] == pytest.approx(-0.3, abs=0.02) and params[2] == pytest.approx(0.4, abs=0.03)
+    # a basin of constant width is left undamped: the simpler law is within one standard error
+    steady = GrammarSearch(lr_sweep_split(flattening=0.0)).run()[0]
+    assert not any(p.damp for p in steady.family.pieces), steady.family

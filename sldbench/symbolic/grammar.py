@@ -17,6 +17,8 @@ log-linear slopes fall), ``-1`` for a score that rises. Pieces:
 ``bowl``   ``(u_h - m0 - sum_j m_j (u_j - ref_j))^2`` with ``u = log x``: a convex loss
            around an optimum of a hyperparameter ``h`` that moves as a power law of the
            ``movers`` (the learning-rate/batch-size form); no movers: a fixed optimum.
+           A bowl may flatten with scale: times ``exp(-g (u_d - ref_d))`` for a ``damp``
+           feature ``d`` (an extrapolation axis), ``g`` in [0, 3] as a decaying term's.
 ``sat``    ``x_eff^-a`` with ``x_eff = r x_q (1 - exp(-x_p / (r x_q)))``: ``x_p``'s effective
            value, equal to it while small and saturating at ``r`` times ``x_q`` (repeated
            data: tokens seen against unique tokens).
@@ -64,14 +66,15 @@ TREND = 0.5  # |Spearman rho| of target vs axis in a group above which the law m
 
 @dataclass(frozen=True, order=True)
 class Piece:
-    """One role: ``kind`` (see the module docstring) on ``features``; a bowl's optimum moves with ``movers``."""
+    """One role: ``kind`` (see the module docstring) on ``features``; a bowl's optimum moves with ``movers``, its curvature falls with ``damp``."""
 
     kind: str
     features: tuple[int, ...]
     movers: tuple[int, ...] = ()
+    damp: tuple[int, ...] = ()
 
     def theta_count(self) -> int:
-        return {"power": len(self.features), "pair": 2, "sat": 2, "shift": 2, "rect": 2, "bowl": 1 + len(self.movers), "linear": 0}[self.kind]
+        return {"power": len(self.features), "pair": 2, "sat": 2, "shift": 2, "rect": 2, "bowl": 1 + len(self.movers) + len(self.damp), "linear": 0}[self.kind]
 
     def column_count(self) -> int:
         return 2 if self.kind == "pair" else 1
@@ -103,7 +106,7 @@ class Family:
         return out
 
     def to_literal(self) -> dict:
-        return {"direction": self.direction, "pieces": [[p.kind, list(p.features), list(p.movers)] for p in self.pieces]}
+        return {"direction": self.direction, "pieces": [[p.kind, list(p.features), list(p.movers)] + ([list(p.damp)] if p.damp else []) for p in self.pieces]}
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ class Geometry:
         return max(self.high[f] - self.low[f], 1e-12)
 
     def ref(self, f: int) -> float:
-        """A bowl mover's centre: the middle of the train range, rounded (a fixed reparametrisation, not a constant of the law)."""
+        """A bowl mover's (or damping feature's) centre: the middle of the train range, rounded (a fixed reparametrisation, not a constant of the law)."""
         return round((self.low[f] + self.high[f]) / 2, 1)
 
     def exponent_box(self, f: int) -> tuple[float, float]:
@@ -225,6 +228,12 @@ def _bowls(features, axes) -> list[list[Piece]]:
                 if movers_of == "all" and size == 1:
                     continue  # the same as "scale" with one hyperparameter
                 bodies.append(bowls + _powers(scale))
+                if movers_of == "fixed":
+                    continue
+                # a basin that flattens with scale: every bowl damped by one axis, or one bowl of two
+                for d in (f for f in axes if f in scale):
+                    for damped in [tuple(range(len(bowls)))] + ([(0,), (1,)] if len(bowls) == 2 else []):
+                        bodies.append([Piece("bowl", b.features, b.movers, (d,) if i in damped else ()) for i, b in enumerate(bowls)] + _powers(scale))
     return bodies
 
 
@@ -234,7 +243,7 @@ def _bowls(features, axes) -> list[list[Piece]]:
 def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float], list[float]]:
     """``columns(X, theta)`` as source, and the box of theta."""
     lines = ["def columns(X, theta):", '    """Values of the law\'s terms, shape (N, K), for nonlinear parameters theta."""']
-    used = sorted({f for p in family.pieces for f in p.features + p.movers})
+    used = sorted({f for p in family.pieces for f in p.features + p.movers + p.damp})
     for f in used:
         value = f"np.log(X[:, {f}])" if geometry.transforms[f] == "log" else f"X[:, {f}]"
         lines.append(f"    u{f} = {value}  # {geometry.names[f]}")
@@ -280,12 +289,14 @@ def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float]
         elif piece.kind == "bowl":
             (h,) = piece.features
             centre = f"theta[{k}]" + "".join(f" + theta[{k + 1 + i}] * (u{m} - {geometry.ref(m)!r})" for i, m in enumerate(piece.movers))
-            cols.append(f"(u{h} - ({centre})) ** 2")
+            j = k + 1 + len(piece.movers)
+            damping = "".join(f" * np.exp(-theta[{j + i}] * (u{d} - {geometry.ref(d)!r}))" for i, d in enumerate(piece.damp))
+            cols.append(f"(u{h} - ({centre})) ** 2{damping}")
             lower.append(geometry.low[h] - 0.5 * geometry.span(h))
             upper.append(geometry.high[h] + 0.5 * geometry.span(h))
-            lower += [-MOVER_SLOPE] * len(piece.movers)
-            upper += [MOVER_SLOPE] * len(piece.movers)
-            k += 1 + len(piece.movers)
+            lower += [-MOVER_SLOPE] * len(piece.movers) + [LOG_EXPONENT[0]] * len(piece.damp)
+            upper += [MOVER_SLOPE] * len(piece.movers) + [LOG_EXPONENT[1]] * len(piece.damp)
+            k = j + len(piece.damp)
         else:  # linear
             cols.append(f"u{piece.features[0]}")
     lines.append(f"    return np.column_stack([{', '.join(cols)}])")
@@ -301,7 +312,8 @@ def constant_names(family: Family) -> list[str]:
     theta, k = [], 0
     for piece in family.pieces:
         symbols = {"power": ["a"] * len(piece.features), "pair": ["a", "a"], "sat": ["a", "r"], "shift": ["a", "s"], "rect": ["a", "s"]}
-        for symbol in symbols.get(piece.kind, ["m"] * piece.theta_count()):
+        bowl = ["m"] * (1 + len(piece.movers)) + ["g"] * len(piece.damp)
+        for symbol in symbols.get(piece.kind, bowl if piece.kind == "bowl" else []):
             k += 1
             theta.append(f"{symbol}{k}")
     return theta + ["E"] + [f"c{i}" for i in range(1, family.column_count + 1)]
@@ -352,8 +364,10 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
         elif piece.kind == "bowl":
             h = u(piece.features[0])
             moving = "".join(f" + m{k + 2 + i} * ({u(m)} - {refs.get(m, 0.0):g})" for i, m in enumerate(piece.movers))
-            terms.append(f"c{c + 1} * ({h} - (m{k + 1}{moving}))^2" if moving else f"c{c + 1} * ({h} - m{k + 1})^2")
-            k, c = k + 1 + len(piece.movers), c + 1
+            j = k + 1 + len(piece.movers)
+            damping = "".join(f" * exp(-g{j + 1 + i} * ({u(d)} - {refs.get(d, 0.0):g}))" for i, d in enumerate(piece.damp))
+            terms.append((f"c{c + 1} * ({h} - (m{k + 1}{moving}))^2" if moving else f"c{c + 1} * ({h} - m{k + 1})^2") + damping)
+            k, c = j + len(piece.damp), c + 1
         else:
             c += 1
             terms.append(f"-c{c} * {u(piece.features[0])}")
@@ -369,7 +383,7 @@ def read_family(code: str) -> Family | None:
 
     literal = module_literal(code, "FAMILY")
     try:
-        pieces = tuple(Piece(kind, tuple(features), tuple(movers)) for kind, features, movers in literal["pieces"])
+        pieces = tuple(Piece(kind, tuple(features), tuple(movers), tuple(*damp)) for kind, features, movers, *damp in literal["pieces"])
         return Family(pieces, int(literal["direction"]))
     except (TypeError, KeyError, ValueError):
         return None
@@ -379,7 +393,7 @@ def program(family: Family, geometry: Geometry, targets: list[str], note: str = 
     """A complete SLDAgent program that fits ``family`` per group (see `sldbench.symbolic.nnls_fitter`)."""
     source, lower, upper = columns_source(family, geometry)
     names = list(geometry.names)
-    refs = {m: geometry.ref(m) for p in family.pieces for m in p.movers}
+    refs = {m: geometry.ref(m) for p in family.pieces for m in p.movers + p.damp}
     laws = "\n".join(f"    {describe(family, names, t, geometry.transforms, refs)}" for t in targets)
     header = (
         f'"""Scaling law found by the law grammar (no language model); per group:\n\n{laws}\n\n'
@@ -449,7 +463,7 @@ class Candidate:
     @property
     def size(self) -> tuple[int, int]:
         """Simplicity: fitted parameters per group, then description length (pieces and the features they use)."""
-        return (self.params, sum(1 + len(p.features) + len(p.movers) for p in self.family.pieces))
+        return (self.params, sum(1 + len(p.features) + len(p.movers) + len(p.damp) for p in self.family.pieces))
 
 
 def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> list:
