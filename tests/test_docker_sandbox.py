@@ -218,6 +218,15 @@ def _start_eval(tmp_path, data_dir):
     raise AssertionError("no container appeared within 120 s")
 
 
+def _python_stacks(pid: int) -> str:
+    """Every thread's Python stack in process ``pid`` (py-spy), to show where a hung process waits."""
+    try:
+        dump = subprocess.run(["py-spy", "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"(no stacks: {err})"
+    return (dump.stdout + dump.stderr)[-12000:]
+
+
 def test_interrupted_eval_removes_its_container(data_dir, tmp_path):
     process, (container,) = _start_eval(tmp_path, data_dir)
     time.sleep(3)  # the scorer is now running the slow law in the container
@@ -225,9 +234,10 @@ def test_interrupted_eval_removes_its_container(data_dir, tmp_path):
     try:
         process.wait(timeout=120)
     except subprocess.TimeoutExpired:
+        stacks = _python_stacks(process.pid)
         process.kill()
         output = process.stdout.read().decode("utf-8", "replace")
-        raise AssertionError(f"the interrupted eval did not exit within 120 s; its output:\n{output[-6000:]}") from None
+        raise AssertionError(f"the interrupted eval did not exit within 120 s; its output:\n{output[-6000:]}\nits threads:\n{stacks}") from None
     finally:
         if process.poll() is None:
             process.kill()
