@@ -27,10 +27,7 @@ def launch(context: Context) -> Launch:
             "--task", context.prompt, "--logs-dir", f"{context.home}/{LOGS}",
             *(["--max-turns", str(context.max_turns)] if context.max_turns else []),
         ],  # fmt: skip
-        env={
-            "OPENAI_API_KEY": "bridge",
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no download of litellm's model list
-        },
+        env={"OPENAI_API_KEY": "bridge"},  # the front end itself keeps LiteLLM from fetching its model list
     )
 
 
