@@ -214,3 +214,72 @@ def test_a_basin_that_flattens_with_scale_is_found_and_its_rate_recovered():
     # a basin of constant width is left undamped: the simpler law is within one standard error
     steady = GrammarSearch(lr_sweep_split(flattening=0.0)).run()[0]
     assert not any(p.damp for p in steady.family.pieces), steady.family
+
+
+def coupled_basin_split(noise: float = 0.001, seed: int = 0) -> Split:
+    """Learning-rate x batch-size grids at growing N, with a coupled basin: the optimal lr rises with the batch size.
+
+    L = 2 + 30 N^-0.2 + 0.04 (ln lr - m(N) - 0.5 (ln bsz - 5))^2 + 0.03 (ln bsz - w(N))^2,
+    m(N) = -7 - 0.3 ln(N / 1e8), w(N) = 5 + 0.4 ln(N / 1e8).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in np.geomspace(1e7, 1e9, 5):
+        shift = np.log(n / 1e8)
+        for lr in np.exp(np.linspace(-10.0, -4.0, 7)):
+            for bsz in np.exp(np.linspace(3.0, 7.0, 5)):
+                u, v = np.log(lr), np.log(bsz)
+                loss = 2 + 30 * n**-0.2 + 0.04 * (u - (-7 - 0.3 * shift) - 0.5 * (v - 5)) ** 2 + 0.03 * (v - (5 + 0.4 * shift)) ** 2
+                rows.append({"group": "all", "lr": lr, "bsz": bsz, "N": n, "loss": loss + noise * rng.standard_normal()})
+    spec = TaskSpec("grid", "grid", ("lr", "bsz", "N"), ("loss",), None, "synthetic lr x batch-size grids", extrapolates=("N",))
+    return Split(spec, "train", pd.DataFrame(rows), "memory")
+
+
+def test_a_coupled_basin_of_two_hyperparameters_has_no_free_slope_and_is_recovered():
+    train = coupled_basin_split()
+    geometry = Geometry.of(train)
+    coupled = Family((Piece("bowl", (0,), (1, 2)), Piece("bowl", (1,), (2,)), Piece("power", (2,))))
+    # the grammar couples the pair one way only: the second bowl's optimum moves with scale alone
+    bowls = [tuple(p for p in f.pieces if p.kind == "bowl") for f in families(geometry, (2,), None, 1)]
+    assert tuple(coupled.pieces[:2]) in bowls
+    assert not any(len(b) == 2 and 1 in b[0].movers and 0 in b[1].movers for b in bowls)
+    functions = namespace(program(coupled, geometry, ["loss"]))
+    x, y = group_arrays(train)["all"]
+    params = functions["fit_scaling_law"](x, y[:, 0])
+    assert fit_problem(params, coupled, functions["LOWER"], functions["UPPER"]) == ""
+    # [m1 (lr optimum at the references), m2 (its slope in ln bsz), m3 (in ln N), m4 (bsz optimum), m5 (its slope in ln N), a6, E, c1, c2, c3]
+    ref_n = geometry.ref(2)
+    assert params[1] == pytest.approx(0.5, abs=0.02) and params[2] == pytest.approx(-0.3, abs=0.02) and params[4] == pytest.approx(0.4, abs=0.02)
+    assert params[3] == pytest.approx(5 + 0.4 * (ref_n - np.log(1e8)), abs=0.05)
+    assert params[7:9] == pytest.approx([0.04, 0.03], rel=0.05)
+
+
+def saturating_sweep_split(noise: float = 0.002, seed: int = 0) -> Split:
+    """Learning-rate sweeps on an (N, D) grid whose data term saturates: tokens beyond ~20 N add little.
+
+    L = 1.8 + 20 N^-0.25 + 300 D_eff^-0.3 + 0.05 (ln lr - m(N))^2, D_eff = 20 N (1 - exp(-D / (20 N))),
+    m(N) = -7 - 0.3 ln(N / 1e8).
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in np.geomspace(1e7, 1e9, 4):
+        for ratio in (2.0, 6.0, 20.0, 60.0, 200.0):
+            d = ratio * n
+            d_eff = 20 * n * -np.expm1(-d / (20 * n))
+            for lr in np.exp(np.linspace(-10.0, -4.0, 6)):
+                loss = 1.8 + 20 * n**-0.25 + 300 * d_eff**-0.3 + 0.05 * (np.log(lr) - (-7 - 0.3 * np.log(n / 1e8))) ** 2
+                rows.append({"group": "all", "lr": lr, "N": n, "D": d, "loss": loss + noise * rng.standard_normal()})
+    spec = TaskSpec("sat", "sat", ("lr", "N", "D"), ("loss",), None, "synthetic lr sweeps, repeated data", extrapolates=("N", "D"))
+    return Split(spec, "train", pd.DataFrame(rows), "memory")
+
+
+def test_the_best_basins_are_tried_on_every_scale_law():
+    train = saturating_sweep_split()
+    search = GrammarSearch(train)
+    # the first stage puts every basin on a sum of power laws only
+    assert not any(p.kind == "sat" for f in search.families if any(q.kind == "bowl" for q in f.pieces) for p in f.pieces)
+    ranked = search.run()
+    chosen = ranked[0]
+    assert {p.kind for p in chosen.family.pieces} >= {"bowl", "sat"}, chosen.family
+    stage_one = max(c.score for c in ranked if c.family in search.families and any(p.kind == "bowl" for p in c.family.pieces))
+    assert chosen.score > stage_one

@@ -19,6 +19,9 @@ log-linear slopes fall), ``-1`` for a score that rises. Pieces:
            ``movers`` (the learning-rate/batch-size form); no movers: a fixed optimum.
            A bowl may flatten with scale: times ``exp(-g (u_d - ref_d))`` for a ``damp``
            feature ``d`` (an extrapolation axis), ``g`` in [0, 3] as a decaying term's.
+           Bowls damped by the same feature share one rate ``g``: the whole basin
+           flattens, so two hyperparameters' curvatures and their coupling keep their
+           ratio.
 ``sat``    ``x_eff^-a`` with ``x_eff = r x_q (1 - exp(-x_p / (r x_q)))``: ``x_p``'s effective
            value, equal to it while small and saturating at ``r`` times ``x_q`` (repeated
            data: tokens seen against unique tokens).
@@ -27,13 +30,18 @@ log-linear slopes fall), ``-1`` for a score that rises. Pieces:
 `families` assigns features to these roles (every feature a scale; one pair an
 effective size or a saturating value; one feature shifted, rectified or
 log-linear; one or two non-extrapolation features hyperparameters with a fixed
-or a moving optimum), within the parameter limit, for both directions. A law
-uses every feature the task gives; only when the limit leaves no room for such
-a law do laws of all features but one (keeping the extrapolation axes) enter.
+or a moving optimum, on a sum of power laws of the others), within the parameter
+limit, for both directions. Two hyperparameters' optima may be coupled: the
+first's moves with the second's value, the second's with scale alone (every
+convex quadratic basin in the pair, with no free slope). A law uses every feature
+the task gives; only when the limit leaves no room for such a law do laws of all
+features but one (keeping the extrapolation axes) enter.
 `GrammarSearch` fits every family on test-shaped folds of the train split
 (`sldbench.symbolic.folds`), drops those whose fits hit a bound or fail and
 those that break the guard rails, and ranks the rest with the one-standard-error
-rule (`select`). Nothing here depends on a task's name or reads the test split.
+rule (`select`); then it puts the best basins on every other scale law of the
+remaining features (`basin_families`) and ranks again. Nothing here depends on
+a task's name or reads the test split.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from .validation import extrapolation_split, group_arrays, namespace, validation
 LOG_EXPONENT = (0.0, 3.0)
 MOVER_SLOPE = 1.5
 MAX_PARAMS_PER_TARGET = 16  # for tasks without a limit: keeps fits well posed
+REFINED_BASINS = 4  # hyperparameter basins tried on every scale law after the first stage (GrammarSearch.run)
 FITTER_SOURCE = inspect.getsource(nnls_fitter.project_nonnegative).rstrip() + "\n\n\n" + inspect.getsource(nnls_fitter.fit_grammar_law).rstrip()
 # Guard rails: how far beyond the data a law is followed, and how far outside the train targets it may go.
 EXTRAPOLATION_FACTORS = (2.0, 4.0, 8.0, 16.0)
@@ -74,6 +83,7 @@ class Piece:
     damp: tuple[int, ...] = ()
 
     def theta_count(self) -> int:
+        """Nonlinear parameters of the piece alone (a damping rate shared with an earlier bowl is counted there: `Family.theta_count`)."""
         return {"power": len(self.features), "pair": 2, "sat": 2, "shift": 2, "rect": 2, "bowl": 1 + len(self.movers) + len(self.damp), "linear": 0}[self.kind]
 
     def column_count(self) -> int:
@@ -89,7 +99,12 @@ class Family:
 
     @property
     def theta_count(self) -> int:
-        return sum(p.theta_count() for p in self.pieces)
+        shared = sum(len(p.damp) for p in self.pieces) - len(self.damping_features())
+        return sum(p.theta_count() for p in self.pieces) - shared
+
+    def damping_features(self) -> list[int]:
+        """The features that damp bowls, in order of first use: one rate each, however many bowls it damps."""
+        return list(dict.fromkeys(d for p in self.pieces for d in p.damp))
 
     @property
     def column_count(self) -> int:
@@ -166,7 +181,7 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
     full = _bodies([features], logs)
     if not any(Family(tuple(sorted(set(b)))).params_per_target() * n_targets <= cap for b in full):
         full += _bodies([s for s in itertools.combinations(features, len(features) - 1) if set(axes) <= set(s)], logs)
-    bodies = full + _bowls(features, axes)
+    bodies = full + [bowls + _powers(scale) for bowls, scale in _basins(features, axes)]
     out, seen = [], set()
     for direction in (1, -1):
         for body in bodies:
@@ -209,32 +224,56 @@ def _bodies(subsets, logs) -> list[list[Piece]]:
     return bodies
 
 
-def _bowls(features, axes) -> list[list[Piece]]:
-    """Laws with one or two hyperparameters (features that are not extrapolation axes), each with an optimum."""
-    bodies: list[list[Piece]] = []
+def _basins(features, axes) -> list[tuple[list[Piece], tuple[int, ...]]]:
+    """Every basin of one or two hyperparameters (features that are not extrapolation axes), each with an
+    optimum, as ``(bowls, scale features)``: the bowls and the features left to the law's scale part."""
+    out: list[tuple[list[Piece], tuple[int, ...]]] = []
     candidates = [f for f in features if f not in axes]
     for size in (1, 2):
         for hyper in itertools.combinations(candidates, size):
-            scale = [f for f in features if f not in hyper]
+            scale = tuple(f for f in features if f not in hyper)
             if not scale and len(features) > 1:
                 continue
             for movers_of in ("fixed", "scale", "all"):
                 if movers_of != "fixed" and not scale:
                     continue
-                bowls = []
-                for h in hyper:
-                    movers = () if movers_of == "fixed" else tuple(scale if movers_of == "scale" else [f for f in features if f != h])
-                    bowls.append(Piece("bowl", (h,), movers))
                 if movers_of == "all" and size == 1:
                     continue  # the same as "scale" with one hyperparameter
-                bodies.append(bowls + _powers(scale))
+                bowls = []
+                for i, h in enumerate(hyper):
+                    # "all": the first hyperparameter's optimum also moves with the second's value, whose own
+                    # optimum moves with scale alone; the two bowls then span every convex quadratic basin
+                    # in the pair (a triangular factorisation: coupling both ways would leave one slope free).
+                    coupled = movers_of == "all" and i == 0
+                    movers = () if movers_of == "fixed" else tuple(f for f in features if f != h and (f in scale or coupled))
+                    bowls.append(Piece("bowl", (h,), movers))
+                out.append((bowls, scale))
                 if movers_of == "fixed":
                     continue
-                # a basin that flattens with scale: every bowl damped by one axis, or one bowl of two
+                # a basin that flattens with scale: every bowl damped by one axis (one shared rate), or one bowl of two
                 for d in (f for f in axes if f in scale):
                     for damped in [tuple(range(len(bowls)))] + ([(0,), (1,)] if len(bowls) == 2 else []):
-                        bodies.append([Piece("bowl", b.features, b.movers, (d,) if i in damped else ()) for i, b in enumerate(bowls)] + _powers(scale))
-    return bodies
+                        out.append(([Piece("bowl", b.features, b.movers, (d,) if i in damped else ()) for i, b in enumerate(bowls)], scale))
+    return out
+
+
+def basin_families(geometry: Geometry, basins: list[tuple[Piece, ...]], direction: int, limit: int | None, n_targets: int) -> list[Family]:
+    """Each basin (its bowl pieces) on every scale-only law of the other features (`_bodies`), within ``limit``.
+
+    `families` puts every basin on a sum of power laws; `GrammarSearch` then tries the best
+    basins on the other scale laws (a loss floor that saturates in data, a shifted power law, ...).
+    """
+    logs = [f for f in range(len(geometry.names)) if geometry.transforms[f] == "log"]
+    cap = limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets
+    out: list[Family] = []
+    for basin in basins:
+        hyper = {p.features[0] for p in basin}
+        scale = tuple(f for f in range(len(geometry.names)) if f not in hyper)
+        for scale_law in _bodies([scale], logs) if scale else [[]]:
+            family = Family(tuple(sorted(set(basin) | set(scale_law))), direction)
+            if family not in out and family.params_per_target() * n_targets <= cap:
+                out.append(family)
+    return out
 
 
 # ------------------------------------------------------------------ programs
@@ -248,6 +287,7 @@ def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float]
         value = f"np.log(X[:, {f}])" if geometry.transforms[f] == "log" else f"X[:, {f}]"
         lines.append(f"    u{f} = {value}  # {geometry.names[f]}")
     cols, lower, upper, k = [], [], [], 0
+    rate: dict[int, int] = {}  # damping feature -> index of its (shared) rate in theta
     for piece in family.pieces:
         if piece.kind == "power":
             parts = []
@@ -289,14 +329,18 @@ def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float]
         elif piece.kind == "bowl":
             (h,) = piece.features
             centre = f"theta[{k}]" + "".join(f" + theta[{k + 1 + i}] * (u{m} - {geometry.ref(m)!r})" for i, m in enumerate(piece.movers))
-            j = k + 1 + len(piece.movers)
-            damping = "".join(f" * np.exp(-theta[{j + i}] * (u{d} - {geometry.ref(d)!r}))" for i, d in enumerate(piece.damp))
-            cols.append(f"(u{h} - ({centre})) ** 2{damping}")
             lower.append(geometry.low[h] - 0.5 * geometry.span(h))
             upper.append(geometry.high[h] + 0.5 * geometry.span(h))
-            lower += [-MOVER_SLOPE] * len(piece.movers) + [LOG_EXPONENT[0]] * len(piece.damp)
-            upper += [MOVER_SLOPE] * len(piece.movers) + [LOG_EXPONENT[1]] * len(piece.damp)
-            k = j + len(piece.damp)
+            lower += [-MOVER_SLOPE] * len(piece.movers)
+            upper += [MOVER_SLOPE] * len(piece.movers)
+            k += 1 + len(piece.movers)
+            for d in piece.damp:
+                if d not in rate:
+                    rate[d], k = k, k + 1
+                    lower.append(LOG_EXPONENT[0])
+                    upper.append(LOG_EXPONENT[1])
+            damping = "".join(f" * np.exp(-theta[{rate[d]}] * (u{d} - {geometry.ref(d)!r}))" for d in piece.damp)
+            cols.append(f"(u{h} - ({centre})) ** 2{damping}")
         else:  # linear
             cols.append(f"u{piece.features[0]}")
     lines.append(f"    return np.column_stack([{', '.join(cols)}])")
@@ -309,10 +353,11 @@ def constant_names(family: Family) -> list[str]:
     Shifts ``s`` and saturation ratios ``r`` are fitted as their logs; `natural_constants` turns
     them back.
     """
-    theta, k = [], 0
+    theta, k, damped = [], 0, set()
     for piece in family.pieces:
         symbols = {"power": ["a"] * len(piece.features), "pair": ["a", "a"], "sat": ["a", "r"], "shift": ["a", "s"], "rect": ["a", "s"]}
-        bowl = ["m"] * (1 + len(piece.movers)) + ["g"] * len(piece.damp)
+        bowl = ["m"] * (1 + len(piece.movers)) + ["g"] * len(set(piece.damp) - damped)
+        damped |= set(piece.damp)
         for symbol in symbols.get(piece.kind, bowl if piece.kind == "bowl" else []):
             k += 1
             theta.append(f"{symbol}{k}")
@@ -333,6 +378,7 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
     ``transforms`` marks raw features; ``refs`` are the centres of bowl movers (`Geometry.ref`).
     """
     terms, k, c = [], 0, 0
+    rate: dict[int, int] = {}  # damping feature -> number of its (shared) rate g
     raw = {f for f, t in enumerate(transforms) if t == "raw"}
     refs = refs or {}
 
@@ -364,10 +410,15 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
         elif piece.kind == "bowl":
             h = u(piece.features[0])
             moving = "".join(f" + m{k + 2 + i} * ({u(m)} - {refs.get(m, 0.0):g})" for i, m in enumerate(piece.movers))
-            j = k + 1 + len(piece.movers)
-            damping = "".join(f" * exp(-g{j + 1 + i} * ({u(d)} - {refs.get(d, 0.0):g}))" for i, d in enumerate(piece.damp))
-            terms.append((f"c{c + 1} * ({h} - (m{k + 1}{moving}))^2" if moving else f"c{c + 1} * ({h} - m{k + 1})^2") + damping)
-            k, c = j + len(piece.damp), c + 1
+            centre = f"m{k + 1}"
+            k += 1 + len(piece.movers)
+            for d in piece.damp:
+                if d not in rate:
+                    k += 1
+                    rate[d] = k
+            damping = "".join(f" * exp(-g{rate[d]} * ({u(d)} - {refs.get(d, 0.0):g}))" for d in piece.damp)
+            terms.append((f"c{c + 1} * ({h} - ({centre}{moving}))^2" if moving else f"c{c + 1} * ({h} - {centre})^2") + damping)
+            c += 1
         else:
             c += 1
             terms.append(f"-c{c} * {u(piece.features[0])}")
@@ -657,12 +708,35 @@ class GrammarSearch:
 
     def run(self, progress=None) -> list[Candidate]:
         """Every family fitted: the admissible ones that respond to every feature, ranked by `select`, then the other
-        admissible ones, ranked likewise, then the excluded ones (with their ``problem``)."""
-        out = []
-        for i, family in enumerate(self.families):
-            out.append(self.candidate(family))
-            if progress is not None:
-                progress(i + 1, len(self.families))
+        admissible ones, ranked likewise, then the excluded ones (with their ``problem``).
+
+        Two stages: the families of `families` (every basin on a sum of power laws), then the
+        `REFINED_BASINS` best basins on every other scale law (`basin_families`), so the basin
+        and the scale part are each searched without fitting every pairing of the two.
+        ``progress(done, total)`` is called after each fit (``total`` grows when the second stage is known).
+        """
+        out = [self._fit(family, i, len(self.families), progress) for i, family in enumerate(self.families)]
+        ranked = self._rank(out)
+        basins: list[tuple[tuple[Piece, ...], int]] = []
+        for c in ranked:
+            basin = tuple(p for p in c.family.pieces if p.kind == "bowl")
+            if basin and not c.problem and (basin, c.family.direction) not in basins and len(basins) < REFINED_BASINS:
+                basins.append((basin, c.family.direction))
+        seen = set(self.families)
+        more = [f for basin, direction in basins for f in basin_families(self.geometry, [basin], direction, self.train.spec.param_limit, len(self.train.spec.targets))]
+        more = [f for f in dict.fromkeys(more) if f not in seen]
+        total = len(out) + len(more)
+        out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(more)]
+        return self._rank(out)
+
+    def _fit(self, family: Family, index: int, total: int, progress) -> Candidate:
+        candidate = self.candidate(family)
+        if progress is not None:
+            progress(index + 1, total)
+        return candidate
+
+    @staticmethod
+    def _rank(out: list[Candidate]) -> list[Candidate]:
         admissible = [c for c in out if not c.problem]
         # laws that respond to every feature first, each part ranked by the one-standard-error rule
         return select([c for c in admissible if not c.ignored]) + select([c for c in admissible if c.ignored]) + [c for c in out if c.problem]
