@@ -227,9 +227,22 @@ def _python_stacks(pid: int) -> str:
     return (dump.stdout + dump.stderr)[-12000:]
 
 
+def _wait_for_runner(container, seconds: float = 120) -> None:
+    """Wait until the scorer's runner (``python -I -c <runner>``) is a process of ``container``,
+    so the interrupt lands while the slow law runs, not while the sample is still being set up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        commands = [row[-1] for row in (container.top(ps_args="-eo pid,args").get("Processes") or [])]
+        if any(" -I -c " in command for command in commands):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the scorer's runner did not start within {seconds:g} s")
+
+
 def test_interrupted_eval_removes_its_container(data_dir, tmp_path):
     process, (container,) = _start_eval(tmp_path, data_dir)
-    time.sleep(3)  # the scorer is now running the slow law in the container
+    _wait_for_runner(container)
+    time.sleep(1)  # the runner has read its job and is running the slow law
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=120)
