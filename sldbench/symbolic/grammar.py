@@ -262,6 +262,22 @@ def basin_families(geometry: Geometry, basins: list[tuple[Piece, ...]], directio
 
     `families` puts every basin on a sum of power laws; `GrammarSearch` then tries the best
     basins on the other scale laws (a loss floor that saturates in data, a shifted power law, ...).
+
+    Parameters
+    ----------
+    geometry : Geometry
+    basins : list of tuple of Piece
+        Each basin's bowl pieces; the features they do not make hyperparameters form the scale part.
+    direction : int
+        +1 (a loss that falls with scale) or -1 (a score that rises).
+    limit : int, optional
+        Fitted parameters per group over all targets (None: `MAX_PARAMS_PER_TARGET` per target).
+    n_targets : int
+
+    Returns
+    -------
+    list of Family
+        Deterministic order, no duplicates.
     """
     logs = [f for f in range(len(geometry.names)) if geometry.transforms[f] == "log"]
     cap = limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets
