@@ -83,8 +83,8 @@ class Piece:
     damp: tuple[int, ...] = ()
 
     def theta_count(self) -> int:
-        """Nonlinear parameters of the piece alone (a damping rate shared with an earlier bowl is counted there: `Family.theta_count`)."""
-        return {"power": len(self.features), "pair": 2, "sat": 2, "shift": 2, "rect": 2, "bowl": 1 + len(self.movers) + len(self.damp), "linear": 0}[self.kind]
+        """Nonlinear parameters of the piece, less its damping rates (one per damping feature of the family: `Family.theta_count`)."""
+        return {"power": len(self.features), "pair": 2, "sat": 2, "shift": 2, "rect": 2, "bowl": 1 + len(self.movers), "linear": 0}[self.kind]
 
     def column_count(self) -> int:
         return 2 if self.kind == "pair" else 1
@@ -99,8 +99,7 @@ class Family:
 
     @property
     def theta_count(self) -> int:
-        shared = sum(len(p.damp) for p in self.pieces) - len(self.damping_features())
-        return sum(p.theta_count() for p in self.pieces) - shared
+        return sum(p.theta_count() for p in self.pieces) + len(self.damping_features())
 
     def damping_features(self) -> list[int]:
         """The features that damp bowls, in order of first use: one rate each, however many bowls it damps."""
@@ -281,15 +280,15 @@ def basin_families(geometry: Geometry, basins: list[tuple[Piece, ...]], directio
     """
     logs = [f for f in range(len(geometry.names)) if geometry.transforms[f] == "log"]
     cap = limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets
-    out: list[Family] = []
+    out: dict[Family, None] = {}  # ordered, without duplicates
     for basin in basins:
         hyper = {p.features[0] for p in basin}
         scale = tuple(f for f in range(len(geometry.names)) if f not in hyper)
         for scale_law in _bodies([scale], logs) if scale else [[]]:
             family = Family(tuple(sorted(set(basin) | set(scale_law))), direction)
-            if family not in out and family.params_per_target() * n_targets <= cap:
-                out.append(family)
-    return out
+            if family.params_per_target() * n_targets <= cap:
+                out[family] = None
+    return list(out)
 
 
 # ------------------------------------------------------------------ programs
