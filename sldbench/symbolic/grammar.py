@@ -105,6 +105,25 @@ class Family:
         """The features that damp bowls, in order of first use: one rate each, however many bowls it damps."""
         return list(dict.fromkeys(d for p in self.pieces for d in p.damp))
 
+    def theta_layout(self) -> tuple[list[int], dict[int, int]]:
+        """Where each piece's own parameters start in theta, and where each damping feature's shared rate sits.
+
+        Returns
+        -------
+        starts : list of int
+            Index in theta of each piece's first own parameter (`Piece.theta_count` of them follow).
+        rates : dict of int to int
+            Damping feature -> index of its rate, placed just after the own parameters of the first bowl it damps.
+        """
+        starts, rates, k = [], {}, 0
+        for piece in self.pieces:
+            starts.append(k)
+            k += piece.theta_count()
+            for d in piece.damp:
+                if d not in rates:
+                    rates[d], k = k, k + 1
+        return starts, rates
+
     @property
     def column_count(self) -> int:
         return sum(p.column_count() for p in self.pieces)
@@ -301,35 +320,28 @@ def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float]
     for f in used:
         value = f"np.log(X[:, {f}])" if geometry.transforms[f] == "log" else f"X[:, {f}]"
         lines.append(f"    u{f} = {value}  # {geometry.names[f]}")
-    cols, lower, upper, k = [], [], [], 0
-    rate: dict[int, int] = {}  # damping feature -> index of its (shared) rate in theta
-    for piece in family.pieces:
+    cols, lower, upper = [], [0.0] * family.theta_count, [0.0] * family.theta_count
+    starts, rates = family.theta_layout()
+    for piece, k in zip(family.pieces, starts):
         if piece.kind == "power":
             parts = []
-            for f in piece.features:
-                parts.append(f"theta[{k}] * u{f}")
-                lo, hi = geometry.exponent_box(f)
-                lower.append(lo)
-                upper.append(hi)
-                k += 1
+            for i, f in enumerate(piece.features):
+                parts.append(f"theta[{k + i}] * u{f}")
+                lower[k + i], upper[k + i] = geometry.exponent_box(f)
             cols.append(f"np.exp(-({' + '.join(parts)}))")
         elif piece.kind == "pair":
             p, q = piece.features
             cols.append(f"np.exp(-theta[{k}] * u{p})")
             cols.append(f"np.exp(-theta[{k}] * u{p} - theta[{k + 1}] * u{q})")
-            for f in (p, q):
-                lo, hi = geometry.exponent_box(f)
-                lower.append(lo)
-                upper.append(hi)
-            k += 2
+            for i, f in enumerate((p, q)):
+                lower[k + i], upper[k + i] = geometry.exponent_box(f)
         elif piece.kind == "sat":
             p, q = piece.features
             # log x_eff = log r + u_q + log(1 - exp(-exp(u_p - u_q - log r)))
             cols.append(f"np.exp(-theta[{k}] * (theta[{k + 1}] + u{q} + np.log(-np.expm1(-np.exp(u{p} - u{q} - theta[{k + 1}])))))")
             ratio = (geometry.low[p] - geometry.high[q], geometry.high[p] - geometry.low[q])
-            lower += [LOG_EXPONENT[0], ratio[0] - 2.0]
-            upper += [LOG_EXPONENT[1], ratio[1] + 2.0]
-            k += 2
+            lower[k : k + 2] = [LOG_EXPONENT[0], ratio[0] - 2.0]
+            upper[k : k + 2] = [LOG_EXPONENT[1], ratio[1] + 2.0]
         elif piece.kind in ("shift", "rect"):
             (f,) = piece.features
             if piece.kind == "shift":
@@ -338,23 +350,17 @@ def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float]
             else:
                 cols.append(f"np.exp(-np.logaddexp(theta[{k}] * u{f}, theta[{k + 1}]))")
                 box = (-5.0, LOG_EXPONENT[1] * max(abs(geometry.low[f]), abs(geometry.high[f])) + 5.0)
-            lower += [LOG_EXPONENT[0], box[0]]
-            upper += [LOG_EXPONENT[1], box[1]]
-            k += 2
+            lower[k : k + 2] = [LOG_EXPONENT[0], box[0]]
+            upper[k : k + 2] = [LOG_EXPONENT[1], box[1]]
         elif piece.kind == "bowl":
             (h,) = piece.features
             centre = f"theta[{k}]" + "".join(f" + theta[{k + 1 + i}] * (u{m} - {geometry.ref(m)!r})" for i, m in enumerate(piece.movers))
-            lower.append(geometry.low[h] - 0.5 * geometry.span(h))
-            upper.append(geometry.high[h] + 0.5 * geometry.span(h))
-            lower += [-MOVER_SLOPE] * len(piece.movers)
-            upper += [MOVER_SLOPE] * len(piece.movers)
-            k += 1 + len(piece.movers)
+            lower[k], upper[k] = geometry.low[h] - 0.5 * geometry.span(h), geometry.high[h] + 0.5 * geometry.span(h)
+            lower[k + 1 : k + 1 + len(piece.movers)] = [-MOVER_SLOPE] * len(piece.movers)
+            upper[k + 1 : k + 1 + len(piece.movers)] = [MOVER_SLOPE] * len(piece.movers)
             for d in piece.damp:
-                if d not in rate:
-                    rate[d], k = k, k + 1
-                    lower.append(LOG_EXPONENT[0])
-                    upper.append(LOG_EXPONENT[1])
-            damping = "".join(f" * np.exp(-theta[{rate[d]}] * (u{d} - {geometry.ref(d)!r}))" for d in piece.damp)
+                lower[rates[d]], upper[rates[d]] = LOG_EXPONENT
+            damping = "".join(f" * np.exp(-theta[{rates[d]}] * (u{d} - {geometry.ref(d)!r}))" for d in piece.damp)
             cols.append(f"(u{h} - ({centre})) ** 2{damping}")
         else:  # linear
             cols.append(f"u{piece.features[0]}")
@@ -368,14 +374,14 @@ def constant_names(family: Family) -> list[str]:
     Shifts ``s`` and saturation ratios ``r`` are fitted as their logs; `natural_constants` turns
     them back.
     """
-    theta, k, damped = [], 0, set()
-    for piece in family.pieces:
+    theta = [""] * family.theta_count
+    starts, rates = family.theta_layout()
+    for piece, k in zip(family.pieces, starts):
         symbols = {"power": ["a"] * len(piece.features), "pair": ["a", "a"], "sat": ["a", "r"], "shift": ["a", "s"], "rect": ["a", "s"]}
-        bowl = ["m"] * (1 + len(piece.movers)) + ["g"] * len(set(piece.damp) - damped)
-        damped |= set(piece.damp)
-        for symbol in symbols.get(piece.kind, bowl if piece.kind == "bowl" else []):
-            k += 1
-            theta.append(f"{symbol}{k}")
+        for i, symbol in enumerate(symbols.get(piece.kind, ["m"] * (1 + len(piece.movers)) if piece.kind == "bowl" else [])):
+            theta[k + i] = f"{symbol}{k + i + 1}"
+    for index in rates.values():
+        theta[index] = f"g{index + 1}"
     return theta + ["E"] + [f"c{i}" for i in range(1, family.column_count + 1)]
 
 
@@ -392,46 +398,40 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
 
     ``transforms`` marks raw features; ``refs`` are the centres of bowl movers (`Geometry.ref`).
     """
-    terms, k, c = [], 0, 0
-    rate: dict[int, int] = {}  # damping feature -> number of its (shared) rate g
+    terms, c = [], 0
+    starts, rates = family.theta_layout()
     raw = {f for f, t in enumerate(transforms) if t == "raw"}
     refs = refs or {}
 
     def u(f: int) -> str:
         return names[f] if f in raw else f"log({names[f]})"
 
-    for piece in family.pieces:
+    for piece, k in zip(family.pieces, starts):
         if piece.kind == "power":
             factors = []
-            for f in piece.features:
-                k += 1
-                factors.append(f"exp(-a{k} * {names[f]})" if f in raw else f"{names[f]}^-a{k}")
+            for i, f in enumerate(piece.features, start=k + 1):
+                factors.append(f"exp(-a{i} * {names[f]})" if f in raw else f"{names[f]}^-a{i}")
             c += 1
             terms.append(f"c{c} * " + " * ".join(factors))
         elif piece.kind == "pair":
             p, q = piece.features
             terms.append(f"{names[p]}^-a{k + 1} * (c{c + 1} + c{c + 2} * {names[q]}^-a{k + 2})")
-            k, c = k + 2, c + 2
+            c += 2
         elif piece.kind == "sat":
             p, q = piece.features
             terms.append(f"c{c + 1} * X^-a{k + 1} with X = r{k + 2} * {names[q]} * (1 - exp(-{names[p]} / (r{k + 2} * {names[q]})))")
-            k, c = k + 2, c + 1
+            c += 1
         elif piece.kind == "shift":
             terms.append(f"c{c + 1} * ({names[piece.features[0]]} + s{k + 2})^-a{k + 1}")
-            k, c = k + 2, c + 1
+            c += 1
         elif piece.kind == "rect":
             terms.append(f"c{c + 1} / ({names[piece.features[0]]}^a{k + 1} + s{k + 2})")
-            k, c = k + 2, c + 1
+            c += 1
         elif piece.kind == "bowl":
             h = u(piece.features[0])
             moving = "".join(f" + m{k + 2 + i} * ({u(m)} - {refs.get(m, 0.0):g})" for i, m in enumerate(piece.movers))
             centre = f"m{k + 1}"
-            k += 1 + len(piece.movers)
-            for d in piece.damp:
-                if d not in rate:
-                    k += 1
-                    rate[d] = k
-            damping = "".join(f" * exp(-g{rate[d]} * ({u(d)} - {refs.get(d, 0.0):g}))" for d in piece.damp)
+            damping = "".join(f" * exp(-g{rates[d] + 1} * ({u(d)} - {refs.get(d, 0.0):g}))" for d in piece.damp)
             terms.append((f"c{c + 1} * ({h} - ({centre}{moving}))^2" if moving else f"c{c + 1} * ({h} - {centre})^2") + damping)
             c += 1
         else:
