@@ -3,7 +3,7 @@
 `GrammarSearch.run` fits its families (every hyperparameter basin on a sum of power
 laws), then puts the `REFINED_BASINS` best basins on every other scale law. This script
 fits, on the train split alone, both that staged search and the full product (every
-basin of `_basins` on every scale law, both directions) and prints per task the number
+basin of `grammar.basins` on every scale law, both directions) and prints per task the number
 of fits, the seconds they took, the law ranked first by each and whether it is the same.
 Tasks whose laws have no basin are the same by construction and are left out unless named.
 
@@ -39,12 +39,12 @@ def compare(task: str, data_dir: str) -> list:
     started = time.perf_counter()
     staged = search.run()
     staged_seconds = time.perf_counter() - started
-    basins = [tuple(bowls) for bowls, _ in grammar._basins(tuple(range(len(spec.features))), search.axes)]
+    basins = [tuple(bowls) for bowls, _ in grammar.basins(tuple(range(len(spec.features))), search.axes)]
     full = list(search.families)
     for direction in (1, -1):
         full += [f for f in grammar.basin_families(search.geometry, basins, direction, spec.param_limit, len(spec.targets)) if f not in full]
     started = time.perf_counter()
-    ranked = grammar.GrammarSearch._rank([search.candidate(f) for f in full])
+    ranked = grammar.rank([search.candidate(f) for f in full])
     full_seconds = time.perf_counter() - started
     same = ranked[0].family == staged[0].family
     return [task, len(staged), round(staged_seconds), len(full), round(full_seconds), label(staged[0].family), "yes" if same else f"no: {label(ranked[0].family)}"]

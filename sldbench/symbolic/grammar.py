@@ -192,14 +192,13 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
         Deterministic order, no duplicates.
     """
     features = tuple(range(len(geometry.names)))
-    logs = [f for f in features if geometry.transforms[f] == "log"]
-    cap = limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets
+    logs, cap = _log_features(geometry), _param_cap(limit, n_targets)
     # Every feature the task gives is an input the law should use; all but one only when the limit leaves
     # no room for a law of all of them (a law always keeps the extrapolation axes).
     full = _bodies([features], logs)
     if not any(Family(tuple(sorted(set(b)))).params_per_target() * n_targets <= cap for b in full):
         full += _bodies([s for s in itertools.combinations(features, len(features) - 1) if set(axes) <= set(s)], logs)
-    bodies = full + [bowls + _powers(scale) for bowls, scale in _basins(features, axes)]
+    bodies = full + [bowls + _powers(scale) for bowls, scale in basins(features, axes)]
     out, seen = [], set()
     for direction in (1, -1):
         for body in bodies:
@@ -211,6 +210,16 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
             seen.add(family)
             out.append(family)
     return out
+
+
+def _log_features(geometry: Geometry) -> list[int]:
+    """Indices of the features the laws take the logarithm of."""
+    return [f for f in range(len(geometry.names)) if geometry.transforms[f] == "log"]
+
+
+def _param_cap(limit: int | None, n_targets: int) -> int:
+    """Fitted parameters a family may have per group over all targets (``limit``, else the default per target)."""
+    return limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets
 
 
 def _powers(features) -> list[Piece]:
@@ -242,9 +251,21 @@ def _bodies(subsets, logs) -> list[list[Piece]]:
     return bodies
 
 
-def _basins(features, axes) -> list[tuple[list[Piece], tuple[int, ...]]]:
-    """Every basin of one or two hyperparameters (features that are not extrapolation axes), each with an
-    optimum, as ``(bowls, scale features)``: the bowls and the features left to the law's scale part."""
+def basins(features: tuple[int, ...], axes: tuple[int, ...]) -> list[tuple[list[Piece], tuple[int, ...]]]:
+    """Every basin of one or two hyperparameters (features that are not extrapolation axes), each with an optimum.
+
+    Parameters
+    ----------
+    features : tuple of int
+        Indices of every feature of the task.
+    axes : tuple of int
+        The extrapolation axes (never a hyperparameter).
+
+    Returns
+    -------
+    list of (list of Piece, tuple of int)
+        ``(bowls, scale features)`` per basin: its bowl pieces and the features left to the law's scale part.
+    """
     out: list[tuple[list[Piece], tuple[int, ...]]] = []
     candidates = [f for f in features if f not in axes]
     for size in (1, 2):
@@ -297,8 +318,7 @@ def basin_families(geometry: Geometry, basins: list[tuple[Piece, ...]], directio
     list of Family
         Deterministic order, no duplicates.
     """
-    logs = [f for f in range(len(geometry.names)) if geometry.transforms[f] == "log"]
-    cap = limit if limit is not None else MAX_PARAMS_PER_TARGET * n_targets
+    logs, cap = _log_features(geometry), _param_cap(limit, n_targets)
     out: dict[Family, None] = {}  # ordered, without duplicates
     for basin in basins:
         hyper = {p.features[0] for p in basin}
@@ -683,6 +703,17 @@ def _ranks(v: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def rank(candidates: list[Candidate]) -> list[Candidate]:
+    """``candidates`` in the order `GrammarSearch.run` returns them.
+
+    The admissible ones that respond to every feature, ranked by `select` (the one-standard-error
+    rule), then the other admissible ones, ranked likewise, then the excluded ones (those with a
+    ``problem``) in their given order.
+    """
+    admissible = [c for c in candidates if not c.problem]
+    return select([c for c in admissible if not c.ignored]) + select([c for c in admissible if c.ignored]) + [c for c in candidates if c.problem]
+
+
 class GrammarSearch:
     """Enumerate, fit and rank the grammar's families on one train split (which alone it reads).
 
@@ -731,7 +762,7 @@ class GrammarSearch:
         ``progress(done, total)`` is called after each fit (``total`` grows when the second stage is known).
         """
         out = [self._fit(family, i, len(self.families), progress) for i, family in enumerate(self.families)]
-        ranked = self._rank(out)
+        ranked = rank(out)
         basins: list[tuple[tuple[Piece, ...], int]] = []
         for c in ranked:
             basin = tuple(p for p in c.family.pieces if p.kind == "bowl")
@@ -742,7 +773,7 @@ class GrammarSearch:
         more = [f for f in dict.fromkeys(more) if f not in seen]
         total = len(out) + len(more)
         out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(more)]
-        return self._rank(out)
+        return rank(out)
 
     def _fit(self, family: Family, index: int, total: int, progress) -> Candidate:
         candidate = self.candidate(family)
@@ -750,8 +781,4 @@ class GrammarSearch:
             progress(index + 1, total)
         return candidate
 
-    @staticmethod
-    def _rank(out: list[Candidate]) -> list[Candidate]:
-        admissible = [c for c in out if not c.problem]
-        # laws that respond to every feature first, each part ranked by the one-standard-error rule
-        return select([c for c in admissible if not c.ignored]) + select([c for c in admissible if c.ignored]) + [c for c in out if c.problem]
+
