@@ -62,7 +62,7 @@ def law_formula(program: str, spec: TaskSpec) -> str:
 def _docstring(program: str) -> str:
     try:
         tree = ast.parse(program)
-    except SyntaxError:
+    except (SyntaxError, RecursionError):
         return ""
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):

@@ -72,7 +72,7 @@ def numeric_constants(source: str) -> list[float]:
     """
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, RecursionError):  # RecursionError: nested too deeply for the parser (it cannot run either)
         return []
     numbers = [
         node for node in ast.walk(tree)
@@ -157,7 +157,7 @@ def hidden_constants(source: str, function: str = "scaling_law_func") -> list[fl
     """
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, RecursionError):  # RecursionError: nested too deeply for the parser (it cannot run either)
         return []
     definitions: dict[str, list[ast.AST]] = {}
     for node in tree.body:

@@ -32,6 +32,7 @@ from sldbench.sandbox.host import Limits, run_program
 from sldbench.metrics import heldout_metrics
 from sldbench.scorer import score_run
 from sldbench.specs import get_spec
+from sldbench.submission import hidden_constants, numeric_constants
 
 PARALLEL = get_spec("parallel")
 PARALLEL_HUMAN_R2 = 0.9998925970125949  # the published ParScale constants on the test split
@@ -236,6 +237,14 @@ def test_early_exit(sandbox, body, reason):
 
 def test_exit_while_importing(sandbox):
     assert_fails(attack(sandbox, PUBLISHED + "import os\nos._exit(0)\nlaw = _truth\n"), "exited with code 0")
+
+
+def test_a_program_nested_too_deeply_to_parse(sandbox):
+    # Python's parser gives up on it (RecursionError, not SyntaxError): its run fails with the reason,
+    # and the host's readers of programs (the shape, the constant counts) do not break on it
+    deep = PUBLISHED + "def law(input_data, group):\n    x = " + " + ".join(["1"] * 50_000) + "\n    return _truth(input_data, group)\n"
+    assert numeric_constants(deep) == [] and hidden_constants(deep, "law") == []
+    assert_fails(attack(sandbox, deep), "RecursionError")
 
 
 def test_killing_the_runner(sandbox):

@@ -122,6 +122,7 @@ def test_every_rejection_kind_is_recorded_and_the_run_completes(data_dir, local_
         fenced(PARSCALE),
         fenced(PARSCALE.replace("# EVOLVE-BLOCK-END", "# same code, new comment\n# EVOLVE-BLOCK-END")),  # duplicate
         fenced(BATCH_STATISTIC),  # predictions depend on the other points passed with them
+        fenced(PARSCALE.replace("    return", "    x = " + " + ".join(["1"] * 50_000) + "\n    return", 1)),  # beyond the parser
     ]
     state = _search(data_dir, local_sandbox, replies, [], iterations=len(replies), eval_timeout=3)
     reasons = [a.reason for a in state.attempts]
@@ -133,6 +134,7 @@ def test_every_rejection_kind_is_recorded_and_the_run_completes(data_dir, local_
     assert state.attempts[5].outcome == "accepted"
     assert reasons[6] == "duplicates a program already evaluated"
     assert reasons[7].startswith("scaling_law_func uses statistics of its input") and "'pile'" in reasons[7]
+    assert reasons[8] == "does not parse: nested too deeply for Python's parser"
     assert state.database.best().code == PARSCALE
 
 

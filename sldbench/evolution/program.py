@@ -74,6 +74,8 @@ def check_candidate(child: str, parent: str) -> None:
         tree = ast.parse(child)
     except SyntaxError as err:
         raise Rejected(f"does not parse: {err.msg} (line {err.lineno})") from err
+    except RecursionError as err:
+        raise Rejected("does not parse: nested too deeply for Python's parser") from err
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     for name, arity in REQUIRED_FUNCTIONS.items():
         node = functions.get(name)

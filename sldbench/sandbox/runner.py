@@ -256,8 +256,8 @@ def static_shape(program: str, requested: str) -> str:
 
     try:
         tree = ast.parse(program)
-    except SyntaxError:
-        return "law"  # its import fails in the worker, which reports the syntax error
+    except (SyntaxError, RecursionError):  # RecursionError: nested too deeply for the parser
+        return "law"  # its import fails in the worker, which reports the error
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "law":
             return "law"

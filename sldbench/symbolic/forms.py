@@ -270,13 +270,13 @@ def module_literal(code: str, name: str) -> object | None:
     """The literal value a program assigns to module-level ``name`` (``FORM = {...}``), or None."""
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, RecursionError):
         return None
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             try:
                 return ast.literal_eval(node.value)
-            except ValueError:
+            except (ValueError, TypeError, RecursionError):  # not a literal; a literal dict with an unhashable key
                 return None
     return None
 
