@@ -81,7 +81,7 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     Score
         Value dict with ``r2`` (clipped), ``r2_raw``, ``nmse``, ``nmae``; ``answer`` is the
         program scored (the law that earned the score), ``metadata["numeric_constants"]``
-        the count of its non-structural numeric literals (`sldbench.submission.numeric_constants`),
+        the count of its non-structural numbers (`sldbench.submission.numeric_constants`),
         ``metadata["hidden_constants"]`` the numbers its ``scaling_law_func`` predicts with that
         the fitted vector does not show (`sldbench.submission.hidden_constants`).
     """

@@ -11,6 +11,9 @@ be read and re-scored after its sandbox is gone.
 from __future__ import annotations
 
 import ast
+import math
+import operator
+import re
 from fractions import Fraction
 
 from inspect_ai.solver import TaskState
@@ -65,8 +68,9 @@ def is_structural(value: float) -> bool:
 
 
 def numeric_constants(source: str) -> list[float]:
-    """The non-structural numeric literals of a program (`is_structural`), in source order; [] if it does not parse.
+    """The non-structural numbers of a program (`is_structural`), in source order; [] if it does not parse.
 
+    Numbers as `literal_values` reads them: literals, arithmetic of literals alone, number strings.
     In a pre-fitted law these are its fitted constants (per group, all groups);
     in a fit-and-predict program, numbers the fitted vector does not show.
     """
@@ -74,12 +78,83 @@ def numeric_constants(source: str) -> list[float]:
         tree = ast.parse(source)
     except (SyntaxError, RecursionError):  # RecursionError: nested too deeply for the parser (it cannot run either)
         return []
-    numbers = [
-        node for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
-    ]  # fmt: skip
-    numbers.sort(key=lambda node: (node.lineno, node.col_offset))
-    return [float(node.value) for node in numbers if not is_structural(float(node.value))]
+    return [value for _, value in literal_values(tree) if not is_structural(value)]
+
+
+_FOLDED = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+}  # fmt: skip
+_NUMBER_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def _folded_values(tree: ast.AST) -> dict[int, float]:
+    """``{id(node): value}`` for every node of ``tree`` that is an expression of numeric literals alone
+    (``0.25``, ``7 / 3``, ``-(2 ** 0.5)``).
+
+    Arithmetic is done in floats (no huge integer powers); an expression whose value is not a
+    finite real (a division by zero, a complex power) has none, so its literals count one by one.
+    Children are folded before their parents without recursion: a deeply nested program must
+    not end the scorer.
+    """
+    ordered, pending = [], [tree]
+    while pending:
+        node = pending.pop()
+        ordered.append(node)
+        pending.extend(ast.iter_child_nodes(node))
+    values: dict[int, float] = {}
+    for node in reversed(ordered):  # every node after its children
+        value = None
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            try:
+                value = float(node.value)
+            except OverflowError:  # an integer literal beyond float range
+                value = math.inf
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) and id(node.operand) in values:
+            value = values[id(node.operand)] * (-1 if isinstance(node.op, ast.USub) else 1)
+        elif isinstance(node, ast.BinOp) and type(node.op) in _FOLDED and id(node.left) in values and id(node.right) in values:
+            try:
+                value = _FOLDED[type(node.op)](values[id(node.left)], values[id(node.right)])
+            except (ArithmeticError, ValueError):
+                value = None
+            if not (isinstance(value, float) and math.isfinite(value)):
+                value = None
+        if value is not None:
+            values[id(node)] = value
+    return values
+
+
+def _string_numbers(text: str) -> list[float]:
+    """The finite numbers a string spells out and nothing else (``"0.31"``, ``"0.31, 0.27"``); [] otherwise."""
+    words = [word for word in _NUMBER_SEPARATORS.split(text) if word]
+    try:
+        values = [float(word) for word in words]
+    except ValueError:
+        return []
+    return [value for value in values if math.isfinite(value)]
+
+
+def literal_values(node: ast.AST, skipped: frozenset = frozenset(), folded: dict[int, float] | None = None) -> list[tuple[ast.AST, float]]:
+    """Every number written into ``node``: ``(the node that writes it, its value)``, in source order.
+
+    A number is a numeric literal, an expression of numeric literals alone (folded to its value:
+    ``7 / 3`` is one number, 2.333..., not two structural ones) or a string that spells out numbers
+    (``float("0.2857")``, one number per value). Subtrees whose node id is in ``skipped`` are left
+    out; ``folded`` is `_folded_values` of ``node`` when the caller has it.
+    """
+    folded = _folded_values(node) if folded is None else folded
+    found, pending = [], [node]
+    while pending:
+        current = pending.pop()
+        if id(current) in skipped:
+            continue
+        if id(current) in folded:
+            found.append((current, folded[id(current)]))
+        elif isinstance(current, ast.Constant) and isinstance(current.value, str):
+            found += [(current, number) for number in _string_numbers(current.value)]
+        else:
+            pending.extend(ast.iter_child_nodes(current))
+    return sorted(found, key=lambda item: (getattr(item[0], "lineno", 0), getattr(item[0], "col_offset", 0)))
 
 
 def _used_names(node: ast.AST) -> set[str]:
@@ -89,35 +164,25 @@ def _used_names(node: ast.AST) -> set[str]:
 CLAMPS = {"max", "min", "maximum", "minimum", "fmax", "fmin", "clip"}
 
 
-def _is_number(node: ast.AST) -> bool:
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        node = node.operand
-    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
-
-
 def _is_integer(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) is int
 
 
-def _law_constants(node: ast.AST) -> list[ast.Constant]:
-    """The numeric literals of ``node`` that are values of the law.
+def _law_constants(node: ast.AST) -> list[tuple[ast.AST, float]]:
+    """The numbers of ``node`` (`literal_values`) that are values of the law.
 
-    Left out: a subscript's own literals (indices), and the literal bounds of a clamp
+    Left out: a subscript's own numbers (indices), and the literal bounds of a clamp
     (``max``, ``min``, ``np.maximum``, ``np.clip``...) of an expression that is not itself
     a literal: a bound keeps a value in the law's domain, it is not a value inside it.
     """
-    skipped = {
-        id(inner) for sub in ast.walk(node) if isinstance(sub, ast.Subscript)
-        for inner in ast.walk(sub.slice) if isinstance(inner, ast.Constant)
-    }  # fmt: skip
+    folded = _folded_values(node)
+    skipped = {id(sub.slice) for sub in ast.walk(node) if isinstance(sub, ast.Subscript)}
     for call in ast.walk(node):
-        name = getattr(call.func, "attr", getattr(call.func, "id", "")) if isinstance(call, ast.Call) else ""
-        if name in CLAMPS and any(not _is_number(arg) for arg in call.args):
-            skipped.update(id(inner) for arg in call.args if _is_number(arg) for inner in ast.walk(arg))
-    return [
-        n for n in ast.walk(node)
-        if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool) and id(n) not in skipped
-    ]  # fmt: skip
+        if isinstance(call, ast.Call) and getattr(call.func, "attr", getattr(call.func, "id", "")) in CLAMPS:
+            bounds = [arg for arg in call.args if id(arg) in folded]
+            if len(bounds) < len(call.args):  # a clamp of an expression, not of numbers alone
+                skipped.update(id(arg) for arg in bounds)
+    return literal_values(node, frozenset(skipped), folded)
 
 
 def _index_only_names(nodes: list[ast.AST]) -> set[str]:
@@ -134,7 +199,8 @@ def _index_only_names(nodes: list[ast.AST]) -> set[str]:
 def hidden_constants(source: str, function: str = "scaling_law_func") -> list[float]:
     """Numbers a fit-and-predict program predicts with that its fitted vector does not show.
 
-    The numeric literals that ``function`` uses, in its own body and through the
+    The numbers (`literal_values`: literals, arithmetic of literals alone, number
+    strings) that ``function`` uses, in its own body and through the
     module-level names it reads (helper functions, tables, constants, followed
     transitively), less structural ones (`is_structural`: small integers and simple
     fractions), numerical guards (``|x| < 1e-6``), subscript indices (literal, or a
@@ -183,10 +249,6 @@ def hidden_constants(source: str, function: str = "scaling_law_func") -> list[fl
         node for node in nodes
         if not (isinstance(node, ast.Assign) and _is_integer(node.value) and {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)} <= indices)
     ]  # fmt: skip
-    constants = {id(c): c for node in nodes for c in _law_constants(node)}
-    negated = {
-        id(n.operand) for node in nodes for n in ast.walk(node) if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub)
-    }  # fmt: skip
-    ordered = sorted(constants.values(), key=lambda c: (c.lineno, c.col_offset))
-    values = [-float(c.value) if id(c) in negated else float(c.value) for c in ordered]
-    return [v for v in values if not is_structural(v) and not abs(v) < NUMERICAL_GUARD]
+    statements = {id(node): node for node in nodes}.values()  # one reached through two names (``a = b = 0.3``) is read once
+    found = sorted((item for node in statements for item in _law_constants(node)), key=lambda item: (item[0].lineno, item[0].col_offset))
+    return [value for _, value in found if not is_structural(value) and not abs(value) < NUMERICAL_GUARD]

@@ -10,6 +10,7 @@ programs) keep their scores and show no hidden constants over the limit.
 """
 
 import asyncio
+import math
 import textwrap
 
 import numpy as np
@@ -22,7 +23,7 @@ from sldbench.metrics import heldout_metrics
 from sldbench.sandbox.host import WarmRunner, fit_and_predict
 from sldbench.sandbox.runner import landlock_abi
 from sldbench.specs import get_spec
-from sldbench.submission import hidden_constants, is_structural
+from sldbench.submission import hidden_constants, is_structural, numeric_constants
 
 PARALLEL = get_spec("parallel")
 TASKS = ("parallel", "vocab", "sft", "domain_mix", "moe", "d_constrain", "lr_bsz", "u_shape")
@@ -256,6 +257,24 @@ def test_an_integer_read_only_as_an_index_is_not_a_hidden_constant():
     # the same number as a value of the law is counted, wherever else it is also an index
     assert hidden_constants(indexed.replace("* x", "* x * N_THETA")) == [11.0]
     assert hidden_constants("SCALE = 11.5\n\ndef scaling_law_func(x, p):\n    return p[0] * x ** p[1] * SCALE\n") == [11.5]
+
+
+def test_numbers_built_from_literals_or_spelt_out_in_strings_are_counted():
+    # small integers and simple fractions are structural, but a ratio of two of them is a number like any other
+    table = (
+        "T = [7 / 3, 11 / 9, 2 ** 0.5]\nS = '0.31, 0.27'\n\n"
+        "def scaling_law_func(x, p):\n    a, b = map(float, S.split(','))\n    return p[0] * x ** T[0] + T[1] * T[2] + a - b\n"
+    )
+    assert hidden_constants(table) == pytest.approx([7 / 3, 11 / 9, 2**0.5, 0.31, 0.27])
+    assert numeric_constants(table) == pytest.approx([7 / 3, 11 / 9, 2**0.5, 0.31, 0.27])
+    # folded or not, structural numbers, clamp bounds, indices and strings that are not numbers stay out
+    honest = (
+        "import numpy as np\n\ndef scaling_law_func(x, p):\n"
+        "    return p[0] * np.maximum(x[:, 0], 7 / 3) ** -(1 / 2) + p[2 - 1] * np.asarray(x, dtype='float64')[:, 1] * (1 + 1 / 4)\n"
+    )
+    assert hidden_constants(honest) == []
+    # an integer literal beyond float range, and a power too large to compute, are counted, not an error
+    assert hidden_constants("def scaling_law_func(x, p):\n    return p[0] * x + " + "9" * 400 + " + 9.0 ** 9 ** 9\n") == [math.inf, 9.0**9]
 
 
 def test_settings_reject_an_unknown_constants_policy():
