@@ -11,6 +11,7 @@ from inspect_ai import eval as inspect_eval
 
 from sldbench.data import load_split
 from sldbench.evolution import INITIAL_PROGRAM, Database, Program, Rejected, Search, Settings, child_from_diff, train_evaluator
+from sldbench.evolution.edits import diff_blocks
 from sldbench.scorer import score_program
 from sldbench.solvers import best_of_n, sldagent
 from sldbench.specs import get_spec
@@ -178,6 +179,19 @@ def test_whitespace_tolerant_diff_keeps_indentation():
     assert child_from_diff(reply, parent) == "def f(x):\n    if x > 0:\n        return 3\n    return 2\n"
     with pytest.raises(Rejected, match="no SEARCH/REPLACE block"):
         child_from_diff("just prose", parent)
+
+
+def test_degenerate_diff_replies_are_read_line_by_line():
+    parent = "def f(x):\n    if x:\n        return 1\n    return 2\n"
+    block = "<<<<<<< SEARCH\nreturn 2\n=======\nreturn 4\n>>>>>>> REPLACE\n"
+    # a model stuck repeating a marker character, or opening blocks it never closes: nothing to apply
+    # (read in one pass; a pattern over the whole reply backtracks for minutes on these)
+    for degenerate in ("<" * 200_000, "<<<<<<< SEARCH\nreturn 2\n" * 10_000, "<<<<<<< SEARCH\n" + "=" * 200_000):
+        with pytest.raises(Rejected, match="no SEARCH/REPLACE block"):
+            child_from_diff(degenerate, parent)
+        # and a block after the noise still applies; a SEARCH marker inside an open block starts it again
+        assert child_from_diff(degenerate + "\n" + block, parent).endswith("    return 4\n")
+    assert diff_blocks("<<<<<<< SEARCH\nnot this\n" + block) == [("return 2", "return 4")]
 
 
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, data_dir):

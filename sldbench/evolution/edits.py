@@ -8,7 +8,9 @@ from .program import EVOLVE_END, EVOLVE_START, Rejected, evolve_block
 
 
 FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
-DIFF = re.compile(r"<{5,}\s*SEARCH[ \t]*\n(.*?)\n={5,}[ \t]*\n(.*?)\n?>{5,}\s*REPLACE", re.DOTALL)
+SEARCH_MARKER = re.compile(r"<{5,}[ \t]*SEARCH")
+DIVIDER = re.compile(r"={5,}")
+REPLACE_MARKER = re.compile(r">{5,}[ \t]*REPLACE")
 
 
 def child_from_full_rewrite(reply: str, parent: str) -> str:
@@ -44,6 +46,29 @@ def _reindent(line: str, shift: int) -> str:
     return line[min(-shift, _indent(line)) :]
 
 
+def diff_blocks(reply: str) -> list[tuple[str, str]]:
+    """The ``(search, replace)`` texts of the reply's SEARCH/REPLACE blocks, in order.
+
+    Each marker (``<<<<<<< SEARCH``, ``=======``, ``>>>>>>> REPLACE``, five or more of the
+    character) stands on a line of its own; a SEARCH marker before a block is closed starts the
+    block again. One pass over the lines: a reply of any length or repetition is read in linear
+    time (a pattern over the whole reply can take minutes on a run of repeated marker characters).
+    """
+    blocks, part, search, replace = [], None, [], []
+    for line in reply.splitlines():
+        marker = line.strip()
+        if SEARCH_MARKER.fullmatch(marker):
+            part, search, replace = "search", [], []
+        elif part == "search" and DIVIDER.fullmatch(marker):
+            part = "replace"
+        elif part == "replace" and REPLACE_MARKER.fullmatch(marker):
+            blocks.append(("\n".join(search), "\n".join(replace)))
+            part = None
+        elif part is not None:
+            (search if part == "search" else replace).append(line)
+    return blocks
+
+
 def child_from_diff(reply: str, parent: str) -> str:
     """Apply the reply's SEARCH/REPLACE blocks to the parent, tolerating whitespace differences.
 
@@ -53,7 +78,7 @@ def child_from_diff(reply: str, parent: str) -> str:
         When the reply has no block, or a block's SEARCH text is not in the parent
         (the message quotes the block so the model can be told).
     """
-    blocks = DIFF.findall(reply)
+    blocks = diff_blocks(reply)
     if not blocks:
         raise Rejected("the reply has no SEARCH/REPLACE block")
     code = parent
