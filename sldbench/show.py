@@ -19,6 +19,7 @@ from inspect_ai.hooks import Hooks, RunEnd, hooks
 from inspect_ai.log import EvalLog
 
 from .specs import TaskSpec, get_spec
+from .submission import parse_program
 
 SUMMARY_ENV = "SLDBENCH_SUMMARY"
 SCORER = "heldout_r2"
@@ -60,9 +61,8 @@ def law_formula(program: str, spec: TaskSpec) -> str:
 
 
 def _docstring(program: str) -> str:
-    try:
-        tree = ast.parse(program)
-    except (SyntaxError, RecursionError):
+    tree = parse_program(program)
+    if tree is None:
         return ""
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):

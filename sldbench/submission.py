@@ -67,6 +67,19 @@ def is_structural(value: float) -> bool:
     return Fraction(value).limit_denominator(4) == Fraction(value)
 
 
+def parse_program(source: str) -> ast.Module | None:
+    """The syntax tree of a program, or None when Python cannot parse it.
+
+    That is a syntax error, or nesting too deep for the parser (a few thousand chained
+    operations), which raises RecursionError rather than SyntaxError; such a program cannot
+    run either, so its readers treat both alike.
+    """
+    try:
+        return ast.parse(source)
+    except (SyntaxError, RecursionError):
+        return None
+
+
 def numeric_constants(source: str) -> list[float]:
     """The non-structural numbers of a program (`is_structural`), in source order; [] if it does not parse.
 
@@ -74,9 +87,8 @@ def numeric_constants(source: str) -> list[float]:
     In a pre-fitted law these are its fitted constants (per group, all groups);
     in a fit-and-predict program, numbers the fitted vector does not show.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, RecursionError):  # RecursionError: nested too deeply for the parser (it cannot run either)
+    tree = parse_program(source)
+    if tree is None:
         return []
     return [value for _, value in literal_values(tree) if not is_structural(value)]
 
@@ -154,7 +166,7 @@ def literal_values(node: ast.AST, skipped: frozenset = frozenset(), folded: dict
             found += [(current, number) for number in _string_numbers(current.value)]
         else:
             pending.extend(ast.iter_child_nodes(current))
-    return sorted(found, key=lambda item: (getattr(item[0], "lineno", 0), getattr(item[0], "col_offset", 0)))
+    return sorted(found, key=lambda item: (item[0].lineno, item[0].col_offset))
 
 
 def _used_names(node: ast.AST) -> set[str]:
@@ -221,9 +233,8 @@ def hidden_constants(source: str, function: str = "scaling_law_func") -> list[fl
     list of float
         The constants, in source order; [] when the source does not parse or lacks ``function``.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, RecursionError):  # RecursionError: nested too deeply for the parser (it cannot run either)
+    tree = parse_program(source)
+    if tree is None:
         return []
     definitions: dict[str, list[ast.AST]] = {}
     for node in tree.body:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..evolution import EVOLVE_END, EVOLVE_START
+from ..submission import parse_program
 from . import fitter
 
 HEADS = ("identity", "exp")
@@ -268,9 +269,8 @@ def fit_scaling_law(data_points, loss_values):
 
 def module_literal(code: str, name: str) -> object | None:
     """The literal value a program assigns to module-level ``name`` (``FORM = {...}``), or None."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, RecursionError):
+    tree = parse_program(code)
+    if tree is None:
         return None
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):

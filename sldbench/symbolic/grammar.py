@@ -763,13 +763,13 @@ class GrammarSearch:
         """
         out = [self._fit(family, i, len(self.families), progress) for i, family in enumerate(self.families)]
         ranked = rank(out)
-        basins: list[tuple[tuple[Piece, ...], int]] = []
+        refined: list[tuple[tuple[Piece, ...], int]] = []  # the best basins, each with its direction
         for c in ranked:
             basin = tuple(p for p in c.family.pieces if p.kind == "bowl")
-            if basin and not c.problem and (basin, c.family.direction) not in basins and len(basins) < REFINED_BASINS:
-                basins.append((basin, c.family.direction))
+            if basin and not c.problem and (basin, c.family.direction) not in refined and len(refined) < REFINED_BASINS:
+                refined.append((basin, c.family.direction))
         seen = set(self.families)
-        more = [f for basin, direction in basins for f in basin_families(self.geometry, [basin], direction, self.train.spec.param_limit, len(self.train.spec.targets))]
+        more = [f for basin, direction in refined for f in basin_families(self.geometry, [basin], direction, self.train.spec.param_limit, len(self.train.spec.targets))]
         more = [f for f in dict.fromkeys(more) if f not in seen]
         total = len(out) + len(more)
         out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(more)]
@@ -780,5 +780,3 @@ class GrammarSearch:
         if progress is not None:
             progress(index + 1, total)
         return candidate
-
-
