@@ -443,6 +443,7 @@ def test_turn_limit_answers_stop_after_the_last_allowed_call(tmp_path):
 CHEAT = r"""
 import csv, json, os
 found = {}
+SKIP = {"node_modules", "site-packages", "dist-packages", ".git", "__pycache__", ".npm"}  # a cold walk of these takes minutes
 places = {os.path.expanduser("~"), os.getcwd(), "/"}
 environments = [dict(os.environ)]
 for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -453,9 +454,13 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
 for environment in environments:
     for value in environment.values():
         places.update(part for part in value.split(":") if os.path.isdir(part))
-for place in places:
+def write_law():  # after every place, so a walk of "/" cut short by the agent's end still leaves the table found so far
+    with open("law.py.part", "w") as out:
+        out.write(open("honest.py").read().replace("TABLE = {}", f"TABLE = {json.dumps(found)}"))
+    os.replace("law.py.part", "law.py")
+for place in sorted(places, key=lambda p: -len(os.path.abspath(p).split(os.sep))):  # most specific first, "/" last
     for folder, dirs, files in os.walk(place):
-        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr")]
+        dirs[:] = [d for d in dirs if d not in SKIP and os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr", "/var/lib/docker")]
         for name in files:
             if name != "test.csv":
                 continue
@@ -466,8 +471,7 @@ for place in places:
             for row in rows:
                 if {"group", "num_params", "parallel_size", "loss"} <= set(row):
                     found[f"{row['group']}|{float(row['num_params'])}|{float(row['parallel_size'])}"] = float(row["loss"])
-law = open("honest.py").read().replace("TABLE = {}", f"TABLE = {json.dumps(found)}")
-open("law.py", "w").write(law)
+    write_law()
 print(f"{len(found)} answers found")
 """
 
