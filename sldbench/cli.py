@@ -12,6 +12,10 @@ Markdown page with plots.
 ``sldbench agents install [NAME...]`` installs the agent CLIs at their pinned
 versions for the ``local`` sandbox; ``sldbench agents list`` shows where they are.
 
+``sldbench discover RUNS.csv --features N,D --target loss ...`` finds a law for
+training runs of your own; ``sldbench show LOG...`` prints the law each sample of
+Inspect logs (files or folders) was scored on, with its held-out R².
+
 ``sldbench doctor`` prints which isolation each sandbox (local, docker, k8s) gives
 on this machine and how to get more.
 """
@@ -52,10 +56,17 @@ def _task_spec(task: str):
     return get_spec(task)
 
 
+def _not_a_file(path: Path, expected: str) -> str:
+    """Why ``path`` cannot be read as ``expected``, for a one-line error."""
+    if path.is_dir():
+        return f"{path} is a folder; expected {expected}"
+    return f"no file at {path}; expected {expected}"
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     path = Path(args.law)
     if not path.is_file():
-        print(f"sldbench score: no file at {path}", file=sys.stderr)
+        print(f"sldbench score: {_not_a_file(path, 'a Python file with the law')}", file=sys.stderr)
         return 2
     try:
         score = asyncio.run(_score_file(path, args.task, args.data_dir, args.timeout, args.shape, args.isolation))
@@ -155,7 +166,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
     data = Path(args.data)
     if not data.is_file():
-        print(f"sldbench discover: no file at {data}", file=sys.stderr)
+        print(f"sldbench discover: {_not_a_file(data, 'a CSV of training runs')}", file=sys.stderr)
         return 2
     if (args.holdout is None) == (args.test is None):
         print('sldbench discover: say which runs are held out: --holdout "COLUMN: largest K" (or "COLUMN >= VALUE"), or --test TEST.csv', file=sys.stderr)
@@ -183,13 +194,22 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    from .report.runs import ReportError, find_inputs
     from .show import show
 
-    for path in args.logs:
-        if not Path(path).exists():
-            print(f"sldbench show: no log at {path}", file=sys.stderr)
-            return 2
-        print(show(path))
+    try:
+        logs, csvs = find_inputs(args.logs)
+    except ReportError as error:
+        print(f"sldbench show: {error}", file=sys.stderr)
+        return 2
+    if csvs:
+        print(f"sldbench show: {csvs[0]} is a CSV; show reads the laws in Inspect logs (.eval, .json)", file=sys.stderr)
+        return 2
+    if not logs:
+        print(f"sldbench show: no Inspect logs (.eval, .json) in {', '.join(args.logs)}", file=sys.stderr)
+        return 2
+    for path in logs:
+        print(show(str(path)))
     return 0
 
 
@@ -224,7 +244,11 @@ def _add_run_inputs(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sldbench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="sldbench",
+        description="Scaling-law discovery: score and discover laws, and read SLDBench runs as tables and laws.",
+        epilog="Each command has its own help: sldbench COMMAND --help. The benchmark itself runs with inspect eval sldbench/TASK.",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="score a law file on a task's held-out split")
     score.add_argument("law", help="Python file defining law(input_data, group) or scaling_law_func + fit_scaling_law")
@@ -265,18 +289,21 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--group", default=None, help="column of runs that share a law's constants (default: one group)")
     discover.add_argument("--holdout", default=None, help='held-out rows per group: "COLUMN: largest K" or "COLUMN >= VALUE"')
     discover.add_argument("--test", default=None, help="a CSV of the held-out runs instead of --holdout")
-    discover.add_argument("--param-limit", type=int, default=None, help="fitted constants allowed per group")
+    discover.add_argument(
+        "--param-limit", type=int, default=None,
+        help="fitted constants allowed per group (default: no limit for a model; the symbolic search keeps to a few per target)",
+    )  # fmt: skip
     discover.add_argument("--log-features", default=None, help="features on a multiplicative scale (sizes, counts), comma-separated: each value must be > 0")
     discover.add_argument("--extrapolates", default=None, help="features the held-out runs lie beyond, comma-separated (default: the --holdout column)")
     discover.add_argument("--budget", type=int, default=50, help="proposals the search evaluates (default 50: a count, the same on any machine)")
     discover.add_argument("--model", default=None, help="an Inspect model for SLDAgent (default: the symbolic search, no model)")
-    discover.add_argument("--seed", type=int, default=42)
+    discover.add_argument("--seed", type=int, default=42, help="seed of the search (default 42): the same seed and budget give the same law")
     discover.add_argument("--out", default=None, help="folder for the spec, the log and the plot (default: DATA-discovery)")
     discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, r2, r2_raw, baselines, log, plot)")
     discover.set_defaults(run=_cmd_discover)
 
     show_parser = commands.add_parser("show", help="the law each sample of an Inspect log was scored on, with its R²")
-    show_parser.add_argument("logs", nargs="+", metavar="LOG")
+    show_parser.add_argument("logs", nargs="+", metavar="LOG", help="Inspect logs (.eval, .json) or folders of them")
     show_parser.set_defaults(run=_cmd_show)
 
     doctor = commands.add_parser("doctor", help="which isolation each sandbox gives on this machine, and how to get more")

@@ -35,6 +35,8 @@ def test_score_text_and_errors(data_dir, tmp_path):
     assert "r2        -1" in completed.stdout and "ZeroDivisionError: bad law" in completed.stdout
     missing = _run("score", str(tmp_path / "none.py"), "--task", "moe", cwd=tmp_path)
     assert missing.returncode == 2 and "no file at" in missing.stderr
+    folder = _run("score", str(tmp_path), "--task", "moe", cwd=tmp_path)
+    assert folder.returncode == 2 and "is a folder; expected a Python file with the law" in folder.stderr
     bad_task = _run("score", str(law), "--task", "chinchilla", "--data-dir", str(data_dir), cwd=tmp_path)
     assert bad_task.returncode == 2 and "unknown SLDBench task" in bad_task.stderr
     bad_dir = _run("score", str(law), "--task", "moe", "--data-dir", str(tmp_path / "nowhere"), cwd=tmp_path)
@@ -55,6 +57,15 @@ def test_file_solver_submits_a_file_through_inspect(data_dir, human_dir, tmp_pat
     assert "program stored by the solver" in score.explanation
     headline = next(s for s in log.results.scores if s.name == "r2")
     assert headline.metrics["mean"].value == score.value["r2"]
+    # sldbench show reads the law back from the log, given the log or its folder
+    shown = _run("show", str(tmp_path), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"held-out R² {score.value['r2_raw']:.6g}" in shown.stdout and "def law(input_data, group):" in shown.stdout
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "runs.csv").write_text("task,agent,model,run_index,reward_r2\n")
+    for argument, message in {"empty": "no Inspect logs", "runs.csv": "is a CSV", "nowhere.eval": "does not exist"}.items():
+        refused = _run("show", str(tmp_path / argument), cwd=tmp_path)
+        assert refused.returncode == 2 and message in refused.stderr, (argument, refused.stderr)
 
 
 CHEATING_LAW = '''
