@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--test", default=None, help="a CSV of the held-out runs instead of --holdout")
     discover.add_argument(
         "--param-limit", type=int, default=None,
-        help="fitted constants allowed per group (default: no limit for a model; the symbolic search keeps to a few per target)",
+        help="fitted constants allowed per group (default: no limit for a model; the symbolic search keeps to 16 per target)",
     )  # fmt: skip
     discover.add_argument("--log-features", default=None, help="features on a multiplicative scale (sizes, counts), comma-separated: each value must be > 0")
     discover.add_argument("--extrapolates", default=None, help="features the held-out runs lie beyond, comma-separated (default: the --holdout column)")
