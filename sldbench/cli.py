@@ -197,6 +197,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from .report.runs import ReportError, find_inputs
     from .show import show
 
+    missing = [path for path in args.logs if not Path(path).expanduser().exists()]
+    if missing:
+        print(f"sldbench show: no log at {missing[0]}; expected an Inspect log (.eval, .json) or a folder of them", file=sys.stderr)
+        return 2
     try:
         logs, csvs = find_inputs(args.logs)
     except ReportError as error:
@@ -297,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--extrapolates", default=None, help="features the held-out runs lie beyond, comma-separated (default: the --holdout column)")
     discover.add_argument("--budget", type=int, default=50, help="proposals the search evaluates (default 50: a count, the same on any machine)")
     discover.add_argument("--model", default=None, help="an Inspect model for SLDAgent (default: the symbolic search, no model)")
-    discover.add_argument("--seed", type=int, default=42, help="seed of the search (default 42): the same seed and budget give the same law")
+    discover.add_argument("--seed", type=int, default=42, help="seed of the search (default 42): for the symbolic search, the same seed and budget give the same law")
     discover.add_argument("--out", default=None, help="folder for the spec, the log and the plot (default: DATA-discovery)")
     discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, r2, r2_raw, baselines, log, plot)")
     discover.set_defaults(run=_cmd_discover)

@@ -63,7 +63,7 @@ def test_file_solver_submits_a_file_through_inspect(data_dir, human_dir, tmp_pat
     assert f"held-out R² {score.value['r2_raw']:.6g}" in shown.stdout and "def law(input_data, group):" in shown.stdout
     (tmp_path / "empty").mkdir()
     (tmp_path / "runs.csv").write_text("task,agent,model,run_index,reward_r2\n")
-    for argument, message in {"empty": "no Inspect logs", "runs.csv": "is a CSV", "nowhere.eval": "does not exist"}.items():
+    for argument, message in {"empty": "no Inspect logs", "runs.csv": "is a CSV", "nowhere.eval": "no log at"}.items():
         refused = _run("show", str(tmp_path / argument), cwd=tmp_path)
         assert refused.returncode == 2 and message in refused.stderr, (argument, refused.stderr)
 
