@@ -458,7 +458,7 @@ def write_law():  # after every place, so a walk of "/" cut short by the agent's
     with open("law.py.part", "w") as out:
         out.write(open("honest.py").read().replace("TABLE = {}", f"TABLE = {json.dumps(found)}"))
     os.replace("law.py.part", "law.py")
-for place in sorted(places, key=lambda p: -len(os.path.abspath(p).split(os.sep))):  # most specific first, "/" last
+for place in sorted(places, key=lambda p: -os.path.abspath(p).rstrip(os.sep).count(os.sep)):  # most specific first, "/" last
     for folder, dirs, files in os.walk(place):
         dirs[:] = [d for d in dirs if d not in SKIP and os.path.join(folder, d) not in ("/proc", "/sys", "/dev", "/usr", "/var/lib/docker")]
         for name in files:
