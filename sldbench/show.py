@@ -18,6 +18,7 @@ import sys
 from inspect_ai.hooks import Hooks, RunEnd, hooks
 from inspect_ai.log import EvalLog
 
+from .escaping import for_terminal
 from .specs import TaskSpec, get_spec
 from .submission import parse_program
 
@@ -91,7 +92,7 @@ def describe_log(log: EvalLog, programs: bool = True) -> str:
     Returns
     -------
     str
-        Lines of text; the first names the log, the task, the solver and the model.
+        Lines of text for a terminal (`sldbench.escaping.for_terminal`); the first names the log, the task, the solver and the model.
     """
     from .laws import PUBLISHED_R2
 
@@ -123,7 +124,7 @@ def describe_log(log: EvalLog, programs: bool = True) -> str:
             parts.append(f"    law: a program of its own ({len(program.splitlines())} lines): sldbench show {log.location}")
         if (score.metadata or {}).get("explain"):
             parts.append("    explain.md:\n" + "\n".join(f"      {line}" for line in score.metadata["explain"].splitlines()))
-    return "\n".join(parts)
+    return for_terminal("\n".join(parts))  # law sources, explanations and names are the log's: none may drive the terminal
 
 
 def show(log_path: str) -> str:

@@ -98,8 +98,43 @@ def test_a_task_without_a_logged_program_says_so(tmp_path):
     assert "no run of this task was read from an Inspect log" in (tmp_path / "leaderboard.md").read_text()
 
 
+# Text a log can carry anywhere a person reads it: a model name, a law source, an explanation.
+HOSTILE_MODEL = '=HYPERLINK("x")<img src=x onerror="window.__pwned=1">'
+HOSTILE_LAW = (
+    "# <!--<script>window.__pwned=2</script> \x1b[2J\x1b[Hheld-out R² = 1.0000\n"
+    "def law(input_data, group):\n    return [{'loss_validation': 2.4} for _ in input_data]\n"
+)
+HOSTILE_EXPLANATION = "</script><script>window.__pwned=3</script><!--<script> \x1b]0;owned\x07 | *bold* [link](http://x)"
+
+
 @pytest.fixture(scope="module")
-def mixed_logs(expert_logs, tmp_path_factory):
+def hostile_log(tmp_path_factory):
+    """A real moe run whose log was then edited, as a log from someone else may be: payloads in its
+    model name, its law source (which still runs) and its explanation."""
+    from conftest import DATA_DIR
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    from sldbench.solvers import file as file_solver
+
+    folder = tmp_path_factory.mktemp("hostile")
+    law = folder / "hostile.py"
+    law.write_text(HOSTILE_LAW)
+    (log,) = inspect_eval(sldbench_task("moe", data_dir=str(DATA_DIR)), solver=file_solver(path=str(law)), model="none",
+                          log_dir=str(folder / "run"), display="none")  # fmt: skip
+    assert log.status == "success", log.error
+    log = read_eval_log(log.location)
+    log.eval.model = f"none/{HOSTILE_MODEL}"
+    score = log.samples[0].scores["heldout_r2"]
+    assert score.answer == HOSTILE_LAW
+    score.metadata["explain"] = HOSTILE_EXPLANATION
+    edited = folder / "logs" / "hostile.eval"
+    edited.parent.mkdir()
+    write_eval_log(log, str(edited))
+    return edited
+
+
+@pytest.fixture(scope="module")
+def mixed_logs(expert_logs, hostile_log, tmp_path_factory):
     """The expert laws' logs, a scripted SLDAgent run and a file submission, beside the published runs."""
     from conftest import DATA_DIR
     from test_sldagent import PARSCALE, fenced, write_script
@@ -108,7 +143,7 @@ def mixed_logs(expert_logs, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("scripted")
     logs = tmp_path_factory.mktemp("mixed-logs")
-    for log_file in expert_logs.glob("*.eval"):
+    for log_file in [*expert_logs.glob("*.eval"), hostile_log]:
         shutil.copy2(log_file, logs / log_file.name)
     script = write_script(folder / "script.jsonl", [fenced(PARSCALE)])
     (log,) = inspect_eval(
@@ -250,3 +285,44 @@ def test_the_leaderboard_works_in_a_real_browser(site, served, browser, tmp_path
     page.wait_for_selector("text=moe", timeout=30_000)
     assert "transcripts/index.html#/logs/" in transcript and transcript.endswith("/samples/sample/moe/1")
     page.close()
+
+
+@pytest.mark.slow
+def test_text_from_logs_cannot_change_the_page(site, served, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{served}/index.html")
+    # the page parsed whole: its script ran, the table, Table 1 and the law dialog are there; nothing injected ran
+    assert problems == [] and page.evaluate("window.__pwned") is None
+    assert page.locator("#board-table tbody tr").count() > 20 and page.locator("table").count() >= 3
+    assert page.locator(f"#board-table tbody tr[data-model='{HOSTILE_MODEL}']").count() == 1
+    assert HOSTILE_MODEL in page.locator("#board-table").inner_text()  # shown as the text it is
+    page.click("#board-tabs button[data-view='moe']")
+    page.click(f"#board-table tr[data-model='{HOSTILE_MODEL}'] td.law button")
+    dialog = page.locator("dialog#law")
+    assert "<!--<script>window.__pwned=2</script>" in dialog.locator("code").inner_text()
+    assert "</script><script>window.__pwned=3</script><!--<script>" in dialog.locator(".explanation").inner_text()
+    assert page.evaluate("window.__pwned") is None and problems == []
+    page.close()
+
+
+def test_text_from_logs_is_escaped_in_markdown_csv_and_the_terminal(site, hostile_log, capsys):
+    markdown = (site / "leaderboard.md").read_text()
+    assert "<img" not in markdown and "&lt;img src=x" in markdown  # no raw HTML for a renderer to pass through
+    assert main(["report", str(hostile_log), "--format", "csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert any(row.split(",")[1].startswith("\"'=HYPERLINK") for row in rows[1:]), rows  # no formula for a spreadsheet
+    assert main(["show", str(hostile_log)]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\x07" not in shown  # nothing a terminal acts on ...
+    assert "\\x1b[2J\\x1b[Hheld-out R² = 1.0000" in shown and "\\x1b]0;owned\\x07" in shown  # ... shown as escapes
+
+
+def test_csv_cells_keep_their_text_when_read_back(tmp_path, hostile_log):
+    from sldbench.report import load_runs
+    from sldbench.report.render import csv_files
+
+    report = build_report(load_runs([str(hostile_log)]))
+    (tmp_path / "runs.csv").write_text(csv_files(report)["runs.csv"])
+    assert load_runs([str(tmp_path / "runs.csv")])["model"].tolist() == [HOSTILE_MODEL]

@@ -13,13 +13,13 @@ a dialog. Entries from a per-run CSV carry scores only: their laws are not in it
 from __future__ import annotations
 
 import html
-import json
 import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from ..escaping import script_json
 from .tables import DETERMINISTIC_AGENTS, TASK_COLUMNS, Report
 
 CI_Z = 1.96
@@ -348,7 +348,7 @@ def _versus_table(data: dict) -> str:
 
 def board_html(data: dict) -> str:
     """The leaderboard section of the page: tabs, the sortable table, discovered vs human, the law dialog, the script."""
-    payload = json.dumps(data, allow_nan=False).replace("</", "<\\/")
+    payload = script_json(data)
     return (
         f"<style>{BOARD_CSS}</style>\n<section id='board'>\n<h2>Leaderboard</h2>\n"
         "<p class='note'>Ranked by the average held-out R² over the eight tasks (a missing run counts -1, as in the paper); "

@@ -24,6 +24,7 @@ import asyncio
 import base64
 import html
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import DataError, load_split
+from ..escaping import for_markdown
 from ..sandbox.host import Limits, run_program
 from ..specs import TaskSpec, get_spec
 from ..submission import PROGRAM_KEY, SHAPE_KEY
@@ -301,8 +303,11 @@ def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAU
         With ``png`` set, or ``problem`` saying why not (no program, no data, the law failed).
     """
     task = run["task"]
-    spec = get_spec(task, run.get("spec_file") or None)
     title = f"{task}: best law {run['agent']} / {run['model']} (run {int(run['run_index'])}), held-out R² {fmt_number(run['r2'])}"
+    try:  # a log names its spec file: read it as any spec, its files confined to its folder
+        spec = get_spec(task, run.get("spec_file") or None)
+    except ValueError as err:
+        return LawPlot(task, title, problem=f"the task's spec cannot be read: {err}")
     program, shape = read_program(run)
     if not program:
         return LawPlot(task, title, problem="the log holds no program for this run")
@@ -442,6 +447,14 @@ def _sample_ids(runs: pd.DataFrame) -> dict[tuple[str, str], object]:
     return ids
 
 
+def plot_file(task: str) -> str:
+    """The file name of a task's law plot: ``law_TASK.png``, with any character but ``[A-Za-z0-9_-]`` as ``_``.
+
+    Task names come from logs: none may name a path outside the output folder.
+    """
+    return "law_" + re.sub(r"[^A-Za-z0-9_-]", "_", task) + ".png"
+
+
 def write_leaderboard(
     report: Report, out: str | Path, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT, transcripts: bool = True
 ) -> dict[str, Path]:
@@ -507,7 +520,7 @@ def write_leaderboard(
             plot = LawPlot(task, f"{task}: no law to plot", problem="no run of this task was read from an Inspect log (per-run CSVs hold scores only)")
         plots.append(plot)
         if plot.png:
-            images[f"law_{task}.png"] = plot.png
+            images[plot_file(task)] = plot.png
     for name, png in images.items():
         (out / name).write_bytes(png)
         written[name] = out / name
@@ -518,14 +531,15 @@ def write_leaderboard(
         markdown += [f"## {title}", "", note, "", table, ""]
     markdown += ["## Scores by task", "", "![Held-out R² per task](scores_by_task.png)", "", "## Best law per task", ""]
     for plot in plots:
-        markdown += [f"### {plot.task}", ""]
-        markdown += [f"![{plot.title}](law_{plot.task}.png)", ""] if plot.png else [f"{plot.title}: {plot.problem}", ""]
+        task, title = for_markdown(plot.task), for_markdown(plot.title)
+        markdown += [f"### {task}", ""]
+        markdown += [f"![{title}]({plot_file(plot.task)})", ""] if plot.png else [f"{title}: {for_markdown(plot.problem)}", ""]
     (out / "leaderboard.md").write_text("\n".join(markdown))
     written["markdown"] = out / "leaderboard.md"
 
     body = [board_html(board_data(report, laws))]
     for title, note, table in sections(report, "html"):
-        body.append(f"<h2>{html.escape(title)}</h2>\n<p class='note'>{html.escape(note)}</p>\n{table}\n")
+        body.append(f"<h2>{title}</h2>\n<p class='note'>{note}</p>\n{table}\n")  # escaped by `sections`
     body.append("<h2>Scores by task</h2>\n")
     body.append(f"<figure><img alt='Held-out R² per task' src='{_data_uri(images['scores_by_task.png'])}'></figure>\n")
     body.append("<h2>Best law per task</h2>\n")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+from ..escaping import for_csv_cell, for_latex, for_markdown
 from .tables import TABLE1_COLUMNS, Report, best_cells
 
 FORMATS = ("md", "csv", "latex", "html")
@@ -62,12 +63,8 @@ def _mark(text: str, fmt: str) -> str:
 
 
 def _escape(text: object, fmt: str) -> str:
-    text = str(text)
-    if fmt == "latex":
-        return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("&", "\\&").replace("%", "\\%").replace("#", "\\#")
-    if fmt == "html":
-        return html.escape(text)
-    return text
+    """``text`` (from a log, or the report's own words) made literal in ``fmt``."""
+    return {"latex": for_latex, "html": html.escape, "md": for_markdown}.get(fmt, str)(text)
 
 
 def _tabulate(rows: list[list[str]], headers: list[str], fmt: str, label_columns: int = 2) -> str:
@@ -138,7 +135,9 @@ def table1_csv(report: Report) -> str:
 
 
 def _csv(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV, its text cells safe from spreadsheet formulas (`sldbench.escaping.for_csv_cell`)."""
     buffer = io.StringIO()
+    frame = frame.map(for_csv_cell).rename(columns=for_csv_cell)
     frame.to_csv(buffer, index=False, float_format="%.6f", lineterminator="\n")
     return buffer.getvalue()
 
@@ -181,7 +180,12 @@ def sections(report: Report, fmt: str, with_stderr: bool = False) -> list[tuple[
     Returns
     -------
     list of (str, str, str)
+        Titles and notes escaped for ``fmt`` (they name agents, models and tasks from logs); tables too.
     """
+    return [(_escape(title, fmt), _escape(note, fmt), table) for title, note, table in _sections(report, fmt, with_stderr)]
+
+
+def _sections(report: Report, fmt: str, with_stderr: bool) -> list[tuple[str, str, str]]:
     n_runs = report.table1.n_runs
     protocol = (
         f"mean over {n_runs} runs; a missing run counts -1 (the expert laws are one deterministic run)"
@@ -283,11 +287,11 @@ def render_text(report: Report, fmt: str, with_stderr: bool = False) -> str:
         return "# SLDBench report\n\n" + "\n".join(f"## {t}\n\n{n}\n\n{table}\n" for t, n, table in parts)
     if fmt == "latex":
         return "\n".join(
-            f"% {_escape(t, 'latex')}\n% {n}\n\\begin{{table}}[h]\n\\centering\n\\caption{{{_escape(t, 'latex')}}}\n"
+            f"% {t}\n% {n}\n\\begin{{table}}[h]\n\\centering\n\\caption{{{t}}}\n"
             f"{table}\n\\end{{table}}\n"
             for t, n, table in parts
         )
-    body = "".join(f"<h2>{html.escape(t)}</h2>\n<p class='note'>{html.escape(n)}</p>\n{table}\n" for t, n, table in parts)
+    body = "".join(f"<h2>{t}</h2>\n<p class='note'>{n}</p>\n{table}\n" for t, n, table in parts)
     return html_document("SLDBench report", body)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..escaping import from_csv_cell
 from ..specs import BY_CONFIG, TASKS
 
 RUN_COLUMNS = [
@@ -230,6 +231,7 @@ def runs_from_csv(path: str | Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as err:
         raise ReportError(f"{path}: cannot be read as CSV ({err}); {expected}") from err
+    frame = frame.map(from_csv_cell)  # the texts this package's CSVs guard against formulas, as written
     missing = [column for column in RUNS_CSV_COLUMNS if column not in frame.columns]
     if missing:
         raise ReportError(f"{path}: missing column(s) {', '.join(missing)}; {expected} (got {','.join(frame.columns)})")
