@@ -35,11 +35,10 @@ from .specs import TASKS, get_spec
 from .taskspec import load_spec_file
 
 
-async def _score_file(path: Path, task: str, data_dir: str | None, timeout: float, shape: str, isolation: str):
+async def _score_file(path: Path, spec, data_dir: str | None, timeout: float, shape: str, isolation: str):
     from .sandbox.local import IsolatedLocalSandbox
     from .scorer import score_program
 
-    spec = _task_spec(task)
     sandbox = IsolatedLocalSandbox(isolation)
     try:
         return await score_program(
@@ -49,10 +48,10 @@ async def _score_file(path: Path, task: str, data_dir: str | None, timeout: floa
         sandbox.directory.cleanup()
 
 
-def _task_spec(task: str):
+def _task_spec(task: str, allow_outside_paths: bool = False):
     """A built-in task by name, or a task of your own by its spec file (.yaml, .yml, .json)."""
     if task.endswith((".yaml", ".yml", ".json")):
-        return load_spec_file(task)
+        return load_spec_file(task, allow_outside_paths)
     return get_spec(task)
 
 
@@ -69,14 +68,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print(f"sldbench score: {_not_a_file(path, 'a Python file with the law')}", file=sys.stderr)
         return 2
     try:
-        score = asyncio.run(_score_file(path, args.task, args.data_dir, args.timeout, args.shape, args.isolation))
+        spec = _task_spec(args.task, args.allow_outside_paths)
+        score = asyncio.run(_score_file(path, spec, args.data_dir, args.timeout, args.shape, args.isolation))
     except (DataError, ValueError, PrerequisiteError) as err:
         print(f"sldbench score: {err}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"task": _task_spec(args.task).name, "law": str(path), **score.value, "explanation": score.explanation, "metadata": score.metadata}))
+        print(json.dumps({"task": spec.name, "law": str(path), **score.value, "explanation": score.explanation, "metadata": score.metadata}))
     else:
-        spec = _task_spec(args.task)
         print(f"task      {spec.name} ({spec.spec_file or spec.config})")
         print(f"law       {path}")
         for key in ("r2", "r2_raw", "nmse", "nmae"):
@@ -182,7 +181,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         )  # fmt: skip
         if not args.json:
             print(f"searching for a law of {args.target} in {data} ({args.budget} proposals{', model ' + args.model if args.model else ', no model'}) ...", file=sys.stderr)
-        found = discover(spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json)
+        found = discover(
+            spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json,
+            allow_outside_paths=True,  # the spec holds the paths given on this command line
+        )  # fmt: skip
     except (SpecError, DataError) as err:
         print(f"sldbench discover: {err}", file=sys.stderr)
         return 2
@@ -263,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--isolation", choices=("auto", "required", "rlimits"), default="auto",
         help="bubblewrap where it works (auto, default), or fail without it (required), or never (rlimits)",
+    )  # fmt: skip
+    score.add_argument(
+        "--allow-outside-paths", action="store_true",
+        help="let a task spec file name data or law files outside its own folder (off: they must lie inside it)",
     )  # fmt: skip
     score.add_argument("--json", action="store_true", help="print one JSON object with the score")
     score.set_defaults(run=_cmd_score)

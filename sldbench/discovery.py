@@ -139,7 +139,7 @@ def write_spec(
         raw["log_features"] = log_features
     if extrapolates:
         raw["extrapolates"] = extrapolates
-    spec = parse_spec(raw, "sldbench discover", Path.cwd())  # the same checks as a spec file
+    spec = parse_spec(raw, "sldbench discover", Path.cwd(), allow_outside_paths=True)  # the same checks as a spec file; paths are the command line's
     load_split(spec, "train")  # and the data's, before anything is written
     out.mkdir(parents=True, exist_ok=True)
     path = out / "task.yaml"
@@ -221,7 +221,7 @@ async def _score(spec: TaskSpec, program: str) -> float:
 
 def discover(
     spec_file: Path, iterations: int = 50, model: str | None = None, seed: int = 42, log_dir: Path | None = None,
-    progress: bool = True, plot: Path | None = None,
+    progress: bool = True, plot: Path | None = None, allow_outside_paths: bool = False,
 ) -> Discovery:  # fmt: skip
     """Run SLDAgent on a task spec and describe what it found (see `Discovery`).
 
@@ -240,6 +240,13 @@ def discover(
         Show the search's progress on stderr.
     plot : Path, optional
         PNG file of the law against the data (default: ``law.png`` beside the spec).
+    allow_outside_paths : bool
+        Let the spec name files outside its folder (`sldbench.taskspec.parse_spec`); `write_spec`
+        writes the paths a user gave on the command line, wherever they are.
+
+    Returns
+    -------
+    Discovery
     """
     from inspect_ai import eval as inspect_eval
 
@@ -248,7 +255,7 @@ def discover(
     from .solvers import sldagent
     from .tasks import sldbench_task
 
-    spec = load_spec_file(spec_file)
+    spec = load_spec_file(spec_file, allow_outside_paths)
     proposer = "model" if model else "symbolic"
     with no_summary():
         (log,) = inspect_eval(
@@ -304,7 +311,7 @@ def render(found: Discovery) -> str:
         lines += ["\nProgram:", found.program]
     lines.append(f"\nLog:  {found.log}")
     lines.append(f"Plot: {found.plot}" if found.plot else f"Plot: not drawn ({found.plot_problem})")
-    lines.append(f"Spec: {found.spec_file}  (inspect eval sldbench/custom -T spec={found.spec_file} --solver ... runs any solver on it)")
+    lines.append(f"Spec: {found.spec_file}  (inspect eval sldbench/custom -T spec={found.spec_file} -T allow_outside_paths=true --solver ... runs any solver on it)")
     return "\n".join(lines)
 
 

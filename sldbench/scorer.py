@@ -10,7 +10,7 @@ from inspect_ai.util import sandbox as current_sandbox
 from .data import load_split
 from .sandbox.host import RunResult, fit_and_predict
 from .metrics import ZERO_SPREAD, heldout_metrics
-from .specs import get_spec
+from .specs import get_spec, sample_spec
 from .submission import find_submission, hidden_constants, numeric_constants, read_explanation
 
 FAILURE_NMSE = 100000.0  # the reference evaluator's failure values
@@ -124,7 +124,7 @@ def heldout_r2(task: str | None = None, data_dir: str | None = None, timeout: fl
     """
 
     async def score(state: TaskState, target: Target) -> Score:
-        spec = get_spec(task or state.metadata["task"], None if task else state.metadata.get("spec_file"))
+        spec = get_spec(task) if task else sample_spec(state.metadata)
         sandbox = current_sandbox()
         program, shape, source = await find_submission(state, sandbox)
         explanation = await read_explanation(sandbox)

@@ -52,6 +52,9 @@ class TaskSpec:
         not declared (solvers may infer it from the train split).
     law_file : str or None
         A reference law for a custom task (a program in either submission shape).
+    allow_outside_paths : bool
+        Whether the spec file was allowed to name files outside its folder (solvers and the
+        scorer read it again with the same permission: `sample_spec`).
     """
 
     name: str
@@ -67,6 +70,7 @@ class TaskSpec:
     extrapolates: tuple[str, ...] = ()
     log_features: tuple[str, ...] = ()
     law_file: str | None = None
+    allow_outside_paths: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -88,8 +92,20 @@ BY_CONFIG: dict[str, TaskSpec] = {spec.config: spec for spec in _SPECS}
 """Task specs by dataset config name."""
 
 
-def get_spec(name: str, spec_file: str | None = None) -> TaskSpec:
+def get_spec(name: str, spec_file: str | None = None, allow_outside_paths: bool = False) -> TaskSpec:
     """Look a task up by short name (``moe``) or config name (``moe_scaling_law``), or read it from ``spec_file``.
+
+    Parameters
+    ----------
+    name : str
+    spec_file : str, optional
+        A spec of your own; ``name`` is then ignored.
+    allow_outside_paths : bool
+        Let ``spec_file`` name files outside its folder (`sldbench.taskspec.parse_spec`).
+
+    Returns
+    -------
+    TaskSpec
 
     Raises
     ------
@@ -97,7 +113,7 @@ def get_spec(name: str, spec_file: str | None = None) -> TaskSpec:
         If ``name`` is neither, with the list of valid names (a `SpecError` for a bad spec file).
     """
     if spec_file:
-        return load_spec_file(spec_file)
+        return load_spec_file(spec_file, allow_outside_paths)
     spec = TASKS.get(name) or BY_CONFIG.get(name)
     if spec is None:
         raise ValueError(
@@ -105,3 +121,19 @@ def get_spec(name: str, spec_file: str | None = None) -> TaskSpec:
             f"(or a config name: {', '.join(BY_CONFIG)})"
         )
     return spec
+
+
+def sample_spec(metadata: dict) -> TaskSpec:
+    """The task of a sample, from its metadata (``task``, and for a task of your own its spec file
+    and whether that spec may name files outside its folder): what solvers and the scorer read.
+
+    Parameters
+    ----------
+    metadata : dict
+        ``Sample.metadata`` as `sldbench.tasks.record_to_sample` writes it.
+
+    Returns
+    -------
+    TaskSpec
+    """
+    return get_spec(metadata["task"], metadata.get("spec_file"), bool(metadata.get("allow_outside_paths")))

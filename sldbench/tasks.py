@@ -114,6 +114,7 @@ def record_to_sample(spec: TaskSpec, data_dir: str | None, score_timeout: float)
             "data_source": train.source,
             "score_timeout": score_timeout,
             "spec_file": spec.spec_file,  # a task of your own: solvers and the scorer read it from here
+            "allow_outside_paths": spec.allow_outside_paths,  # ... with the permission it was read with
         },
     )
 
@@ -231,11 +232,15 @@ def u_shape(data_dir: str | None = None, sandbox: str = "local", isolation: str 
 
 
 @task
-def custom(spec: str, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None, score_timeout: float = DEFAULT_SCORE_TIMEOUT) -> Task:
+def custom(
+    spec: str, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None,
+    score_timeout: float = DEFAULT_SCORE_TIMEOUT, allow_outside_paths: bool = False,
+) -> Task:  # fmt: skip
     """A task of your own data: ``-T spec=my_task.yaml`` (the schema: `sldbench.taskspec`).
 
     The same prompt structure (the spec's description where a built-in task's
     context goes), scorer and sandbox choices as the eight SLDBench tasks; any
-    solver runs on it.
+    solver runs on it. The files the spec names must lie in its folder unless
+    ``-T allow_outside_paths=true``.
     """
-    return sldbench_task(load_spec_file(spec), None, sandbox, isolation, time_limit, score_timeout)
+    return sldbench_task(load_spec_file(spec, allow_outside_paths), None, sandbox, isolation, time_limit, score_timeout)

@@ -12,7 +12,7 @@ from pathlib import Path
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from sldbench.laws import get_law, load_constants, prefitted_program, refit_program
-from sldbench.specs import get_spec
+from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 
 
@@ -38,7 +38,7 @@ def human(constants: str | None = None) -> Solver:
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         task = state.metadata["task"]
-        spec = get_spec(task, state.metadata.get("spec_file"))
+        spec = sample_spec(state.metadata)
         if spec.is_custom:
             if not spec.law_file:
                 raise NoExpertLaw(

@@ -38,7 +38,7 @@ from inspect_ai.util import sandbox as current_sandbox
 
 from sldbench.data import load_split
 from sldbench.evolution import Search, Settings, normalized, train_evaluator
-from sldbench.specs import get_spec
+from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import SymbolicProposer, extrapolation_split, holdout_evaluator
 from sldbench.folds import fold_score
@@ -145,7 +145,7 @@ def _evolution_solver(
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         settings = replace(base_settings, seed=epoch_seed(base_settings.seed, state.epoch))
-        spec = get_spec(state.metadata["task"], state.metadata.get("spec_file"))
+        spec = sample_spec(state.metadata)
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
         shown = progress_bar(settings.iterations) if progress else None

@@ -17,7 +17,7 @@ from inspect_ai.log import transcript
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from sldbench.data import load_split
-from sldbench.specs import get_spec
+from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import operon
 from sldbench.symbolic.validation import extrapolation_split, group_arrays, namespace, validation_r2
@@ -58,7 +58,7 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
         return code, metadata, events
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        spec = get_spec(state.metadata["task"], state.metadata.get("spec_file"))
+        spec = sample_spec(state.metadata)
         train = load_split(spec, "train", state.metadata.get("data_dir"))
         # CPU-bound work in threads, so other samples' sandboxes keep running; Operon's expressions
         # are parsed here, in the event loop's thread (CPython 3.11's ast.parse is not thread-safe).

@@ -288,3 +288,70 @@ def test_discover_names_bad_input_before_it_searches(tmp_path):
         completed = subprocess.run([sys.executable, "-m", "sldbench.cli", "discover", runs, *arguments, "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
         assert completed.returncode == 2 and message in completed.stderr, (arguments, completed.stderr[-1500:])
         assert not (tmp_path / "out" / "logs").exists()  # nothing ran
+
+
+# ------------------------------------------------------------------ hostile spec files
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once_naming_the_file_and_the_key(tmp_path):
+    # 427 bytes that expand to 9^9 strings when a reader (or an error message) walks them
+    rows = ['a: &a ["x","x","x","x","x","x","x","x","x"]'] + [
+        f'{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]'
+        for i in range(8)
+    ]
+    bomb = tmp_path / "task.yaml"
+    bomb.write_text("name: bomb\ndescription: d\ndata: runs.csv\nholdout: 'N: largest 1'\ntargets: [loss]\n" + "\n".join(rows) + "\nfeatures: *i\n")
+    with pytest.raises(SpecError) as raised:
+        load_spec_file(bomb)
+    message = str(raised.value)
+    assert str(bomb) in message and "alias" in message and "key b" in message and len(message) < 1000
+
+
+def test_an_oversized_spec_file_is_refused(tmp_path):
+    path = tmp_path / "task.yaml"
+    path.write_text("description: " + "x" * (2 << 20) + "\n")
+    with pytest.raises(SpecError, match="larger than 1 MiB"):
+        load_spec_file(path)
+
+
+def test_long_values_are_shown_cut_short_in_messages(tmp_path):
+    path = write_spec(tmp_path, {"features": [["N"] * 100_000]})
+    with pytest.raises(SpecError) as raised:
+        load_spec_file(path)
+    assert "features must be" in str(raised.value) and len(str(raised.value)) < 1000
+
+
+@pytest.mark.parametrize("key", ["data", "law"])
+def test_a_spec_names_no_file_outside_its_folder_unless_allowed(tmp_path, key):
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    write_sweep(folder)
+    outside = tmp_path / ("runs.csv" if key == "data" else "law.py")
+    (outside).write_text((folder / "runs.csv").read_text() if key == "data" else "def law(input_data, group):\n    return []\n")
+    for value in (str(outside), "../" + outside.name, "/etc/passwd"):
+        path = write_spec(folder, {key: value})
+        with pytest.raises(SpecError) as raised:
+            load_spec_file(path)
+        assert str(path) in str(raised.value) and f"{key}:" in str(raised.value) and "allow_outside_paths" in str(raised.value)
+    # a link inside the folder that leads outside it is outside too
+    (folder / "linked").symlink_to(outside)
+    with pytest.raises(SpecError, match="outside the spec's folder"):
+        load_spec_file(write_spec(folder, {key: "linked"}))
+    # allowed explicitly: read as before
+    spec = load_spec_file(write_spec(folder, {key: str(outside)}), allow_outside_paths=True)
+    assert str(outside) in (dict(spec.files).get("data"), spec.law_file)
+
+
+@pytest.mark.slow
+def test_outside_paths_are_refused_through_inspect_and_allowed_with_the_task_argument(tmp_path):
+    folder = tmp_path / "spec"
+    folder.mkdir()
+    write_sweep(folder)
+    (tmp_path / "runs.csv").write_text((folder / "runs.csv").read_text())
+    spec = write_spec(folder, {"data": "../runs.csv"})
+    command = [sys.executable, "-m", "inspect_ai", "eval", "sldbench/custom", "-T", f"spec={spec}", "--solver", "sldbench/file",
+               "-S", f"path={EXAMPLES / 'chinchilla_law.py'}", "--model", "none", "--log-dir", str(tmp_path / "logs")]  # fmt: skip
+    refused = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert refused.returncode != 0 and "outside the spec's folder" in refused.stdout + refused.stderr
+    allowed = subprocess.run(command + ["-T", "allow_outside_paths=true"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
