@@ -148,3 +148,24 @@ def test_a_missing_image_ends_in_one_line_that_names_the_fix(tmp_path, data_dir)
     output = _inspect_eval(tmp_path, data_dir, "-T", "sandbox=docker:sldbench-no-such-image")
     assert "image 'sldbench-no-such-image' not found; build it with docker pull sldbench-no-such-image" in " ".join(output.split())
     assert "Traceback" not in output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("provider", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_an_eval_launched_from_another_folder_runs_in_each_provider(tmp_path, data_dir, provider):
+    # Inspect (from 0.3.292) runs a provider's task_init and task_cleanup in the launch folder: nothing
+    # of ours may depend on it being the checkout
+    launch = tmp_path / "elsewhere"
+    launch.mkdir()
+    command = [
+        sys.executable, "-m", "inspect_ai", "eval", "sldbench/parallel", "--solver", "sldbench/human", "--model", "none",
+        "-T", f"data_dir={data_dir}", "-T", f"sandbox={provider}", "--log-dir", str(tmp_path / "logs"),
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=launch, env={**os.environ, "SLDBENCH_SUMMARY": "0"})
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    from inspect_ai.log import read_eval_log
+
+    (log_file,) = (tmp_path / "logs").glob("*.eval")
+    log = read_eval_log(str(log_file))
+    assert log.status == "success" and log.samples[0].scores["heldout_r2"].value["r2"] > 0.99
+    assert sorted(p.name for p in launch.iterdir()) == []  # and it leaves nothing there
