@@ -31,14 +31,17 @@ from pathlib import Path
 from inspect_ai._util.error import PrerequisiteError  # inspect-evals-lint: ignore[private_api_imports] -- PrerequisiteError is not exported; Inspect prints it as one line
 
 from .data import DataError
+from .escaping import for_terminal
+from .sandbox.errors import HarnessError
 from .specs import TASKS, get_spec
 from .taskspec import load_spec_file
 
 
 async def _score_file(path: Path, spec, data_dir: str | None, timeout: float, shape: str, isolation: str):
-    from .sandbox.local import IsolatedLocalSandbox
+    from .sandbox.local import IsolatedLocalSandbox, prove_policy
     from .scorer import score_program
 
+    await prove_policy(isolation)  # the sandbox scores a known law exactly, or this stops with the cause
     sandbox = IsolatedLocalSandbox(isolation)
     try:
         return await score_program(
@@ -73,6 +76,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     except (DataError, ValueError, PrerequisiteError) as err:
         print(f"sldbench score: {err}", file=sys.stderr)
         return 2
+    except HarnessError as err:  # not the law's failure: no score
+        print(f"sldbench score: the harness failed, so the law has no score: {err}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps({"task": spec.name, "law": str(path), **score.value, "explanation": score.explanation, "metadata": score.metadata}))
     else:
@@ -85,7 +91,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         if per_target and len(per_target) > 1:
             for target, value in per_target.items():
                 print(f"  r2[{target}] {value:.6g}")
-        print(score.explanation)
+        print(for_terminal(score.explanation))
     return 0
 
 
@@ -160,7 +166,7 @@ def _columns(text: str) -> list[str]:
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
-    from .discovery import discover, render, write_spec
+    from .discovery import SearchFailed, discover, render, write_spec
     from .taskspec import SpecError
 
     data = Path(args.data)
@@ -185,13 +191,16 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json,
             allow_outside_paths=True,  # the spec holds the paths given on this command line
         )  # fmt: skip
-    except (SpecError, DataError) as err:
+    except (SpecError, DataError, PrerequisiteError) as err:
         print(f"sldbench discover: {err}", file=sys.stderr)
         return 2
+    except (HarnessError, SearchFailed) as err:
+        print(f"sldbench discover: {err}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(found.as_json()))
     else:
-        print(render(found))
+        print(for_terminal(render(found)))
     return 0
 
 
@@ -229,9 +238,11 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     print("What a submission runs under in each sandbox on this machine (-T sandbox=NAME):")
     for finding in found:
         print(f"\n{finding.sandbox:<7} {finding.isolation}\n        {finding.detail}")
+        if finding.self_test:
+            print(f"        self-test: {finding.self_test}")
         if finding.fix:
             print(f"        for more: {finding.fix}")
-    return 0
+    return 0 if all(finding.isolation != "failed" for finding in found) else 1
 
 
 def _add_run_inputs(parser: argparse.ArgumentParser) -> None:

@@ -219,6 +219,15 @@ async def _score(spec: TaskSpec, program: str) -> float:
         sandbox.directory.cleanup()
 
 
+class SearchFailed(RuntimeError):
+    """The search ended without a law (the harness failed, or no candidate could be evaluated); the log says more."""
+
+
+def _first_line(message: str) -> str:
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if lines else message
+
+
 def discover(
     spec_file: Path, iterations: int = 50, model: str | None = None, seed: int = 42, log_dir: Path | None = None,
     progress: bool = True, plot: Path | None = None, allow_outside_paths: bool = False,
@@ -266,7 +275,7 @@ def discover(
             display="none",
         )
     if log.status != "success" or not log.samples:
-        raise RuntimeError(f"the search did not finish ({log.status}): {log.error.message if log.error else 'no sample'}")
+        raise SearchFailed(f"the search did not finish ({log.status}): {_first_line(log.error.message) if log.error else 'no sample'} (log: {log.location})")
     score = log.samples[0].scores["heldout_r2"]
     program = score.answer or ""
     train, test = load_split(spec, "train"), load_split(spec, "test")

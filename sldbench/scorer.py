@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer, stderr
 from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox as current_sandbox
 
 from .data import load_split
+from .sandbox.fresh import scoring_sandbox
 from .sandbox.host import RunResult, fit_and_predict
 from .metrics import ZERO_SPREAD, heldout_metrics
 from .specs import get_spec, sample_spec
 from .submission import find_submission, hidden_constants, numeric_constants, read_explanation
 
 FAILURE_NMSE = 100000.0  # the reference evaluator's failure values
-SCORE_KEYS = ("r2", "r2_raw", "nmse", "nmae")
 
 
 def failure_score(reason: str, detail: str = "", **metadata) -> Score:
@@ -98,10 +100,11 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
         score.explanation += ("\nlaw: " + formula.replace("\n", "; ") if formula else "") + (
             f"\nexpert law ({spec.name}, published constants): held-out R^2 {expert:.3f}" if expert is not None else ""
         )
-    # the law that earned the score, readable and re-scorable after the sandbox is gone
+    # the law that earned the score, readable and re-scorable after the sandbox is gone: the bytes that ran
     score.answer = program
     score.metadata = {
         **(score.metadata or {}),
+        "program_sha256": hashlib.sha256(program.encode("utf-8")).hexdigest(),
         "numeric_constants": len(numeric_constants(program)),
         "hidden_constants": hidden_constants(program),
     }
@@ -111,6 +114,12 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
 @scorer(metrics={"r2": [mean(), stderr()], "r2_raw": [mean()], "nmse": [mean()], "nmae": [mean()]})
 def heldout_r2(task: str | None = None, data_dir: str | None = None, timeout: float | None = None) -> Scorer:
     """Score a submission by its R^2 on the held-out test split, as the paper does.
+
+    The submission (the stored program, else ``law.py`` of the sample's sandbox) is read
+    on the host, then fitted and predicted in a sandbox made for this score
+    (`sldbench.sandbox.fresh.scoring_sandbox`). A failure of the submission scores -1
+    with its reason; a failure of the harness (`sldbench.sandbox.errors.HarnessError`)
+    raises, so the sample errors instead of scoring.
 
     Parameters
     ----------
@@ -135,17 +144,18 @@ def heldout_r2(task: str | None = None, data_dir: str | None = None, timeout: fl
                 kind="missing",
                 **({"explain": explanation} if explanation else {}),
             )
-        score = await score_program(
-            sandbox,
-            program,
-            spec,
-            data_dir=data_dir or state.metadata.get("data_dir"),
-            timeout=timeout or state.metadata.get("score_timeout", 600),
-            shape=shape,
-            source=source,
-        )
-        if explanation:
-            score.metadata = {**(score.metadata or {}), "explain": explanation}
+        # the program's bytes are on the host now; it runs where nothing the solver started can reach it
+        async with scoring_sandbox(sandbox) as (scoring, freshness):
+            score = await score_program(
+                scoring,
+                program,
+                spec,
+                data_dir=data_dir or state.metadata.get("data_dir"),
+                timeout=timeout or state.metadata.get("score_timeout", 600),
+                shape=shape,
+                source=source,
+            )
+        score.metadata = {**(score.metadata or {}), "scoring_sandbox": freshness, **({"explain": explanation} if explanation else {})}
         return score
 
     return score

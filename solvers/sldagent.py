@@ -38,6 +38,7 @@ from inspect_ai.util import sandbox as current_sandbox
 
 from sldbench.data import load_split
 from sldbench.evolution import Search, Settings, normalized, train_evaluator
+from sldbench.evolution.controller import HARNESS_FAILURE
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import SymbolicProposer, extrapolation_split, holdout_evaluator
@@ -185,6 +186,7 @@ def _evolution_solver(
             lineage.append({"id": cursor.id, "iteration": cursor.iteration + 1, "train_r2": cursor.fitness})
             cursor = db.programs.get(cursor.parent) if cursor.parent else None
         rejected = [a for a in result.attempts if a.outcome == "rejected"]
+        unjudged = [a for a in result.attempts if a.outcome == HARNESS_FAILURE]
         state.metadata["sldagent"] = {
             "settings": asdict(settings),
             "proposer": proposer,
@@ -197,8 +199,9 @@ def _evolution_solver(
             "trajectory": result.trajectory,
             "lineage": lineage,
             "usage": result.usage,
-            "accepted": len(result.attempts) - len(rejected),
+            "accepted": len(result.attempts) - len(rejected) - len(unjudged),
             "rejected": len(rejected),
+            "harness_failures": [{"iteration": a.iteration + 1, "reason": a.reason} for a in unjudged],
             "rejections": [{"iteration": a.iteration + 1, "reason": a.reason} for a in rejected],
             "checkpoint": path,
             "isolation": evaluate.runner.isolation,  # what every candidate ran under

@@ -8,13 +8,14 @@ other sandbox; here a local one that does not say it is local).
 import asyncio
 import json
 import os
+import signal
 import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_scorer import FAILURES, FIT_PREDICT_SHAPE, _alive, marked_processes, new_marker, runaway_program
+from test_scorer import FAILURES, FIT_PREDICT_SHAPE, _alive, marked_processes, new_marker, runaway_program, started_pids
 
 from sldbench.data import load_split
 from inspect_ai.util import SandboxEnvironment
@@ -227,19 +228,28 @@ def test_concurrent_jobs_get_their_own_results(warm_sandbox):
     assert [r.predictions["pile"][0, 0] for r in results] == [float(k) for k in range(6)]
 
 
-def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the_next_job_runs(warm_sandbox):
+def test_a_job_can_neither_kill_the_warm_runner_nor_plant_modules(warm_sandbox):
+    # every worker is under the guards: no signal leaves its own tree, no file is written
     assassin = textwrap.dedent('''
         import os, signal
         def _parent(pid):
             with open(f"/proc/{pid}/stat") as f:
                 return int(f.read().rsplit(")", 1)[1].split()[1])
         def law(input_data, group):
-            for name in ("json.py", "numpy.py", "socket.py", "sitecustomize.py"):  # for the next runner to import
-                open(name, "w").write("raise SystemExit('trojan imported')\\n")
+            refused = []
+            for place in (os.environ["HOME"], "."):  # the sandbox's folder (refused), the phase's scratch (removed after it)
+                for name in ("json.py", "numpy.py", "socket.py", "sitecustomize.py"):  # for the next runner to import
+                    try:
+                        open(os.path.join(place, name), "w").write("raise SystemExit('trojan imported')\\n")
+                    except PermissionError:
+                        refused.append(name)
             handler = os.getppid()
-            os.kill(_parent(handler), signal.SIGKILL)  # the warm runner
-            os.kill(handler, signal.SIGKILL)           # and the process waiting for this job
-            return [{"loss": 1.0} for _ in input_data]
+            for pid in (_parent(handler), handler):  # the warm runner, and the process waiting for this job
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except PermissionError:
+                    refused.append(pid)
+            return [{"loss": float(len(refused))} for _ in input_data]
     ''')
     honest = "def law(input_data, group):\n    return [{'loss': 7.0} for _ in input_data]\n"
 
@@ -248,21 +258,40 @@ def test_a_job_that_kills_the_warm_runner_and_plants_modules_fails_alone_and_the
         try:
             await warm.run(honest, PARALLEL, POINTS)
             first_runner = _warm_processes(warm_sandbox)
-            killed = await warm.run(assassin, PARALLEL, POINTS, limits=Limits(timeout=20))
+            attempt = await warm.run(assassin, PARALLEL, POINTS, limits=Limits(timeout=20))
+            after = await warm.run(honest, PARALLEL, POINTS)
+            return first_runner, attempt, after, _warm_processes(warm_sandbox)
+        finally:
+            await warm.close()
+
+    first_runner, attempt, after, runner_after = asyncio.run(sequence())
+    assert attempt.ok and attempt.predictions["pile"][0, 0] == 6.0, attempt  # four files in the folder and two kills refused
+    assert len(first_runner) == 1 and runner_after == first_runner
+    assert not [path.name for path in Path(warm_sandbox.directory.name).rglob("*.py")]
+    assert after.ok and after.predictions["pile"][0, 0] == 7.0
+
+
+def test_a_warm_runner_killed_from_outside_is_replaced_and_the_next_job_runs(warm_sandbox):
+    honest = "def law(input_data, group):\n    return [{'loss': 7.0} for _ in input_data]\n"
+
+    async def sequence():
+        warm = WarmRunner(warm_sandbox)
+        try:
+            await warm.run(honest, PARALLEL, POINTS)
+            first_runner = _warm_processes(warm_sandbox)
+            os.kill(first_runner[0], signal.SIGKILL)
             # Until the killed runner's exit completes, its spare handlers still take jobs (and
             # serve them); wait for them to go, so the next job needs a new runner.
             gone = _until(lambda: _warm_processes(warm_sandbox, forked_too=True) == [])
             after = await warm.run(honest, PARALLEL, POINTS)
-            return first_runner, killed, gone, after, _warm_processes(warm_sandbox)
+            return first_runner, gone, after, _warm_processes(warm_sandbox)
         finally:
             await warm.close()
 
-    first_runner, killed, gone, after, second_runner = asyncio.run(sequence())
+    first_runner, gone, after, second_runner = asyncio.run(sequence())
     assert gone, "the killed warm runner's handlers outlived it"
-    assert len(first_runner) == 1 and len(second_runner) == 1 and first_runner != second_runner, (killed, after)
-    assert not killed.ok and killed.kind == "runner"
+    assert len(first_runner) == 1 and len(second_runner) == 1 and first_runner != second_runner
     assert after.ok and after.predictions["pile"][0, 0] == 7.0
-
 
 def test_runaway_job_is_killed_with_no_process_left(warm_sandbox):
     marker = new_marker()
@@ -276,7 +305,7 @@ def test_runaway_job_is_killed_with_no_process_left(warm_sandbox):
 
     result = asyncio.run(run())
     assert result.kind == "timeout" and "timed out after 3 s" in result.error
-    assert len((Path(warm_sandbox.directory.name) / "pids.txt").read_text().split()) == 2  # both had started
+    assert len(started_pids(result.detail)) == 2  # both had started
     # killed before the reply, reaped just after it
     assert _until(lambda: marked_processes(marker) == []), marked_processes(marker)
 
@@ -394,7 +423,53 @@ def test_warm_runs_are_isolated_as_one_off_runs_are(local_sandbox, rlimits_sandb
         listener.close()
     assert [r.isolation for r in isolated] == ["bubblewrap", "bubblewrap"]
     assert [r.predictions["pile"][0, 0] for r in isolated] == [0.0, 0.0]
-    # without bubblewrap the same probe reads the test split, reaches the port and writes outside;
-    # the environment is cleared either way
+    # without bubblewrap the same probe reads the test split; the port and the folder outside stay
+    # out of reach of the worker's own guards, and the environment is cleared either way
     assert [r.isolation for r in control] == ["rlimits-only", "rlimits-only"]
-    assert [r.predictions["pile"][0, 0] for r in control] == [13.0, 13.0]
+    assert [r.predictions["pile"][0, 0] for r in control] == [1.0, 1.0]
+
+
+INJECTOR = '''
+import glob, json, os, socket
+def law(input_data, group):
+    places = [os.path.join(os.environ.get("HOME", "/"), ".sldbench"), "/home/sld/work/.sldbench", FOLDER + "/.sldbench"]
+    sockets = sorted({path for place in places for path in glob.glob(os.path.join(place, "*.sock"))})
+    job = {"program": "def law(d, g):\\n    return [{'loss': 5.0} for _ in d]\\n", "shape": "law", "features": ["num_params", "parallel_size"],
+           "targets": ["loss"], "predict": {}, "limits": {}}
+    ran = 0
+    for path in sockets:
+        for header in ({"nonce": "n", "timeout": 5}, {"nonce": "n", "timeout": 5, "key": "0" * 64}):
+            try:
+                connection = socket.socket(socket.AF_UNIX)
+                connection.connect(path)
+                connection.sendall((json.dumps(header) + "\\n" + json.dumps(job)).encode())
+                connection.shutdown(socket.SHUT_WR)
+                reply = b"".join(iter(lambda: connection.recv(65536), b""))
+                ran += json.loads(reply).get("ok") is True
+            except (OSError, ValueError):
+                pass
+    return [{"loss": float(100 * len(sockets) + ran)} for _ in input_data]
+'''
+
+
+@pytest.fixture(params=["host socket", "client in the sandbox", pytest.param("docker", marks=pytest.mark.docker)])
+def any_warm_sandbox(request, local_sandbox):
+    if request.param == "docker":
+        return request.getfixturevalue("docker_sandbox")
+    return local_sandbox if request.param == "host socket" else ExecOnlySandbox(local_sandbox)
+
+
+def test_a_job_cannot_make_the_warm_runner_run_a_job_of_its_own(any_warm_sandbox):
+    # the runner's socket is in reach (a connect is no write), but it runs only requests carrying the
+    # host's key, which no process in the sandbox holds: the runner was given its hash
+    async def run():
+        warm = WarmRunner(any_warm_sandbox)
+        try:
+            folder = getattr(getattr(any_warm_sandbox, "directory", None), "name", "/nowhere")
+            return await warm.run(f"FOLDER = {folder!r}\n" + INJECTOR, PARALLEL, POINTS)
+        finally:
+            await warm.close()
+
+    result = asyncio.run(run())
+    assert result.ok, result.error
+    assert result.predictions["pile"][0, 0] == 100.0  # one socket found, no forged job run

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -247,15 +248,17 @@ def test_a_program_nested_too_deeply_to_parse(sandbox):
     assert_fails(attack(sandbox, deep), "RecursionError")
 
 
-def test_killing_the_runner(sandbox):
+def test_killing_the_runner_is_refused(sandbox):
+    # no worker can signal a process outside its own tree: the kill fails, and the run with it
     body = "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\nwhile True:\n    time.sleep(0.1)"
-    assert_fails(attack(sandbox, hostile(body), timeout=SHORT), "runner: the runner gave no valid reply")
+    assert_fails(attack(sandbox, hostile(body), timeout=SHORT), "PermissionError: [Errno 1] Operation not permitted")
 
 
 @pytest.mark.docker
-def test_killing_every_process_it_can_leaves_the_container_alive(docker_sandbox):
+def test_killing_every_process_it_can_reaches_none_outside_its_own_tree(docker_sandbox):
+    # kill(-1) reaches only the worker's own descendants (none): the runner answers, the law scores as it is
     score = attack(docker_sandbox, hostile("import os, signal\nos.kill(-1, signal.SIGKILL)"))
-    assert_fails(score, "runner: the runner gave no valid reply")
+    assert score.value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
     assert lasting_processes(docker_sandbox) == []
     assert attack(docker_sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2)
 
@@ -265,8 +268,9 @@ def test_killing_every_process_it_can_leaves_the_container_alive(docker_sandbox)
 
 def test_planting_modules_for_later_runs(sandbox):
     # The runner keeps no file in the sandbox (its source travels on the command line, its job
-    # on stdin), so what a submission can tamper with is what a later run might import: modules
-    # planted in the working directory (and, in a container, its /tmp; locally never the host's).
+    # on stdin), so what a submission could tamper with is what a later run might import: modules
+    # planted in the working directory or /tmp. A worker writes only in its scratch folder (its
+    # working directory and its /tmp), which is removed when its phase ends.
     shared_tmp = "[tempfile.gettempdir()]" if is_docker(sandbox) else "[]"
     body = f"""
     import json, numpy, os, sys, tempfile  # loaded before the trojans: this run itself completes
@@ -280,8 +284,9 @@ def test_planting_modules_for_later_runs(sandbox):
     """
     score = attack(sandbox, hostile(body))
     assert score.value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
-    planted = asyncio.run(sandbox.exec(["ls", "json.py"]))
-    assert planted.success  # the trojans are there for the next run (which the fixture checks scores right)
+    # the working directory took them (the phase's scratch folder), and went with the phase
+    planted = asyncio.run(sandbox.exec(["find", ".", "-name", "*.py"]))
+    assert planted.success and planted.stdout.strip() == ""
 
 
 def test_patching_the_metric_code_in_its_own_process_changes_nothing(sandbox, data_dir):
@@ -302,6 +307,93 @@ def test_patching_the_metric_code_in_its_own_process_changes_nothing(sandbox, da
     test = load_split(PARALLEL, "test", data_dir)
     expected = heldout_metrics(test.stacked_targets(), np.full(len(test.frame), 2.5))
     assert score.value["r2_raw"] == pytest.approx(expected.r2_raw, abs=1e-12)
+
+
+def fit_predict(fit_body: str, predict_body: str) -> str:
+    """A fit-and-predict program: ``fit_body`` ends by returning the vector, ``predict_body`` the predictions."""
+    return (
+        "import numpy as np\n\ndef fit_scaling_law(data_points, loss_values):\n" + textwrap.indent(textwrap.dedent(fit_body), "    ")
+        + "\n\ndef scaling_law_func(data_points, params):\n" + textwrap.indent(textwrap.dedent(predict_body), "    ") + "\n"
+    )
+
+
+def test_constants_in_the_shape_of_an_empty_vector_are_refused(sandbox):
+    # np.empty([0, A, k, alpha, E]) has no numbers to count, and four constants in its shape
+    program = fit_predict(
+        "return np.empty([0, 135, 3, 2, 1])",
+        "A, k, alpha, E = np.shape(params)[1:]\nreturn np.full(len(data_points), float(E))",
+    )
+    score = attack(sandbox, program)
+    assert_fails(score, "bad_params: fit_scaling_law must return a flat vector of numbers")
+    assert "shape [0, 135, 3, 2, 1]" in score.explanation
+
+
+def test_no_kernel_state_set_in_the_fit_reaches_the_predict_worker(sandbox):
+    # the host name and domain name are state of the kernel that both workers see: a fit without
+    # capabilities can set neither (it would store its constants there and return one number)
+    program = fit_predict(
+        """
+        import socket, ctypes
+        stored = 0
+        for call in (lambda: socket.sethostname("c-3.1-4.1-5.9"), lambda: ctypes.CDLL(None, use_errno=True).setdomainname(b"c-2.6", 5)):
+            try:
+                stored += call() in (None, 0)
+            except OSError:
+                pass
+        return np.array([float(stored)])
+        """,
+        """
+        import socket
+        status = dict(line.split(":", 1) for line in open("/proc/self/status") if line.startswith("Cap"))
+        capabilities = int(status["CapEff"], 16) | int(status["CapPrm"], 16)
+        return np.full(len(data_points), 10 * params[0] + 100 * socket.gethostname().startswith("c-") + 1000 * (capabilities != 0))
+        """,
+    )
+    assert _constant_prediction(attack(sandbox, program), 0.0)
+
+
+def test_the_predict_worker_writes_nowhere_but_its_scratch_folder(sandbox):
+    # every phase is guarded, not the fit alone: a predict worker could otherwise leave files for the
+    # next candidate, or for the scorer
+    program = fit_predict(
+        "return np.array([1.0])",
+        """
+        import os
+        written = 0
+        for place in ("/tmp", "/var/tmp", "/dev/shm", os.environ.get("HOME", "/"), os.path.dirname(os.getcwd())):
+            try:
+                with open(os.path.join(place, "left-by-predict.txt"), "w") as handle:
+                    handle.write("x")
+                written += 1
+            except OSError:
+                pass
+        with open("scratch.txt", "w") as handle:  # its own scratch folder takes a write
+            handle.write("x")
+        return np.full(len(data_points), float(written))
+        """,
+    )
+    score = attack(sandbox, program)
+    assert _constant_prediction(score, 0.0), score.explanation
+    assert "landlock" in score.metadata["write_guard"] and "no capabilities" in score.metadata["write_guard"]
+
+
+def test_no_worker_can_read_or_write_the_runners_own_processes(sandbox):
+    # the supervisor's memory holds the nonce of the reply; its stdout is the reply channel
+    body = """
+    import os
+    reached = 0
+    for pid in {int(p) for p in os.listdir("/proc") if p.isdigit()} - {os.getpid()}:  # the supervisor, the relay, ...
+        for path, mode in ((f"/proc/{pid}/mem", "rb"), (f"/proc/{pid}/environ", "rb"), (f"/proc/{pid}/fd/1", "wb")):
+            try:
+                with open(path, mode) as handle:
+                    handle.read(1) if "r" in mode else handle.write(b"{}")
+                reached += 1
+            except OSError:
+                pass
+    return [{"loss": float(reached)} for _ in input_data]
+    """
+    assert _constant_prediction(attack(sandbox, hostile(body)), 0.0)
+    assert unguarded(hostile(body)) > 0  # the same probe on the host reaches its own parent
 
 
 # ------------------------------------------------------------------- bad outputs
@@ -358,7 +450,17 @@ def isolated(request):
     assert attack(sandbox, PUBLISHED + "law = _truth\n").value["r2_raw"] == pytest.approx(PARALLEL_HUMAN_R2, abs=1e-12)
 
 
-def test_network_connections(isolated, rlimits_sandbox):
+def unguarded(program: str) -> float:
+    """What ``program``'s law answers run by a plain Python on the host: no runner, no guard, no
+    bubblewrap. The control of a probe the worker's own guards stop even without bubblewrap."""
+    call = "\nprint(law([{'num_params': 1e8, 'parallel_size': 1.0}], 'pile')[0]['loss'])\n"
+    with tempfile.TemporaryDirectory() as folder:  # its working directory, removed with what it wrote there
+        completed = subprocess.run([sys.executable, "-c", program + call], capture_output=True, text=True, timeout=120, cwd=folder)
+    assert completed.returncode == 0, completed.stderr
+    return float(completed.stdout.split()[-1])
+
+
+def test_network_connections(isolated):
     listener = socket.socket()
     listener.bind(("0.0.0.0", 0))
     listener.listen(8)
@@ -385,8 +487,7 @@ def test_network_connections(isolated, rlimits_sandbox):
     try:
         score = attack(isolated, hostile(body))
         assert _constant_prediction(score, 0.0) and accepted == []
-        control = attack(rlimits_sandbox, hostile(body))  # without bubblewrap the host's network is there
-        assert accepted and not _constant_prediction(control, 0.0)
+        assert unguarded(hostile(body)) > 0 and accepted  # on the host the network is there
     finally:
         listener.close()
 
@@ -402,7 +503,7 @@ def _host_address() -> str:
         probe.close()
 
 
-def test_writing_outside_the_working_directory(isolated, rlimits_sandbox, tmp_path):
+def test_writing_outside_the_working_directory(isolated, tmp_path):
     # a folder of the host, the root, system and library folders: only the working directory takes a write
     places = [str(tmp_path), "/", "/etc", "/usr/lib", os.path.dirname(os.__file__), "/home/sld", os.path.expanduser("~")]
     body = f"""
@@ -420,15 +521,15 @@ def test_writing_outside_the_working_directory(isolated, rlimits_sandbox, tmp_pa
     """
     try:
         assert _constant_prediction(attack(isolated, hostile(body)), 1.0)
-        control = attack(rlimits_sandbox, hostile(body))  # without bubblewrap the host folder takes it too
-        assert not _constant_prediction(control, 1.0) and (tmp_path / "planted-by-a-submission.txt").exists()
+        control = unguarded(hostile(body))  # on the host the host's folder takes it too
+        assert control != 1.0 and (tmp_path / "planted-by-a-submission.txt").exists()
     finally:
         for place in places:
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(place, "planted-by-a-submission.txt"))
 
 
-def test_environment_holds_nothing_of_the_eval(isolated, rlimits_sandbox, monkeypatch):
+def test_environment_holds_nothing_of_the_eval(isolated, monkeypatch):
     monkeypatch.setenv("SLDBENCH_PLANTED_SECRET", "sk-planted-0123456789")
     monkeypatch.setenv("HF_HOME", str(DATA_DIR))
     body = """
@@ -447,9 +548,8 @@ def test_environment_holds_nothing_of_the_eval(isolated, rlimits_sandbox, monkey
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=dict(os.environ))
     try:
         assert _constant_prediction(attack(isolated, hostile(body)), 0.0)
-        # without bubblewrap the runner's own environment is cleared too, but the host's processes
-        # are in view, the holder among them: the probe finds its secret
-        assert not _constant_prediction(attack(rlimits_sandbox, hostile(body)), 0.0)
+        # on the host the holder's environment is in view: the probe finds its secret
+        assert unguarded(hostile(body)) > 0
     finally:
         holder.kill()
         holder.wait()
@@ -479,11 +579,14 @@ def test_whole_filesystem_search_finds_no_test_targets(isolated, data_dir, plant
     secrets = sorted({repr(float(v)) for v in test.frame["loss"]} - {repr(float(v)) for v in train.frame["loss"]})
     # Under bubblewrap the view also holds /usr and the interpreter's prefix, read-only: their
     # names are searched, their contents (gigabytes of system and library files) are not.
-    skipped = ["/usr", *bubblewrap.interpreter_paths()] if not is_docker(isolated) else []
+    skipped = ["/usr", *(inside for _, inside in bubblewrap.interpreter_paths())] if not is_docker(isolated) else []
+    folder = asyncio.run(isolated.exec(["pwd"])).stdout.strip() if is_docker(isolated) else os.path.realpath(isolated.directory.name)
+    planted = os.path.join(folder, "cache", "test.csv")  # the worker runs in a scratch folder of its own
     search = f"""
     import functools, os
     SECRETS = {secrets!r}
     SKIPPED = {skipped!r}
+    PLANTED = {planted!r}
 
     @functools.cache
     def search():
@@ -495,7 +598,7 @@ def test_whole_filesystem_search_finds_no_test_targets(isolated, data_dir, plant
                 path = os.path.join(folder, name)
                 if path == os.path.abspath(__file__) or os.path.islink(path):
                     continue
-                if (name == "test.csv" or "scaling_law" in path) and path != os.path.join(os.getcwd(), "cache", "test.csv"):
+                if (name == "test.csv" or "scaling_law" in path) and path != PLANTED:
                     leaks += 100
                 if any(path.startswith(s + "/") for s in SKIPPED):
                     continue
@@ -532,3 +635,60 @@ def test_the_scoring_code_is_not_in_the_container(docker_sandbox):
     return [{"loss": float(found)} for _ in input_data]
     """
     assert _constant_prediction(attack(docker_sandbox, hostile(body), timeout=120), 0.0)
+
+
+# ------------------------------------------------------- what the solver left behind
+
+WATCHER = """
+import glob, sys, time
+swapped = open(sys.argv[1]).read()
+deadline = time.time() + 120
+while time.time() < deadline:  # every program a runner writes into /tmp becomes the swapped law
+    for path in glob.glob("/tmp/sldbench-run-*/program.py") + glob.glob("/tmp/*/sldbench-run-*/program.py"):
+        try:
+            if open(path).read() != swapped:
+                with open(path, "w") as handle:
+                    handle.write(swapped)
+        except OSError:
+            pass
+    time.sleep(0.0002)
+"""
+LOGGED_LAW = "def law(input_data, group):\n    return [{'loss': 2.0} for _ in input_data]\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["local", pytest.param("docker", marks=pytest.mark.docker)])
+def test_a_process_the_solver_left_behind_cannot_change_what_is_scored(kind, tmp_path):
+    # an agent's last act: a detached process that rewrites whatever program a runner writes, then a
+    # weak law.py; the score must be that law's own, since the scorer runs it where nothing else ran
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.solver import solver
+    from inspect_ai.util import sandbox as sample_sandbox
+
+    from sldbench.tasks import sldbench_task
+
+    python = "python3" if kind == "docker" else sys.executable
+    marker = f"watcher-{os.getpid()}-{kind}"
+
+    @solver
+    def leave_a_watcher():
+        async def solve(state, generate):
+            box = sample_sandbox()
+            await box.write_file("watcher.py", WATCHER)
+            await box.write_file("swapped.py", PUBLISHED + "law = _truth\n")
+            started = await box.exec(["sh", "-c", f"setsid nohup {python} watcher.py swapped.py {marker} >/dev/null 2>&1 &"])
+            assert started.success, started.stderr
+            await box.write_file("law.py", LOGGED_LAW)
+            return state
+
+        return solve
+
+    try:
+        (log,) = inspect_eval(sldbench_task("parallel", data_dir=str(DATA_DIR), sandbox=kind), solver=leave_a_watcher(), model="none",
+                              log_dir=str(tmp_path / "logs"), display="none")  # fmt: skip
+    finally:
+        subprocess.run(["pkill", "-f", marker])  # the local sandbox's solver commands run on this machine
+    assert log.status == "success", log.error
+    score = log.samples[0].scores["heldout_r2"]
+    assert score.answer == LOGGED_LAW and score.metadata["scoring_sandbox"] == "fresh"
+    assert _constant_prediction(score, 2.0), score.explanation

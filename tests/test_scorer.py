@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import textwrap
 import time
 from pathlib import Path
@@ -114,20 +115,24 @@ def test_each_failure_scores_minus_one_with_its_reason(local_sandbox, data_dir, 
 
 
 def runaway_program(marker: str) -> str:
-    """A law that starts a detached grandchild in its own session, records both in ``pids.txt`` in its
-    working directory, then spins. Both carry ``marker`` in their name, so the host finds them whatever
-    PID namespace they run in (see `marked_processes`)."""
+    """A law that starts a detached grandchild in its own session, prints both pids (``pids: A B``,
+    in the run's output), then spins. Both carry ``marker`` in their name, so the host finds them
+    whatever PID namespace they run in (see `marked_processes`); the law can write no file."""
     return textwrap.dedent(f'''
-        import os, subprocess, sys, time
+        import ctypes, os, subprocess, sys, time
         def law(input_data, group):
-            with open("/proc/self/comm", "w") as f:
-                f.write({marker!r})
+            ctypes.CDLL(None).prctl(15, {marker.encode()!r}, 0, 0, 0)  # PR_SET_NAME
             child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}], start_new_session=True)
-            with open("pids.txt", "w") as f:
-                f.write(f"{{os.getpid()}} {{child.pid}}")
+            print(f"pids: {{os.getpid()}} {{child.pid}}", flush=True)
             while True:
                 pass
     ''')
+
+
+def started_pids(output: str) -> list[str]:
+    """The pids a `runaway_program` printed (both had started when there are two)."""
+    found = re.search(r"pids: (\d+) (\d+)", output)
+    return list(found.groups()) if found else []
 
 
 def new_marker() -> str:
@@ -158,7 +163,7 @@ def test_runaway_submission_is_killed_with_no_process_left(local_sandbox, data_d
     assert time.monotonic() - started < 30
     assert result.value["r2"] == -1.0
     assert "timeout: timed out after 3 s" in result.explanation
-    assert len((Path(local_sandbox.directory.name) / "pids.txt").read_text().split()) == 2  # both had started
+    assert len(started_pids(result.explanation)) == 2  # both had started
     assert marked_processes(marker) == []
 
 
@@ -203,7 +208,7 @@ def test_submission_searching_for_test_targets_finds_none(local_sandbox, data_di
     SECRETS = {secrets!r}
     def law(input_data, group):
         leaks = []
-        roots = [os.getcwd()] + [os.path.join(tempfile.gettempdir(), d) for d in os.listdir(tempfile.gettempdir()) if d.startswith("sldbench")]
+        roots = [{os.path.realpath(local_sandbox.directory.name)!r}, os.getcwd()] + [os.path.join(tempfile.gettempdir(), d) for d in os.listdir(tempfile.gettempdir()) if d.startswith("sldbench")]
         for root in roots:
             for folder, _, files in os.walk(root):
                 for name in files:

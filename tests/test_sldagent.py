@@ -259,3 +259,44 @@ def test_bare_solver_name_works_from_the_command_line(tmp_path, data_dir):
     log = read_eval_log(list_eval_logs(str(tmp_path / "logs"))[0])
     assert log.plan.steps[-1].solver == "sldbench/sldagent"
     assert log.samples[0].scores["heldout_r2"].value["r2"] > 0.99
+
+
+# A candidate that fits the ParScale law honestly and, each time it predicts, tries to keep the warm
+# runner for itself: have it run a job of its own that would stay past the search (its socket
+# re-linked) and later rewrite the programs the scorer runs.
+HIJACKER = PARSCALE.replace(
+    "def scaling_law_func(data_points, params):\n",
+    '''def _hijack():
+    import glob, json, os, socket
+    swap = "import glob, time\\nwhile True:\\n    [open(p, 'w').write('def law(d, g):\\\\n    return [{\\\\'loss\\\\': 1.0} for _ in d]\\\\n') for p in glob.glob('/tmp/*/program.py')]\\n    time.sleep(0.001)\\n"
+    job = {"program": "import os\\nos.system(%r)\\ndef law(d, g):\\n    return []\\n" % ("python3 -c \\"%s\\" &" % swap), "shape": "law",
+           "features": ["num_params", "parallel_size"], "targets": ["loss"], "predict": {}, "limits": {}}
+    for path in glob.glob(os.path.join(os.environ.get("HOME", "/"), ".sldbench", "*.sock")):
+        try:
+            os.link(path, path + ".kept")
+        except OSError:
+            pass
+        try:
+            connection = socket.socket(socket.AF_UNIX)
+            connection.connect(path)
+            connection.sendall((json.dumps({"nonce": "n", "timeout": 600}) + "\\n" + json.dumps(job)).encode())
+            connection.close()
+        except OSError:
+            pass
+
+
+def scaling_law_func(data_points, params):
+    _hijack()
+''',
+)
+
+
+def test_the_score_of_a_run_is_the_score_of_the_law_it_logged(tmp_path, data_dir, local_sandbox):
+    script = write_script(tmp_path / "s.jsonl", [fenced(HIJACKER)])
+    log = run_eval(tmp_path, script, data_dir, iterations=1, parallel=1)
+    assert log.status == "success", log.error
+    sample = log.samples[0]
+    score = sample.scores["heldout_r2"]
+    assert score.answer.strip() == HIJACKER.strip() and sample.metadata["sldagent"]["best"]["id"] == "p0001"
+    alone = asyncio.run(score_program(local_sandbox, score.answer, PARALLEL, data_dir))
+    assert score.value["r2_raw"] == pytest.approx(alone.value["r2_raw"], abs=1e-12) and alone.value["r2"] > 0.99

@@ -15,12 +15,16 @@ from typing import Awaitable, Callable, Protocol, runtime_checkable
 from ..data import Split
 from ..folds import SEPARATOR, fold_r2s, fold_score
 from ..metrics import heldout_metrics
+from ..sandbox.errors import HarnessError
 from ..submission import hidden_constants
 from .database import Database, Program, Settings
 from .edits import child_from_diff, child_from_full_rewrite
 from .program import INITIAL_PROGRAM, Rejected, check_candidate, normalized
 from .prompts import system_prompt, user_prompt
 
+
+HARNESS_FAILURE = "harness failure"
+HARNESS_FAILURES_IN_A_ROW = 3  # then the search stops with the cause: the sandbox is broken, not the candidates
 
 TextPropose = Callable[[str, str], Awaitable[tuple[str, dict]]]
 """``async (system_prompt, user_prompt) -> (reply text, usage dict)``: a model behind prompts."""
@@ -33,7 +37,7 @@ class Attempt:
     iteration: int
     island: int
     parent: str
-    outcome: str  # "accepted" or "rejected"
+    outcome: str  # "accepted", "rejected", or HARNESS_FAILURE (the candidate was never judged)
     reason: str = ""
     child: str | None = None
     fitness: float | None = None
@@ -152,6 +156,7 @@ class Search:
             raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget}")
         self.time_budget = time_budget
         self._deadline: float | None = None
+        self._harness_streak = 0
 
     # -- evaluation
     async def _fitness(self, code: str) -> tuple[float, float, int, list[float]]:
@@ -194,6 +199,9 @@ class Search:
         except Rejected as err:
             attempt.reason = str(err)
             return attempt
+        except HarnessError as err:  # the sandbox failed, not the candidate: it is not judged, and it is counted
+            attempt.outcome, attempt.reason = HARNESS_FAILURE, str(err)
+            return attempt
         return Program(f"p{item.iteration + 1:04d}", child, parent.id, item.iteration, item.island, fitness, combined, params, len(child), folds=folds)
 
     def _commit(self, state: SearchState, item: Pending, outcome: Attempt | Program) -> None:
@@ -208,6 +216,12 @@ class Search:
                     hidden_constants=hidden_constants(outcome.code),
                 )
         state.attempts.append(outcome)
+        self._harness_streak = self._harness_streak + 1 if outcome.outcome == HARNESS_FAILURE else 0
+        if self._harness_streak >= HARNESS_FAILURES_IN_A_ROW:
+            raise HarnessError(
+                f"{self._harness_streak} candidates in a row could not be evaluated (the sandbox failed, not the "
+                f"candidates); the last: {outcome.reason}"
+            )
         best = db.best()
         state.trajectory.append({"iteration": item.iteration + 1, "best": best.id, "best_fitness": best.fitness})
         self.log({**asdict(outcome), "iteration": item.iteration + 1, "best": best.id, "best_fitness": best.fitness})

@@ -70,7 +70,7 @@ def user_prompt(
     if recent:
         rows = [
             f"- iteration {a.iteration + 1}, parent {a.parent}: "
-            + (f"accepted as {a.child}, train R^2 {a.fitness:.6g}" if a.outcome == "accepted" else f"rejected: {a.reason}")
+            + (f"accepted as {a.child}, train R^2 {a.fitness:.6g}" if a.outcome == "accepted" else f"{a.outcome}: {a.reason}")
             for a in recent
         ]
         parts.append("## Recent attempts\n" + "\n".join(rows))

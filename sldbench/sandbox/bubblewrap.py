@@ -5,12 +5,15 @@ runner alike) starts as ``bwrap [view] python -I -c RUNNER``:
 
 - its own user, PID, network, IPC, UTS and cgroup namespaces: no network at all
   (only a loopback interface of its own), no signal reaches the host's processes;
+- no capabilities (``--cap-drop ALL``): though uid 0 of its namespace, it can set
+  no host name and make no namespace or mount;
 - a cleared environment: only the variables the caller names (the runner's:
   ``PATH``, ``HOME`` set to the job's folder, ``LANG``, the thread variables);
 - a read-only view of what the interpreter needs: ``/usr`` (with the merged
   ``/bin``, ``/lib``... links), the interpreter's prefix(es) and the folders
-  numpy and scipy load from, the dynamic linker's cache and the alternatives
-  links; a fresh ``/proc``, ``/dev`` and ``/tmp``;
+  numpy and scipy load from (wherever they are: under ``/tmp``, ``/opt``,
+  ``~/.local``, behind a symbolic link), the dynamic linker's cache and the
+  alternatives links; a fresh ``/proc``, ``/dev`` and ``/tmp``;
 - the job's working directory (the sandbox's folder) as the only writable place
   outside its private ``/tmp`` (the new root itself is read-only);
 - it dies with the process that started it (``--die-with-parent``).
@@ -44,23 +47,30 @@ def executable() -> str | None:
 
 
 @functools.cache
-def interpreter_paths() -> tuple[str, ...]:
-    """Folders the sandbox's Python needs read-only: its prefixes and where numpy and scipy load from (found once).
+def interpreter_paths() -> tuple[tuple[str, str], ...]:
+    """Folders the sandbox's Python needs read-only, as ``(folder on this machine, path inside)`` (found once).
 
-    Folders inside another one of the list, or inside ``/usr``, are left out.
+    Its prefixes (a virtual environment's and its base interpreter's) and where numpy and
+    scipy load from, each at its real path and at the path Python knows it by, so that a
+    prefix behind a symbolic link (``/opt/env -> /data/env``) is found where Python looks.
+    Paths inside another one of the list, or inside ``/usr``, are left out.
     """
-    found = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))]
+    found = [sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(sys.executable), os.path.dirname(os.path.realpath(sys.executable))]
     for module in ("numpy", "scipy"):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin:
-            found.append(str(Path(spec.origin).resolve().parents[1]))  # the site-packages folder
-    paths: list[str] = []
-    for path in sorted({os.path.realpath(p) for p in found}, key=len):
-        if path in ("/", "") or path == "/usr" or path.startswith("/usr/"):
+            found += [str(Path(spec.origin).parents[1]), str(Path(spec.origin).resolve().parents[1])]  # site-packages
+    mounts = {}
+    for path in found:
+        for inside in (os.path.abspath(path), os.path.realpath(path)):
+            mounts.setdefault(inside, os.path.realpath(path))
+    kept: list[tuple[str, str]] = []
+    for inside in sorted(mounts, key=len):
+        if inside in ("/", "") or inside == "/usr" or inside.startswith("/usr/"):
             continue
-        if not any(path == kept or path.startswith(kept + os.sep) for kept in paths):
-            paths.append(path)
-    return tuple(paths)
+        if not any(inside == other or inside.startswith(other + os.sep) for _, other in kept):
+            kept.append((mounts[inside], inside))
+    return tuple(kept)
 
 
 def view(workdir: str, environment: dict[str, str]) -> list[str]:
@@ -87,13 +97,16 @@ def view(workdir: str, environment: dict[str, str]) -> list[str]:
     for extra in READ_ONLY_EXTRAS:
         if os.path.exists(extra):
             options += ["--ro-bind", extra, extra]
-    for path in interpreter_paths():
-        options += ["--ro-bind", path, path]
     options += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    # after the /tmp mount, so that a working directory under /tmp is bound on top of it
+    # after the /tmp mount, so that an interpreter (a virtual environment in /tmp) and a working
+    # directory under /tmp are bound on top of it, not hidden by it
+    for folder, inside in interpreter_paths():
+        options += ["--ro-bind", folder, inside]
     options += ["--bind", workdir, workdir, "--chdir", workdir]
     options += ["--remount-ro", "/"]  # the new root itself: nothing but /tmp and workdir takes a write
-    options += ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+    # no capabilities, even as uid 0 of its own user namespace: nothing it sets in the kernel
+    # (host name, namespaces, mounts) can carry state from one worker to the next
+    options += ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
     for name, value in environment.items():
         options += ["--setenv", name, value]
     return options

@@ -286,6 +286,31 @@ class DockerSandboxEnvironment(SandboxEnvironment):
             logging.getLogger(__name__).warning(
                 f"removed {len(reaped)} sldbench-docker container(s) left by killed runs: {', '.join(reaped)}"
             )
+        await cls.prove(task_name, settings)
+
+    @classmethod
+    async def prove(cls, task_name: str, settings: "DockerSandboxConfig"):
+        """Score a known law in a fresh container of ``settings`` (`sldbench.sandbox.probe.prove`).
+
+        Returns
+        -------
+        RunResult
+            The probe's run.
+
+        Raises
+        ------
+        PrerequisiteError
+            When the known law does not score exactly in it: one line with the cause and the fix.
+        """
+        from .probe import SandboxProbeError, prove
+
+        environments = await cls.sample_init(task_name, settings, {})
+        try:
+            return await prove(environments["default"], f"Check the image {settings.image!r} (docker/build.sh scoring rebuilds it) and sldbench doctor")
+        except SandboxProbeError as err:
+            raise prerequisite_error(f"{SANDBOX_TYPE}: {err}") from err
+        finally:
+            await cls.sample_cleanup(task_name, settings, environments, False)
 
     @staticmethod
     def _check_image(image: str) -> None:

@@ -1,14 +1,22 @@
-"""``sldbench doctor``: which isolation each sandbox gives on this machine, and how to get more."""
+"""``sldbench doctor``: which isolation each sandbox gives on this machine, and how to get more.
+
+Each available sandbox also runs its self-test (`sldbench.sandbox.probe`), the
+check every task starts with: a known law through the real path, exactly.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import shutil
 from dataclasses import dataclass
 
 from . import bubblewrap
-from .docker import DEFAULT_IMAGE, docker_client, engine_problem
-from .local import BUBBLEWRAP, RLIMITS_ONLY
+from .docker import DEFAULT_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment, docker_client, engine_problem
+from .errors import PrerequisiteError
+from .local import BUBBLEWRAP, RLIMITS_ONLY, prove_policy
+
+FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -26,26 +34,43 @@ class Finding:
         What that means, or what is missing.
     fix : str
         How to get more isolation ("" when nothing is missing).
+    self_test : str
+        What the sandbox's self-test saw: a known law scored exactly (and the guards its
+        workers ran under), or why not; "" where the sandbox is unavailable.
     """
 
     sandbox: str
     isolation: str
     detail: str
     fix: str = ""
+    self_test: str = ""
+
+
+def _self_test(prove) -> tuple[bool, str]:
+    """Run one sandbox's self-test; (passed, what it saw)."""
+    try:
+        result = asyncio.run(prove)
+    except PrerequisiteError as err:
+        return False, str(err)
+    return True, f"passed: a known law scored exactly ({result.isolation}; workers under {result.write_guard})"
 
 
 def local() -> Finding:
     problem = bubblewrap.problem()
+    passed, seen = _self_test(prove_policy("auto"))
+    if not passed:
+        return Finding("local", FAILED, f"the self-test failed: {seen}", "see the message; -T sandbox=docker runs elsewhere", seen)
     if problem is None:
         return Finding(
             "local", BUBBLEWRAP,
-            f"{bubblewrap.version() or 'bubblewrap'} ({bubblewrap.executable()}): own namespaces, no network, "
+            f"{bubblewrap.version() or 'bubblewrap'} ({bubblewrap.executable()}): own namespaces, no capabilities, no network, "
             "a cleared environment, a read-only view of /usr and the interpreter, the job's folder the only writable one",
+            self_test=seen,
         )  # fmt: skip
     return Finding(
         "local", RLIMITS_ONLY,
         f"{problem}: CPU, memory, file-size and process limits and a cleared environment only; a submission can read what you can",
-        f"{bubblewrap.INSTALL_HINT} (Debian/Ubuntu), or use -T sandbox=docker",
+        f"{bubblewrap.INSTALL_HINT} (Debian/Ubuntu), or use -T sandbox=docker", seen,
     )  # fmt: skip
 
 
@@ -58,10 +83,14 @@ def docker() -> Finding:
     images = {tag.split(":")[0] for image in client.images.list() for tag in image.tags}
     if DEFAULT_IMAGE not in images:
         return Finding("docker", "unavailable", f"engine {version} answers, but the image {DEFAULT_IMAGE} is missing", "docker/build.sh scoring")
+    passed, seen = _self_test(DockerSandboxEnvironment.prove("doctor", DockerSandboxConfig()))
+    if not passed:
+        return Finding("docker", FAILED, f"the self-test failed: {seen}", "docker/build.sh scoring rebuilds the image", seen)
     return Finding(
         "docker", "container",
         f"engine {version}, image {DEFAULT_IMAGE}: no network, a read-only root, uid 1000 without capabilities, "
         "memory, CPU and process limits for the whole container",
+        self_test=seen,
     )  # fmt: skip
 
 

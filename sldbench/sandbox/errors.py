@@ -15,3 +15,14 @@ def prerequisite_error(message: str) -> PrerequisiteError:
     error = PrerequisiteError(escape(message))
     error.args = (message,)
     return error
+
+
+class HarnessError(RuntimeError):
+    """The harness itself failed, not the submission: never a score.
+
+    A sandbox or runner that cannot start, a runner that gives no reply or a malformed
+    one, an exec or relay error. Raised out of a scorer or solver, Inspect records a
+    sample error (which ``--retry-on-error`` retries), not an R^2 of -1; a submission's
+    own failures (exception, timeout, NaN, wrong shape, parameter limit) are scores of -1
+    with their reason (`sldbench.sandbox.host.RunResult`).
+    """

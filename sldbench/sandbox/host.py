@@ -16,6 +16,7 @@ In the local sandbox both start under bubblewrap when it works here
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import secrets
@@ -33,6 +34,7 @@ from inspect_ai.util._sandbox.local import LocalSandboxEnvironment  # inspect-ev
 from ..metrics import PredictionError, as_prediction_matrix
 from ..specs import TaskSpec
 from . import local
+from .errors import HarnessError
 from .relay import NO_REPLY, NO_SERVER, Relay, RelayClosed
 from .runner import CLIENT_SOURCE, EXIT_NO_SERVER, decode_matrix, encode_matrix
 
@@ -90,7 +92,8 @@ class RunResult:
     kind : str
         Failure class when not ok: ``exception``, ``timeout``, ``cpu_limit``,
         ``killed``, ``no_result``, ``bad_params`` (a fitted vector with NaN, Inf or no
-        numbers), ``bad_output``, ``runner``.
+        numbers, or not flat), ``bad_output``. A failure of the runner itself is not a
+        result: it raises `HarnessError`.
     error : str
         One-line reason when not ok.
     detail : str
@@ -115,9 +118,11 @@ class RunResult:
         What the run was isolated by: ``bubblewrap`` or ``rlimits-only`` (local
         sandbox), ``docker``, or the sandbox's own kind (see `isolation_of`).
     write_guard : str
-        The guards the fit worker ran under, so that no state crosses from it to the predict
-        worker: ``landlock (ABI n)`` (no change to the filesystem), ``seccomp (no IPC objects
-        or keyrings)``, both, or ``none``.
+        The guards every worker of the run (law, fit, predict, batch check) ran under, as the
+        runner's supervisor applied them (a worker that could not take one fails the run):
+        ``landlock (ABI n)`` (no change to the filesystem, no TCP, no signal or trace of a
+        process outside its own tree), ``seccomp (no IPC objects or keyrings)``, and
+        ``no capabilities``.
     """
 
     ok: bool
@@ -195,8 +200,9 @@ def _job(
     limits: Limits,
     shape: str,
     batch_check: bool,
+    key: str | None = None,
 ) -> tuple[str, str]:
-    """The runner's stdin for one run (header line + job JSON), and the nonce."""
+    """The runner's stdin for one run (header line + job JSON), and the nonce; ``key``: a warm runner's."""
     job = {
         "program": program,
         "shape": shape,
@@ -208,7 +214,8 @@ def _job(
         "batch_check": batch_check,
     }
     nonce = secrets.token_hex(16)
-    return json.dumps({"nonce": nonce, "timeout": limits.timeout}) + "\n" + json.dumps(job), nonce
+    header = {"nonce": nonce, "timeout": limits.timeout, **({"key": key} if key else {})}
+    return json.dumps(header) + "\n" + json.dumps(job), nonce
 
 
 async def run_program(
@@ -242,6 +249,14 @@ async def run_program(
     Returns
     -------
     RunResult
+        ``ok`` with the predictions, or the submission's own failure (its ``kind`` and reason).
+
+    Raises
+    ------
+    HarnessError
+        When the runner could not run the job: it did not start, gave no valid reply (it
+        died, or the sandbox did), or reported a failure of its own (a malformed job, a guard
+        it could not apply). Never a score: the caller's sample errors.
     """
     limits = limits or Limits()
     stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
@@ -253,9 +268,8 @@ async def run_program(
     try:
         completed = await sandbox.exec(argv, input=stdin, timeout=int(limits.timeout + HOST_TIMEOUT_MARGIN))
     except TimeoutError:
-        result = RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s")
-    else:
-        result = _parse_reply(completed.stdout, completed.stderr, nonce, spec, predict)
+        raise HarnessError(f"the runner did not answer within {limits.timeout + HOST_TIMEOUT_MARGIN:g} s, though its own timeout is {limits.timeout:g} s") from None
+    result = _parse_reply(completed.stdout, completed.stderr, nonce, spec, predict)
     result.isolation = isolation
     return result
 
@@ -285,6 +299,7 @@ class WarmRunner:
         self.sandbox = sandbox
         self.idle_seconds = idle_seconds
         self._socket: str | None = None
+        self._key: str | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._starting = asyncio.Lock()
         self.isolation = "" if _is_local(sandbox) else isolation_of(sandbox)
@@ -295,7 +310,10 @@ class WarmRunner:
             if self._socket is not None and self._socket != stale:
                 return self._socket  # another job started one meanwhile
             path = f"{SANDBOX_WORKDIR}/warm-{secrets.token_hex(4)}.sock"
-            serve = [sandbox_python(self.sandbox), "-I", "-c", RUNNER_SOURCE, "--serve", path, "--idle", str(self.idle_seconds)]
+            # the runner gets the key's hash: no process in the sandbox ever holds the key itself
+            key = secrets.token_hex(32)
+            key_hash = hashlib.sha256(key.encode()).hexdigest()
+            serve = [sandbox_python(self.sandbox), "-I", "-c", RUNNER_SOURCE, "--serve", path, "--key-hash", key_hash, "--idle", str(self.idle_seconds)]
             if _is_local(self.sandbox):
                 await self._start_child(serve + ["--foreground"])
             else:
@@ -305,7 +323,7 @@ class WarmRunner:
                     raise RuntimeError(f"the warm runner did not start in the sandbox: {(started.stderr or started.stdout).strip()}")
             if stale is not None:
                 await self.sandbox.exec(["rm", "-f", stale], timeout=60)  # a runner still listening there exits
-            self._socket = path
+            self._socket, self._key = path, key
             return path
 
     async def _start_child(self, serve: list[str]) -> None:
@@ -378,18 +396,28 @@ class WarmRunner:
         shape: str = "auto",
         batch_check: bool = False,
     ) -> RunResult:
-        """Run one submission; same parameters and result as `run_program` (without ``sandbox``)."""
+        """Run one submission; same parameters and result as `run_program` (without ``sandbox``).
+
+        Raises
+        ------
+        HarnessError
+            When no runner could be started or none answered (see `run_program`).
+        """
         limits = limits or Limits()
-        stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
         try:
             path = self._socket or await self._start(None)
+            stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check, self._key)
             listening, stdout, stderr = await self._send(path, stdin, limits)
             if not listening:  # killed by an earlier job: start another
-                listening, stdout, stderr = await self._send(await self._start(path), stdin, limits)
-        except RuntimeError as err:  # the next job tries again: one job's damage must not stop a search
-            return RunResult(ok=False, kind="runner", error=str(err), isolation=self.isolation)
+                path = await self._start(path)
+                stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check, self._key)
+                listening, stdout, stderr = await self._send(path, stdin, limits)
+        except RuntimeError as err:
+            raise HarnessError(f"the warm runner could not be started: {err}") from err
         except TimeoutError:
-            return RunResult(ok=False, kind="timeout", error=f"the runner did not answer within {limits.timeout:g} s", isolation=self.isolation)
+            raise HarnessError(f"the warm runner did not answer within {limits.timeout + HOST_TIMEOUT_MARGIN:g} s, though its own timeout is {limits.timeout:g} s") from None
+        if not listening:
+            raise HarnessError(f"no warm runner took the job, even a new one: {stderr.strip() or 'no answer'}")
         result = _parse_reply(stdout, stderr, nonce, spec, predict)
         result.isolation = self.isolation
         return result
@@ -456,9 +484,10 @@ def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: 
             reply = candidate
             break
     if reply is None:
-        return RunResult(
-            ok=False, kind="runner", error="the runner gave no valid reply", detail=(stderr or stdout)[-4000:]
-        )
+        said = (stderr or stdout).strip().splitlines()
+        raise HarnessError("the runner gave no valid reply" + (f": {said[-1][:500]}" if said else " (it printed nothing)"))
+    if not reply.get("ok") and reply.get("kind") == "runner":  # the runner's own failure, not the submission's
+        raise HarnessError(f"the runner failed: {reply.get('error', 'no reason given')}")
     detail = "\n".join(part for part in (reply.get("traceback", ""), reply.get("output", "")) if part)
     common = dict(
         shape=reply.get("shape", ""),

@@ -105,7 +105,8 @@ class IsolatedLocalSandbox(LocalSandboxEnvironment):
 
     @classmethod
     async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
-        resolve(_config(config).isolation)  # fails now, not at the first run, when bubblewrap is required and missing
+        # fails now, not at the first run: when bubblewrap is required and missing, or a known law does not score exactly
+        await prove_policy(_config(config).isolation)
 
     @classmethod
     async def sample_init(
@@ -141,6 +142,40 @@ def resolve(policy: str) -> str:
         raise prerequisite_error(required_message(problem))
     _warn_once(problem)
     return RLIMITS_ONLY
+
+
+async def prove_policy(policy: str):
+    """Score a known law in a fresh local sandbox under ``policy`` (`sldbench.sandbox.probe.prove`).
+
+    Parameters
+    ----------
+    policy : {"auto", "required", "rlimits"}
+
+    Returns
+    -------
+    RunResult
+        The probe's run (its isolation and guards).
+
+    Raises
+    ------
+    PrerequisiteError
+        When bubblewrap is required and does not work, or the known law does not score
+        exactly; one line with the cause and the fix.
+    """
+    from .probe import SandboxProbeError, prove
+
+    mode = resolve(policy)
+    fix = (
+        "Run sldbench doctor for what this machine gives; -T isolation=rlimits (--isolation rlimits) runs without "
+        "bubblewrap, with no isolation of files" if mode == BUBBLEWRAP else "Run sldbench doctor for what this machine gives"
+    )
+    sandbox = IsolatedLocalSandbox(policy)
+    try:
+        return await prove(sandbox, fix)
+    except SandboxProbeError as err:
+        raise prerequisite_error(f"{SANDBOX_TYPE} ({mode}): {err}") from err
+    finally:
+        sandbox.directory.cleanup()
 
 
 def runner_environment(workdir: str) -> dict[str, str]:

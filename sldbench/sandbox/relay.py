@@ -5,7 +5,8 @@ tens of milliseconds per SLDAgent candidate. `Relay` starts one ``exec`` of `REL
 with its stdin kept open, and sends every job down it. In the container the relay reads
 framed requests (a job for the warm runner at a given socket), forwards each to that
 socket on a thread of its own (jobs in flight overlap) and writes the framed reply back.
-It holds nothing but the bytes in transit; it exits when its stdin closes. What runs the
+It holds nothing but the bytes in transit (no process of the container's user can read its
+memory: it is not dumpable); it exits when its stdin closes. What runs the
 job is the warm runner, unchanged: the relay only replaces the client process.
 
 A request frame is ``id (8 bytes), path length (4), job length (8)``, the socket path and
@@ -27,7 +28,11 @@ REPLY_HEADER = struct.Struct(">QBQ")
 REPLIED, NO_SERVER, NO_REPLY = 0, 1, 2
 
 RELAY_SOURCE = f"""
-import os, socket, struct, sys, threading
+import ctypes, os, socket, struct, sys, threading
+try:  # the jobs it carries hold the runner's key: no process of the same user may read its memory
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+except (OSError, AttributeError):
+    pass
 request, reply = struct.Struct(">QIQ"), struct.Struct(">QBQ")
 source, sink, lock = sys.stdin.buffer, sys.stdout.buffer, threading.Lock()
 

@@ -10,9 +10,11 @@ re-parented to it and killed at the end of the run.
 Two ways to use it (host side: ``sldbench.sandbox.host``)::
 
     python runner.py                        one run: the job on stdin, the reply on stdout
-    python runner.py --serve SOCKET         start a warm runner in the background (numpy and
-                                            scipy imported once) and print "ready PID"
-    python runner.py --serve SOCKET --foreground
+    python runner.py --serve SOCKET --key-hash SHA256
+                                            start a warm runner in the background (numpy and
+                                            scipy imported once) and print "ready PID"; it runs
+                                            only requests whose key has that SHA-256
+    python runner.py --serve SOCKET --key-hash SHA256 --foreground
                                             the same, served by this process, which dies with
                                             its parent (for a supervisor that keeps it, such as
                                             bubblewrap, whose namespace ends with its first process)
@@ -20,8 +22,8 @@ Two ways to use it (host side: ``sldbench.sandbox.host``)::
                                             as in the one-run form
 
 A request is a header line, ``{"nonce": NONCE, "timeout": SECONDS}`` (the wall
-time allowed for the whole run), then the job, one JSON object that only the
-worker reads::
+time allowed for the whole run; for a warm runner also ``"key": KEY``), then the
+job, one JSON object that only the worker reads::
 
     program      source of the submission
     shape        "auto" | "law" | "fit_predict"
@@ -45,13 +47,18 @@ imported numpy and scipy but never run a submission, so jobs cannot affect one
 another, and neither can the phases of one job: a fit-and-predict program is
 fitted in one worker, whose only output is a parameter vector per group, and
 predicts in another that gets the program and those vectors alone (`run_job`).
-Where the kernel has Landlock, the fit worker can change nothing on the
-filesystem, open no TCP connection and signal no process outside its own tree
-(`forbid_writes`), and a seccomp filter keeps it from making the kernel objects
-Landlock does not cover (System V IPC, message queues, keyrings: `forbid_ipc`);
-the reply's ``write_guard`` says which guards were on. Workers
-send their replies up a pipe; what the host trusts (parameter counts, the batch
-check, timings) is computed by the supervisor. The first worker of a job and
+Every worker (law, fit, predict, batch check) runs in a scratch folder of its own
+(its working directory and ``TMPDIR``, removed when its phase ends) and, before the
+submission runs, gives up every capability (`drop_capabilities`) and, where the
+kernel has Landlock, can write nowhere else, open no TCP connection, and signal or
+trace no process outside its own tree (`forbid_writes`); a seccomp filter keeps it
+from making the kernel objects Landlock does not cover (System V IPC, message
+queues, keyrings: `forbid_ipc`). The reply's ``write_guard`` says which guards were
+on; a worker that cannot take one fails the job as the runner's failure. Workers
+are forked before the request is read (none holds its nonce) and send their
+replies up a pipe; what the host trusts (parameter counts, the batch check,
+timings) is computed by the supervisor. A warm runner holds only the SHA-256 of
+the host's key, so no worker can make it run a job. The first worker of a job and
 its handler are forked before the job arrives, and a job is answered as soon as
 its processes are sent SIGKILL (they are reaped just after). The warm runner exits when its socket file is removed or after
 it has been idle for ``--idle`` seconds.
@@ -63,6 +70,8 @@ import base64
 import contextlib
 import ctypes
 import functools
+import hashlib
+import hmac
 import json
 import os
 import resource
@@ -271,7 +280,8 @@ def static_shape(program: str, requested: str) -> str:
 
 # ------------------------------------------------------- write guard (Landlock)
 
-SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_RESTRICT_SELF = 444, 446  # the same numbers on every architecture
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446  # the same on every architecture
+LANDLOCK_RULE_PATH_BENEATH = 1
 LANDLOCK_CREATE_RULESET_VERSION = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
@@ -279,6 +289,9 @@ PR_SET_DUMPABLE = 4
 # folders, links, sockets, pipes, devices); then rename across folders (2) and truncate (3).
 # Reading and executing stay allowed.
 LANDLOCK_WRITE_RIGHTS = {1: 0b1_1111_1111_0010, 2: 1 << 13, 3: 1 << 14}
+# Beneath its scratch folder a worker may write, but make no socket, FIFO or device: nothing there
+# another process could reach it through while it runs (the folder is removed when the phase ends)
+LANDLOCK_SCRATCH_EXCLUDED = (1 << 6) | (1 << 9) | (1 << 10) | (1 << 11)  # MAKE_CHAR, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK
 LANDLOCK_NET_TCP = 0b11  # bind and connect (ABI 4)
 LANDLOCK_SCOPES = 0b11  # abstract Unix sockets and signals of processes outside the domain (ABI 6)
 
@@ -299,12 +312,19 @@ def landlock_abi() -> int:
     return max(int(abi), 0)
 
 
-def forbid_writes(abi: int) -> bool:
-    """Deny this process and its descendants every change to the filesystem, TCP, and signals and
-    abstract sockets to processes outside them (Landlock ABI ``abi``); False if it could not be done.
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def forbid_writes(abi: int, scratch: str) -> bool:
+    """Deny this process and its descendants every change to the filesystem outside ``scratch``,
+    TCP, and signals, tracing and abstract sockets to processes outside them (Landlock ABI ``abi``);
+    False if it could not be done.
 
     Files already open (the phase's output log, the reply pipe) stay writable, since rights are
-    checked when a file is opened; so nothing one phase of a job writes can reach another phase.
+    checked when a file is opened. ``scratch`` is the phase's own folder, removed when the phase
+    ends, so nothing one phase of a job writes can reach another phase or job.
     """
     if abi < 1:
         return False
@@ -316,6 +336,13 @@ def forbid_writes(abi: int) -> bool:
     if ruleset < 0:
         return False
     try:
+        folder = os.open(scratch, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            rule = _PathBeneath(rights & ~LANDLOCK_SCRATCH_EXCLUDED, folder)
+            if libc.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+                return False
+        finally:
+            os.close(folder)
         return _prctl(PR_SET_NO_NEW_PRIVS, 1) and libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
     finally:
         os.close(ruleset)
@@ -370,6 +397,38 @@ def forbid_ipc() -> bool:
     filters = (_SockFilter * len(program))(*[_SockFilter(*instruction) for instruction in program])
     fprog = _SockFprog(len(program), filters)
     return _prctl(PR_SET_NO_NEW_PRIVS, 1) and _libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) == 0
+
+
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+LAST_CAPABILITY = 63
+
+
+def drop_capabilities() -> bool:
+    """Give up every capability this process has, now and for whatever it runs; False if some remain.
+
+    Under bubblewrap a runner is uid 0 of its own user namespace, with every capability of
+    that namespace: it could set the host name, make namespaces or change what others see
+    of the kernel, a store that outlives the worker. Without capabilities it can do none of it.
+    """
+    libc = _libc()
+    for capability in range(LAST_CAPABILITY + 1):  # the bounding set first (it needs CAP_SETPCAP, dropped last)
+        libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: twice (64 bits), all zero
+    libc.capset(header, data)
+    return _capabilities() == 0
+
+
+def _capabilities() -> int:
+    """This process's effective and permitted capability bits (0: none; -1: unknown)."""
+    try:
+        with open("/proc/self/status") as status:
+            fields = dict(line.split(":", 1) for line in status if line.startswith(("CapEff", "CapPrm")))
+        return int(fields["CapEff"], 16) | int(fields["CapPrm"], 16)
+    except (OSError, KeyError, ValueError):
+        return -1
 
 
 # ------------------------------------------------------------ supervisor side
@@ -605,7 +664,12 @@ def _run_in_worker(message: bytes) -> dict:
     sys.stdout = open(1, "w", buffering=1, closefd=False)
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     _apply_limits(job.get("limits", {}))
-    if header["landlock"] and not forbid_writes(header["landlock"]):
+    if not drop_capabilities():
+        return {"ok": False, "kind": "runner", "error": "the worker could not give up its capabilities"}
+    # the phase's scratch folder is its working directory and its temporary folder: the one place it writes
+    os.chdir(scratch)
+    os.environ["TMPDIR"] = tempfile.tempdir = scratch
+    if header["landlock"] and not forbid_writes(header["landlock"], scratch):
         return {"ok": False, "kind": "runner", "error": "the write guard (Landlock) could not be applied in the worker"}
     if header.get("ipc") and not forbid_ipc():
         return {"ok": False, "kind": "runner", "error": "the IPC guard (seccomp) could not be applied in the worker"}
@@ -663,8 +727,13 @@ def _run_phase(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _checked_params(reply: dict, groups: list) -> tuple[dict, dict] | str:
-    """The fitted vectors of a fit phase's reply and their sizes, or why they cannot be used."""
+def _checked_params(reply: dict, groups: list, n_targets: int) -> tuple[dict, dict] | str:
+    """The fitted vectors of a fit phase's reply and their sizes, or why they cannot be used.
+
+    A vector is flat, or one row per target (the paper's layout for several targets), so that its
+    shape says nothing its size does not: constants written into the shape of an empty array
+    (``np.empty([0, 3.1, ...])``) would reach the predict worker uncounted.
+    """
     import numpy as np
 
     params, counts = {}, {}
@@ -674,6 +743,12 @@ def _checked_params(reply: dict, groups: list) -> tuple[dict, dict] | str:
             vector = decode_matrix(raw[group])
         except (KeyError, TypeError, ValueError) as err:
             return f"no usable parameter vector for group {group!r}: {type(err).__name__}: {err}"
+        if vector.size == 0 or not (vector.ndim == 1 or (vector.ndim == 2 and len(vector) == n_targets)):
+            rows = f", or one row per target ({n_targets}, P)" if n_targets > 1 else ""
+            return (
+                f"fit_scaling_law must return a flat vector of numbers (one per fitted constant){rows} for group "
+                f"{group!r}; got an array of shape {list(vector.shape)}: return np.ravel(params), with at least one constant"
+            )
         if not np.isfinite(vector).all():
             return f"fit_scaling_law returned NaN or Inf parameters for group {group!r}: {vector.ravel()[:8].tolist()}"
         params[group], counts[group] = encode_matrix(vector), int(vector.size)
@@ -735,9 +810,9 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
     _become_subreaper()
     waiting = list(workers or [])
 
-    def phase(name: str, phase_job: dict, extras: dict, guards: dict | None = None) -> _Phase:
+    def phase(name: str, phase_job: dict, extras: dict) -> _Phase:
         worker = waiting.pop(0) if waiting else _spawn_worker()
-        return _run_phase(worker, name, phase_job, extras, deadline, timeout, guards or {}, frozenset(w.pid for w in waiting))
+        return _run_phase(worker, name, phase_job, extras, deadline, timeout, guards, frozenset(w.pid for w in waiting))
 
     guards = {"landlock": landlock_abi(), "ipc": ipc_filter_arch() is not None}
     started = time.perf_counter()
@@ -748,7 +823,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
         reply["seconds"] = time.perf_counter() - started
         reply["output"] = "\n".join(text for text in outputs if text)[-TAIL_CHARS:]
         on = [f"landlock (ABI {guards['landlock']})"] * bool(guards["landlock"]) + ["seccomp (no IPC objects or keyrings)"] * guards["ipc"]
-        reply["write_guard"] = ", ".join(on) or "none"
+        reply["write_guard"] = ", ".join(on + ["no capabilities"])  # every worker of the job, or the job fails
         return reply
 
     try:
@@ -767,7 +842,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
             yield finish(law.reply)
             return
         fit_job = {**common, "groups": groups, "fit": job.get("fit", {})}
-        fit = phase("fit", fit_job, {}, guards)
+        fit = phase("fit", fit_job, {})
         outputs.append(fit.output)
         # every process the fit started is reaped before the predict worker starts, so none that
         # escaped its process group (setsid) and was re-parented here meanwhile can still be running
@@ -775,7 +850,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
         if not fit.reply.get("ok"):
             yield finish(fit.reply)
             return
-        checked = _checked_params(fit.reply, groups)
+        checked = _checked_params(fit.reply, groups, len(job["targets"]))
         if isinstance(checked, str):
             yield finish({"ok": False, "kind": "bad_params", "error": checked})
             return
@@ -825,12 +900,22 @@ def _prepare_interpreter() -> None:
     landlock_abi(), ipc_filter_arch()  # found once here, inherited by every handler, not probed per job
 
 
-def _read_request(data: bytes) -> tuple[str, float, bytes]:
-    """Split a request into its nonce, its timeout and the job's JSON (left unread)."""
+def _read_request(data: bytes, key_hash: str | None) -> tuple[str, float, bytes]:
+    """Split a request into its nonce, its timeout and the job's JSON (left unread).
+
+    With ``key_hash`` (a warm runner) the header must carry the key whose SHA-256 it is: only
+    the host has the key, and no process of the runner ever held it (the runner was given its
+    hash), so no worker can make this runner run a job.
+    """
     header, _, body = data.partition(b"\n")
     fields = json.loads(header)
     if not isinstance(fields, dict) or not isinstance(fields.get("nonce"), str):
         raise ValueError('the first line must be {"nonce": ..., "timeout": ...}')
+    if key_hash is not None:
+        key = fields.get("key")
+        digest = hashlib.sha256(key.encode()).hexdigest() if isinstance(key, str) else ""
+        if not hmac.compare_digest(digest, key_hash):
+            raise ValueError("the request does not carry this runner's key; only the host's requests are run")
     return fields["nonce"], float(fields.get("timeout", 600)), body
 
 
@@ -840,10 +925,10 @@ def _reply_line(nonce: str, reply: dict) -> bytes:
 
 
 @contextlib.contextmanager
-def _answer(data: bytes, workers: list[Worker] | None = None) -> Iterator[bytes]:
+def _answer(data: bytes, workers: list[Worker], key_hash: str | None = None) -> Iterator[bytes]:
     """Run the request ``data``; yield the reply line (the job is cleaned up after the block, see `run_job`)."""
     try:
-        nonce, timeout, body = _read_request(data)
+        nonce, timeout, body = _read_request(data, key_hash)
     except (ValueError, TypeError) as err:
         yield (json.dumps({"ok": False, "kind": "runner", "error": f"malformed request: {err}"}) + "\n").encode()
         return
@@ -854,7 +939,7 @@ def _answer(data: bytes, workers: list[Worker] | None = None) -> Iterator[bytes]
 # ------------------------------------------------------------ warm runner
 
 
-def _handle_connection(connection: socket.socket, workers: list[Worker]) -> None:
+def _handle_connection(connection: socket.socket, workers: list[Worker], key_hash: str) -> None:
     connection.settimeout(JOB_RECEIVE_SECONDS)  # a peer that connects and sends nothing must not hold a handler
     chunks = []
     while True:
@@ -863,12 +948,12 @@ def _handle_connection(connection: socket.socket, workers: list[Worker]) -> None
             break
         chunks.append(chunk)
     connection.settimeout(None)
-    with _answer(b"".join(chunks), workers) as line:
+    with _answer(b"".join(chunks), workers, key_hash) as line:
         connection.sendall(line)
         connection.close()
 
 
-def _spare_handler(listener: socket.socket, taken: int) -> int:
+def _spare_handler(listener: socket.socket, taken: int, key_hash: str) -> int:
     """Fork a handler that waits for the next connection with its worker already forked.
 
     Once it has a connection it writes its pid to ``taken`` (so the warm runner forks
@@ -888,7 +973,7 @@ def _spare_handler(listener: socket.socket, taken: int) -> int:
         listener.close()
         os.write(taken, f"{os.getpid()}\n".encode())
         os.close(taken)
-        _handle_connection(connection, workers)
+        _handle_connection(connection, workers, key_hash)
     finally:
         os._exit(0)
 
@@ -900,8 +985,10 @@ def _socket_is_ours(path: str, inode: int) -> bool:
         return False
 
 
-def serve(path: str, idle_seconds: float, ready) -> None:
+def serve(path: str, idle_seconds: float, ready, key_hash: str) -> None:
     """Serve jobs on the Unix socket ``path`` until it is removed or idle; one forked handler per job.
+
+    Only requests carrying the key whose SHA-256 is ``key_hash`` are run (`_read_request`).
 
     Handlers are forked ahead (`SPARE_HANDLERS` wait in ``accept``), each with its
     worker forked too; this process only replaces the spares that were taken, reaps
@@ -929,7 +1016,7 @@ def serve(path: str, idle_seconds: float, ready) -> None:
     last_active = time.monotonic()
     while _socket_is_ours(path, inode) and (busy or time.monotonic() - last_active < idle_seconds):
         while len(spares) < SPARE_HANDLERS:
-            spares.add(_spare_handler(listener, taken_write))
+            spares.add(_spare_handler(listener, taken_write, key_hash))
         readable, _, _ = select.select([taken_read], [], [], 1.0)
         if readable:
             for pid in os.read(taken_read, 4096).split():
@@ -954,7 +1041,7 @@ def serve(path: str, idle_seconds: float, ready) -> None:
     kill_children()
 
 
-def start_server(path: str, idle_seconds: float) -> int:
+def start_server(path: str, idle_seconds: float, key_hash: str) -> int:
     """Start ``serve`` as a daemon (own session, stdio detached); print its "ready PID" line."""
     read_end, write_end = os.pipe()
     first = os.fork()
@@ -977,7 +1064,7 @@ def start_server(path: str, idle_seconds: float) -> int:
         os.close(write_end)
 
     try:
-        serve(path, idle_seconds, ready)
+        serve(path, idle_seconds, ready, key_hash)
     except BaseException as err:
         try:
             os.write(write_end, f"error: {type(err).__name__}: {err}".encode())
@@ -1012,7 +1099,7 @@ sys.stdout.buffer.write(b"".join(chunks))
 """
 
 
-def serve_foreground(path: str, idle_seconds: float) -> int:
+def serve_foreground(path: str, idle_seconds: float, key_hash: str) -> int:
     """Run ``serve`` in this process: "ready PID" on stdout, then stdio detached; it dies with its parent."""
     _die_with(os.getppid())
 
@@ -1024,23 +1111,26 @@ def serve_foreground(path: str, idle_seconds: float) -> int:
             os.dup2(null, fd)
         os.close(null)
 
-    serve(path, idle_seconds, ready)
+    serve(path, idle_seconds, ready, key_hash)
     return 0
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--serve"] and len(argv) >= 2:
-        path, options = argv[1], argv[2:]
+    if argv[:1] == ["--serve"] and len(argv) >= 4 and argv[2] == "--key-hash":
+        path, key_hash, options = argv[1], argv[3], argv[4:]
         foreground = "--foreground" in options
         options = [option for option in options if option != "--foreground"]
         if not options or (len(options) == 2 and options[0] == "--idle"):
             idle = float(options[1]) if options else DEFAULT_IDLE_SECONDS
-            return serve_foreground(path, idle) if foreground else start_server(path, idle)
+            return serve_foreground(path, idle, key_hash) if foreground else start_server(path, idle, key_hash)
     if argv:
-        print("usage: runner.py | runner.py --serve SOCKET [--idle S] [--foreground]  (job on stdin)", file=sys.stderr)
+        print("usage: runner.py | runner.py --serve SOCKET --key-hash SHA256 [--idle S] [--foreground]  (job on stdin)", file=sys.stderr)
         return 2
     _prepare_interpreter()
-    with _answer(sys.stdin.buffer.read()) as line:
+    _become_subreaper()
+    # the workers exist before the request is read: none holds a copy of its nonce
+    workers = [_spawn_worker() for _ in range(WORKERS_PER_JOB)]
+    with _answer(sys.stdin.buffer.read(), workers) as line:
         sys.stdout.buffer.write(line)
         sys.stdout.flush()
     return 0

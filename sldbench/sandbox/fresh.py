@@ -1,0 +1,74 @@
+"""Where the scorer runs a law: a sandbox nothing else has touched.
+
+A sample's own sandbox is where the solver ran: an agent's shell, its files, any
+process it left behind (``setsid nohup ...``), SLDAgent's warm runner. The scorer
+reads the submission from there as bytes on the host, then runs it in a sandbox
+of the same kind made for this one score (`scoring_sandbox`):
+
+=====================  ==============================================================
+sample's sandbox       where the score is computed
+=====================  ==============================================================
+``sldbench-local``     a new local sandbox: its own empty folder, a new bubblewrap
+                       instance (own ``/tmp``, namespaces), the same isolation policy
+``sldbench-docker``    a new container of the same image and limits, removed after
+any other kind (k8s)   the sample's own sandbox (no fresh one can be made from here);
+                       the score's metadata says so
+=====================  ==============================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from inspect_ai.util import SandboxEnvironment
+
+from .host import local_sandbox
+from .local import IsolatedLocalSandbox, policy_of
+
+FRESH = "fresh"
+SAMPLE_OWN = "the sample's own"
+SCORING_TASK = "scoring"
+
+
+@contextlib.asynccontextmanager
+async def scoring_sandbox(sample: SandboxEnvironment) -> AsyncIterator[tuple[SandboxEnvironment, str]]:
+    """A sandbox of the same kind as ``sample`` that nothing else has touched, removed after the block.
+
+    Parameters
+    ----------
+    sample : SandboxEnvironment
+        The sample's sandbox (where the solver ran).
+
+    Yields
+    ------
+    (SandboxEnvironment, str)
+        The sandbox to score in, and `FRESH` or `SAMPLE_OWN` (for the score's metadata).
+    """
+    on_this_machine = local_sandbox(sample)
+    if on_this_machine is not None:
+        fresh = IsolatedLocalSandbox(policy_of(on_this_machine))
+        try:
+            yield fresh, FRESH
+        finally:
+            fresh.directory.cleanup()
+        return
+    container = _docker(sample)
+    if container is None:
+        yield sample, SAMPLE_OWN
+        return
+    environments = await type(container).sample_init(SCORING_TASK, container.config, {})
+    try:
+        yield environments["default"], FRESH
+    finally:
+        await type(container).sample_cleanup(SCORING_TASK, container.config, environments, False)
+
+
+def _docker(sample: SandboxEnvironment):
+    """The ``sldbench-docker`` container behind ``sample``, or None."""
+    try:
+        from .docker import DockerSandboxEnvironment
+
+        return sample.as_type(DockerSandboxEnvironment)
+    except (ImportError, TypeError):
+        return None
