@@ -179,3 +179,25 @@ def test_discover_stops_with_the_cause_when_no_candidate_can_be_evaluated(tmp_pa
     last = completed.stderr.strip().splitlines()[-1]
     assert last.startswith("sldbench discover: the search did not finish (error)") and FAILURE_LINE in last
     assert "held-out R" not in completed.stderr  # no score of any kind
+
+
+def test_a_sandbox_no_fresh_one_can_be_made_of_proves_itself_before_it_scores(local_sandbox):
+    # a kind the scorer cannot make a new one of (k8s; here a local sandbox seen only through exec)
+    from test_execution import ExecOnlySandbox
+
+    from sldbench.sandbox.fresh import SAMPLE_OWN, scoring_sandbox
+
+    async def enter(sample):
+        async with scoring_sandbox(sample) as (scoring, freshness):
+            return scoring is sample, freshness
+
+    sample = ExecOnlySandbox(local_sandbox)
+    assert asyncio.run(enter(sample)) == (True, SAMPLE_OWN)
+
+    class NoPython(ExecOnlySandbox):  # its python3 cannot run the runner
+        async def exec(self, cmd, *args, **kwargs):
+            return await super().exec(["sh", "-c", f"echo '{FAILURE_LINE}' >&2; exit 127"], *args, **kwargs)
+
+    with pytest.raises(HarnessError, match="failed its self-test") as raised:
+        asyncio.run(enter(NoPython(local_sandbox)))
+    assert FAILURE_LINE in str(raised.value)

@@ -11,7 +11,8 @@ sample's sandbox       where the score is computed
 ``sldbench-local``     a new local sandbox: its own empty folder, a new bubblewrap
                        instance (own ``/tmp``, namespaces), the same isolation policy
 ``sldbench-docker``    a new container of the same image and limits, removed after
-any other kind (k8s)   the sample's own sandbox (no fresh one can be made from here);
+any other kind (k8s)   the sample's own sandbox (no fresh one can be made from here),
+                       once it has scored a known law exactly (`sldbench.sandbox.probe`);
                        the score's metadata says so
 =====================  ==============================================================
 """
@@ -25,6 +26,7 @@ from inspect_ai.util import SandboxEnvironment
 
 from .host import local_sandbox
 from .local import IsolatedLocalSandbox, policy_of
+from .probe import prove
 
 FRESH = "fresh"
 SAMPLE_OWN = "the sample's own"
@@ -54,7 +56,8 @@ async def scoring_sandbox(sample: SandboxEnvironment) -> AsyncIterator[tuple[San
             fresh.directory.cleanup()
         return
     container = _docker(sample)
-    if container is None:
+    if container is None:  # no sandbox of this kind can be made from here: the sample's proves itself first
+        await prove(sample, "Check the sandbox's image (it needs python3 with numpy) and sldbench doctor")
         yield sample, SAMPLE_OWN
         return
     environments = await type(container).sample_init(SCORING_TASK, container.config, {})
