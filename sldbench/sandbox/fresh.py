@@ -24,7 +24,7 @@ from typing import AsyncIterator
 
 from inspect_ai.util import SandboxEnvironment
 
-from .host import local_sandbox
+from .host import docker_container, local_sandbox
 from .local import IsolatedLocalSandbox, policy_of
 from .probe import prove
 
@@ -55,7 +55,7 @@ async def scoring_sandbox(sample: SandboxEnvironment) -> AsyncIterator[tuple[San
         finally:
             fresh.directory.cleanup()
         return
-    container = _docker(sample)
+    container = docker_container(sample)
     if container is None:  # no sandbox of this kind can be made from here: the sample's proves itself first
         await prove(sample, "Check the sandbox's image (it needs python3 with numpy) and sldbench doctor")
         yield sample, SAMPLE_OWN
@@ -66,12 +66,3 @@ async def scoring_sandbox(sample: SandboxEnvironment) -> AsyncIterator[tuple[San
     finally:
         await type(container).sample_cleanup(SCORING_TASK, container.config, environments, False)
 
-
-def _docker(sample: SandboxEnvironment):
-    """The ``sldbench-docker`` container behind ``sample``, or None."""
-    try:
-        from .docker import DockerSandboxEnvironment
-
-        return sample.as_type(DockerSandboxEnvironment)
-    except (ImportError, TypeError):
-        return None

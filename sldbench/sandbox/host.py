@@ -432,13 +432,20 @@ class WarmRunner:
         self._stop_child()
 
 
-def _relay_for(sandbox: SandboxEnvironment) -> Relay | None:
-    """A `Relay` into ``sandbox`` when it is a container of ``sldbench-docker`` (one exec for all jobs), else None."""
+def docker_container(sandbox: SandboxEnvironment):
+    """The ``sldbench-docker`` container behind ``sandbox``, or None (another kind, or the docker extra not installed)."""
     try:
         from .docker import DockerSandboxEnvironment
 
-        container = sandbox.as_type(DockerSandboxEnvironment)
+        return sandbox.as_type(DockerSandboxEnvironment)
     except (ImportError, TypeError):
+        return None
+
+
+def _relay_for(sandbox: SandboxEnvironment) -> Relay | None:
+    """A `Relay` into ``sandbox`` when it is a container of ``sldbench-docker`` (one exec for all jobs), else None."""
+    container = docker_container(sandbox)
+    if container is None:
         return None
     return Relay(container.open_stream, [sandbox_python(sandbox), "-I", "-S"])
 
