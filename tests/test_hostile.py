@@ -205,7 +205,7 @@ def test_flooding_the_runner_reply_channel_with_fake_replies(sandbox):
     body = """
     import json, os
     try:
-        channel = open(f"/proc/{os.getppid()}/fd/1", "w")
+        channel = open(f"/proc/{os.getppid() or 1}/fd/1", "w")  # 1: the init of its own PID namespace
     except PermissionError:
         channel = None
     if channel is not None:
@@ -249,8 +249,9 @@ def test_a_program_nested_too_deeply_to_parse(sandbox):
 
 
 def test_killing_the_runner_is_refused(sandbox):
-    # no worker can signal a process outside its own tree: the kill fails, and the run with it
-    body = "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\nwhile True:\n    time.sleep(0.1)"
+    # no worker can signal a process outside its own tree: the kill fails, and the run with it (in a
+    # PID namespace of its own the supervisor has no number there, and the namespace's init is the target)
+    body = "import os, signal, time\nos.kill(os.getppid() or 1, signal.SIGKILL)\nwhile True:\n    time.sleep(0.1)"
     assert_fails(attack(sandbox, hostile(body), timeout=SHORT), "PermissionError: [Errno 1] Operation not permitted")
 
 
@@ -350,6 +351,51 @@ def test_no_kernel_state_set_in_the_fit_reaches_the_predict_worker(sandbox):
         """,
     )
     assert _constant_prediction(attack(sandbox, program), 0.0)
+
+
+def pid_channel(spawned: int) -> str:
+    """A fit that starts ``spawned`` processes and a predict that answers with the process numbers it sees."""
+    return fit_predict(
+        f"""
+        import os
+        for _ in range({spawned}):
+            child = os.fork()
+            if child == 0:
+                os._exit(0)
+            os.waitpid(child, 0)
+        return np.array([1.0])
+        """,
+        """
+        import os
+        state = globals()
+        if "seen" not in state:  # the first group's call (the worker predicts every group)
+            child = os.fork()
+            if child == 0:
+                os._exit(0)
+            os.waitpid(child, 0)
+            last = int(open("/proc/loadavg").read().split("/")[1].split()[1])
+            highest = max(int(p) for p in os.listdir("/proc") if p.isdigit())
+            state["seen"] = os.getpid() + 10 * child + 100 * last + 1000 * highest + 1e4 * int(os.readlink("/proc/self"))
+        return np.full(len(data_points), state["seen"])
+        """,
+    )
+
+
+def test_no_process_number_made_in_the_fit_is_seen_by_the_predict_worker(sandbox):
+    # the numbers the kernel hands out are state both workers see: 20 processes started in the fit
+    # would move every number the predict worker can read by 20, a channel for the fitted constants
+    quiet, busy = attack(sandbox, pid_channel(0)), attack(sandbox, pid_channel(20))
+    if is_docker(sandbox):
+        # a container cannot make namespaces without privileges: its workers share one PID
+        # namespace, the channel stays, and the run says so
+        assert quiet.value["r2_raw"] != busy.value["r2_raw"]
+        assert "PID namespace" not in busy.metadata["write_guard"]
+        return
+    # each worker is process 2 of its own namespace, its child (reaped) was 3, the last number handed
+    # out, and its /proc shows itself and its init alone
+    assert "own PID namespace and /proc" in busy.metadata["write_guard"], busy.metadata["write_guard"]
+    for score in (quiet, busy):
+        assert _constant_prediction(score, 2 + 10 * 3 + 100 * 3 + 1000 * 2 + 1e4 * 2), score.explanation
 
 
 def test_the_predict_worker_writes_nowhere_but_its_scratch_folder(sandbox):

@@ -5,8 +5,11 @@ runner alike) starts as ``bwrap [view] python -I -c RUNNER``:
 
 - its own user, PID, network, IPC, UTS and cgroup namespaces: no network at all
   (only a loopback interface of its own), no signal reaches the host's processes;
-- no capabilities (``--cap-drop ALL``): though uid 0 of its namespace, it can set
-  no host name and make no namespace or mount;
+- one capability of its own user namespace, CAP_SYS_ADMIN (``--cap-drop ALL
+  --cap-add CAP_SYS_ADMIN``), kept by the runner's supervisor alone, to give each
+  worker a PID namespace and /proc of its own; every worker gives it up before a
+  submission runs, so a submission, though uid 0 of the namespace, can set no host
+  name and make no namespace or mount;
 - a cleared environment: only the variables the caller names (the runner's:
   ``PATH``, ``HOME`` set to the job's folder, ``LANG``, the thread variables);
 - a read-only view of what the interpreter needs: ``/usr`` (with the merged
@@ -104,9 +107,10 @@ def view(workdir: str, environment: dict[str, str]) -> list[str]:
         options += ["--ro-bind", folder, inside]
     options += ["--bind", workdir, workdir, "--chdir", workdir]
     options += ["--remount-ro", "/"]  # the new root itself: nothing but /tmp and workdir takes a write
-    # no capabilities, even as uid 0 of its own user namespace: nothing it sets in the kernel
-    # (host name, namespaces, mounts) can carry state from one worker to the next
-    options += ["--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
+    # one capability of its own user namespace, for the supervisor to make each worker's PID
+    # namespace; workers drop it (runner.drop_capabilities), so nothing a submission sets in the
+    # kernel (host name, namespaces, mounts) can carry state from one worker to the next
+    options += ["--unshare-all", "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN", "--die-with-parent", "--new-session", "--clearenv"]
     for name, value in environment.items():
         options += ["--setenv", name, value]
     return options

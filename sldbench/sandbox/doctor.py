@@ -63,7 +63,7 @@ def local() -> Finding:
     if problem is None:
         return Finding(
             "local", BUBBLEWRAP,
-            f"{bubblewrap.version() or 'bubblewrap'} ({bubblewrap.executable()}): own namespaces, no capabilities, no network, "
+            f"{bubblewrap.version() or 'bubblewrap'} ({bubblewrap.executable()}): own namespaces (a PID namespace per worker), no capabilities for a submission, no network, "
             "a cleared environment, a read-only view of /usr and the interpreter, the job's folder the only writable one",
             self_test=seen,
         )  # fmt: skip

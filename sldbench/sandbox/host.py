@@ -121,7 +121,8 @@ class RunResult:
         The guards every worker of the run (law, fit, predict, batch check) ran under, as the
         runner's supervisor applied them (a worker that could not take one fails the run):
         ``landlock (ABI n)`` (no change to the filesystem, no TCP, no signal or trace of a
-        process outside its own tree), ``seccomp (no IPC objects or keyrings)``, and
+        process outside its own tree), ``seccomp (no IPC objects or keyrings)``, ``own PID
+        namespace and /proc`` (where the sandbox lets the runner make one per worker), and
         ``no capabilities``.
     """
 

@@ -48,8 +48,9 @@ another, and neither can the phases of one job: a fit-and-predict program is
 fitted in one worker, whose only output is a parameter vector per group, and
 predicts in another that gets the program and those vectors alone (`run_job`).
 Every worker (law, fit, predict, batch check) runs in a scratch folder of its own
-(its working directory and ``TMPDIR``, removed when its phase ends) and, before the
-submission runs, gives up every capability (`drop_capabilities`) and, where the
+(its working directory and ``TMPDIR``, removed when its phase ends), where the runner
+may make namespaces is process 2 of a PID namespace and /proc of its own
+(`own_pid_namespaces`), and, before the submission runs, gives up every capability (`drop_capabilities`) and, where the
 kernel has Landlock, can write nowhere else, open no TCP connection, and signal or
 trace no process outside its own tree (`forbid_writes`); a seccomp filter keeps it
 from making the kernel objects Landlock does not cover (System V IPC, message
@@ -479,6 +480,7 @@ def _set_parent_death_signal(sig: int) -> bool:
 def _die_with(parent: int) -> None:
     """Have the kernel kill this process when ``parent`` dies (a submission may kill it)."""
     if _set_parent_death_signal(signal.SIGKILL) and os.getppid() != parent:  # it died before the request took effect
+        # (0: a parent outside this process's PID namespace; were it dead, the namespace's init would be the parent)
         os._exit(1)
 
 
@@ -528,14 +530,20 @@ def kill_children(keep: frozenset = frozenset()) -> None:
     """SIGKILL and reap every child of this process (orphans re-parented to us included) not in ``keep``."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        doomed = _signal_children(keep)
+        doomed = set(_signal_children(keep))
         if not doomed:
             return
-        for pid in doomed:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        # in any order: the init of a worker's PID namespace ends only once its worker, a child of
+        # this process, has been reaped
+        while doomed and time.monotonic() < deadline:
+            for pid in list(doomed):
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        doomed.discard(pid)
+                except ChildProcessError:
+                    doomed.discard(pid)
+            if doomed:
+                time.sleep(0.001)
 
 
 def _receive(worker: Worker, deadline: float) -> dict | None:
@@ -600,6 +608,16 @@ class Worker(NamedTuple):
     pid: int
     job: int  # write end of the pipe its phase of the job goes down
     done: int  # read end of the pipe its reply comes up
+    init: int = 0  # the init of the worker's own PID namespace (0: it has none)
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        """The supervisor's children that belong to this worker."""
+        return (self.pid, self.init) if self.init else (self.pid,)
+
+
+def _pids(workers: list[Worker]) -> frozenset:
+    return frozenset(pid for worker in workers for pid in worker.pids)
 
 
 def _spawn_worker() -> Worker:
@@ -607,16 +625,28 @@ def _spawn_worker() -> Worker:
 
     The worker dies with this process, takes its own session and closes every other
     descriptor (a warm runner's listening socket included) before it waits, so it
-    can be forked ahead of the job and the fork costs the job nothing.
+    can be forked ahead of the job and the fork costs the job nothing. Where this
+    process may make namespaces (`own_pid_namespaces`), the worker is process 2 of a
+    PID namespace of its own, with a /proc of that namespace: it sees no process
+    number any other worker made, and every process it starts dies with the namespace.
     """
     job_read, job_write = os.pipe()
     done_read, done_write = os.pipe()
-    supervisor = os.getpid()
-    pid = os.fork()
+    init = _start_pid_namespace() if own_pid_namespaces() else 0
+    supervisor = 0 if init else os.getpid()  # getppid() inside a PID namespace: 0, its parent being outside
+    try:
+        pid = os.fork()
+    except BaseException:
+        if init:
+            _leave_pid_namespace()
+            os.kill(init, signal.SIGKILL)
+        raise
     if pid:
+        if init:
+            _leave_pid_namespace()
         os.close(job_read)
         os.close(done_write)
-        return Worker(pid, job_write, done_read)
+        return Worker(pid, job_write, done_read, init)
     try:  # the worker: never return into the supervisor's code
         _die_with(supervisor)
         os.setsid()
@@ -625,10 +655,12 @@ def _spawn_worker() -> Worker:
             os.closerange(low, fd)
             low = fd + 1
         os.closerange(low, 65536)
+        own_proc = _mount_own_proc() if init else None
         message = _read_to_end(job_read)
         os.close(job_read)
         if message:  # nothing comes when the supervisor gives up on this worker
-            reply = json.dumps(_run_in_worker(message)).encode()
+            failed = own_proc and {"ok": False, "kind": "runner", "error": f"the worker's own /proc could not be mounted: {own_proc}"}
+            reply = json.dumps(failed or _run_in_worker(message)).encode()
             os.write(done_write, len(reply).to_bytes(REPLY_LENGTH_BYTES, "big"))
             view = memoryview(reply)
             while view:
@@ -636,6 +668,90 @@ def _spawn_worker() -> Worker:
         os._exit(0)
     except BaseException:
         os._exit(70)
+
+
+# ----------------------------------------------- a PID namespace per worker
+
+CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+
+
+def _start_pid_namespace() -> int:
+    """Make this process's next children the processes of a new PID namespace; fork its init, return its pid.
+
+    The init (process 1) runs no submission: it gives up its capabilities and waits to be
+    killed, and when it is killed the kernel kills every process left in the namespace.
+    """
+    libc = _libc()
+    if libc.unshare(CLONE_NEWPID) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWPID) failed")
+    try:
+        init = os.fork()
+    except BaseException:
+        _leave_pid_namespace()
+        raise
+    if init:
+        return init
+    try:
+        _set_parent_death_signal(signal.SIGKILL)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # nothing of the runner's stdio stays reachable through it
+            os.dup2(null, fd)
+        os.closerange(3, 65536)
+        drop_capabilities()
+        while True:
+            signal.pause()
+    finally:
+        os._exit(0)
+
+
+def _leave_pid_namespace() -> None:
+    """Make this process's next children again processes of its own PID namespace."""
+    if _libc().setns(_own_pid_namespace(), CLONE_NEWPID) != 0:
+        raise OSError(ctypes.get_errno(), "setns to this process's own PID namespace failed")
+
+
+@functools.cache
+def _own_pid_namespace() -> int:
+    return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+
+def _mount_own_proc() -> str | None:
+    """Give this process a mount namespace whose /proc shows its PID namespace alone; why not, or None."""
+    libc = _libc()
+    for call in (
+        lambda: libc.unshare(CLONE_NEWNS),
+        lambda: libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None),
+        lambda: libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+    ):
+        if call() != 0:
+            return os.strerror(ctypes.get_errno())
+    return None
+
+
+@functools.cache
+def own_pid_namespaces() -> bool:
+    """Whether every worker can have a PID namespace and /proc of its own (tried once, in a child).
+
+    It takes the capability to make namespaces: under bubblewrap the runner keeps that one
+    capability of its own user namespace (its workers give it up); a docker container has none.
+    """
+    if not sys.platform.startswith("linux") or not os.path.exists("/proc/self/ns/pid"):
+        return False
+    trial = os.fork()
+    if trial == 0:
+        try:
+            init = _start_pid_namespace()
+            worker = os.fork()
+            if worker == 0:
+                os._exit(0 if _mount_own_proc() is None and os.getpid() == 2 and "1" in os.listdir("/proc") else 1)
+            _leave_pid_namespace()
+            code = os.waitstatus_to_exitcode(os.waitpid(worker, 0)[1])
+            os.kill(init, signal.SIGKILL)
+            os._exit(code)
+        except BaseException:
+            os._exit(1)
+    return os.waitstatus_to_exitcode(os.waitpid(trial, 0)[1]) == 0
 
 
 def _run_in_worker(message: bytes) -> dict:
@@ -812,7 +928,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
 
     def phase(name: str, phase_job: dict, extras: dict) -> _Phase:
         worker = waiting.pop(0) if waiting else _spawn_worker()
-        return _run_phase(worker, name, phase_job, extras, deadline, timeout, guards, frozenset(w.pid for w in waiting))
+        return _run_phase(worker, name, phase_job, extras, deadline, timeout, guards, _pids(waiting))
 
     guards = {"landlock": landlock_abi(), "ipc": ipc_filter_arch() is not None}
     started = time.perf_counter()
@@ -823,6 +939,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
         reply["seconds"] = time.perf_counter() - started
         reply["output"] = "\n".join(text for text in outputs if text)[-TAIL_CHARS:]
         on = [f"landlock (ABI {guards['landlock']})"] * bool(guards["landlock"]) + ["seccomp (no IPC objects or keyrings)"] * guards["ipc"]
+        on += ["own PID namespace and /proc"] * own_pid_namespaces()
         reply["write_guard"] = ", ".join(on + ["no capabilities"])  # every worker of the job, or the job fails
         return reply
 
@@ -846,7 +963,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
         outputs.append(fit.output)
         # every process the fit started is reaped before the predict worker starts, so none that
         # escaped its process group (setsid) and was re-parented here meanwhile can still be running
-        kill_children(keep=frozenset(w.pid for w in waiting))
+        kill_children(keep=_pids(waiting))
         if not fit.reply.get("ok"):
             yield finish(fit.reply)
             return
@@ -897,7 +1014,7 @@ def _prepare_interpreter() -> None:
         os.environ[name] = "1"
     sys.dont_write_bytecode = True
     _prctl(PR_SET_DUMPABLE, 0)
-    landlock_abi(), ipc_filter_arch()  # found once here, inherited by every handler, not probed per job
+    landlock_abi(), ipc_filter_arch(), own_pid_namespaces()  # found once here, inherited by every handler, not probed per job
 
 
 def _read_request(data: bytes, key_hash: str | None) -> tuple[str, float, bytes]:
