@@ -1,0 +1,103 @@
+"""Expert law for SLDBench task d_constrain (data_constrained_scaling_law): Muennighoff et al. 2023, Scaling Data-Constrained Language Models.
+
+The published functional form, refitted per group on the train split by multi-start least squares.
+Inputs: unique_tokens, params, tokens. Outputs: loss.
+"""
+
+import numpy as np
+from scipy.optimize import least_squares
+
+PARAMETERS = ['A', 'alpha', 'B', 'beta', 'E', 'R_N_star', 'R_D_star', 'c_UN']
+LOG_PARAMETERS = ['A', 'alpha', 'B', 'beta', 'R_N_star', 'R_D_star']
+FIXED = {'c_UN': 0.051}
+
+
+def d_constrain_form(X, p):
+    """Muennighoff et al. 2023: L = A / N'^alpha + B / D'^beta + E with effective N', D'."""
+    A, alpha, B, beta, E, R_N_star, R_D_star, c_UN = p
+    U, N, D = X[:, 0], X[:, 1], X[:, 2]
+    U_D = U
+    R_D = D / U_D - 1.0
+    U_N = np.minimum(c_UN * U_D, N)
+    R_N = np.maximum(N / U_N - 1.0, 0.0)
+    N_eff = U_N + R_N_star * U_N * (1.0 - np.exp(-R_N / R_N_star))
+    D_eff = U_D + R_D_star * U_D * (1.0 - np.exp(-R_D / R_D_star))
+    return A / N_eff**alpha + B / D_eff**beta + E
+
+
+def d_constrain_starts(X, Y):
+    # Chinchilla's published constants (Hoffmann et al. 2022) and moderate repetition decay.
+    return [[406.4, 0.34, 410.7, 0.28, 1.69, 5.0, 15.0, 0.051], [100.0, 0.25, 1000.0, 0.3, 2.0, 2.0, 5.0, 0.051]]
+
+
+def fit_least_squares(form, X, Y, starts, parameters, log_parameters=(), fixed=None, max_nfev=1000):
+    """Fit ``form(X, p)`` to ``Y`` by least squares from several starting points.
+
+    Parameters
+    ----------
+    form : callable
+        ``form(X, p) -> (N,)`` or ``(N, T)`` predictions.
+    X : ndarray, shape (N, F)
+    Y : ndarray, shape (N,) or (N, T)
+    starts : list of sequences
+        Full parameter vectors (in ``parameters`` order) to start from.
+    parameters : list of str
+        Parameter names, in order.
+    log_parameters : iterable of str
+        Parameters kept positive by fitting their logarithm.
+    fixed : dict of str to float, optional
+        Parameters held at a value (not fitted).
+    max_nfev : int
+        Function evaluations per start.
+
+    Returns
+    -------
+    ndarray
+        The best parameter vector found (lowest sum of squares), in ``parameters`` order.
+    """
+    fixed = dict(fixed or {})
+    Y = np.asarray(Y, dtype=float).reshape(len(X), -1)
+    free = [i for i, name in enumerate(parameters) if name not in fixed]
+    logged = np.array([parameters[i] in set(log_parameters) for i in free])
+
+    def unpack(q):
+        full = np.empty(len(parameters))
+        for i, name in enumerate(parameters):
+            if name in fixed:
+                full[i] = fixed[name]
+        free_values = np.where(logged, np.exp(np.clip(q, -700.0, 700.0)), q)
+        full[free] = free_values
+        return full
+
+    def residuals(q):
+        with np.errstate(all="ignore"):
+            pred = np.asarray(form(X, unpack(q)), dtype=float).reshape(len(X), -1)
+            r = (pred - Y).ravel()
+        return np.where(np.isfinite(r), r, 1e6)
+
+    best_p, best_cost = None, np.inf
+    for start in starts:
+        start = np.asarray(start, dtype=float)
+        q0 = start[free].copy()
+        q0[logged] = np.log(np.abs(q0[logged]) + 1e-300)
+        try:
+            result = least_squares(residuals, q0, method="trf", x_scale="jac", max_nfev=max_nfev)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        cost = float(np.sum(residuals(result.x) ** 2))
+        if cost < best_cost:
+            best_p, best_cost = unpack(result.x), cost
+    if best_p is None:
+        raise RuntimeError("least-squares fit failed from every starting point")
+    return best_p
+
+
+def scaling_law_func(data_points, params):
+    return d_constrain_form(np.asarray(data_points, dtype=float), np.asarray(params, dtype=float))
+
+
+def fit_scaling_law(data_points, loss_values):
+    X = np.asarray(data_points, dtype=float)
+    Y = np.asarray(loss_values, dtype=float).reshape(len(X), -1)
+    starts = d_constrain_starts(X, Y)
+    return fit_least_squares(d_constrain_form, X, Y, starts, PARAMETERS, LOG_PARAMETERS, FIXED)
