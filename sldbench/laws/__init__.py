@@ -11,7 +11,7 @@ Two honest variants of the Human row:
 
 Both programs are self-contained source (numpy and scipy only): the form and
 fitter functions are copied in from `sldbench.laws.forms` and
-`sldbench.laws.fitter`.
+`sldbench.laws.fitters`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..specs import TaskSpec, get_spec
-from . import fitter, forms
+from . import fitters, forms
 
 
 PUBLISHED_R2 = {
@@ -221,7 +221,7 @@ def refit_program(task: str) -> str:
         + "\n\n"
         + _source(law.starts)
         + "\n\n"
-        + _source(fitter.fit_least_squares)
+        + _source(fitters.fit_least_squares)
         + f"""
 
 def scaling_law_func(data_points, params):

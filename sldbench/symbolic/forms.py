@@ -15,7 +15,7 @@ Two kinds of term:
 
 `program` writes a form as a complete SLDAgent program (``scaling_law_func`` and
 ``fit_scaling_law`` inside EVOLVE-BLOCK markers) whose fitter is
-`sldbench.symbolic.fitter`, copied verbatim. The program carries the form as
+`sldbench.laws.fitters`, copied verbatim. The program carries the form as
 the ``FORM`` literal, so the proposer can read a parent back (`read_form`).
 """
 
@@ -29,11 +29,11 @@ import numpy as np
 
 from ..evolution import EVOLVE_END, EVOLVE_START
 from ..submission import parse_program
-from . import fitter
+from ..laws import fitters
 
 HEADS = ("identity", "exp")
 # Read once: programs are written from worker threads, which must not parse source.
-FITTER_SOURCE = inspect.getsource(fitter.solve_linear).rstrip() + "\n\n\n" + inspect.getsource(fitter.fit_law).rstrip()
+FITTER_SOURCE = inspect.getsource(fitters.solve_linear).rstrip() + "\n\n\n" + inspect.getsource(fitters.fit_law).rstrip()
 EXPONENT_BOUND = {"log": 3.0, "raw": 20.0}
 SHIFT_BOUNDS = (-30.0, 60.0)
 

@@ -2,7 +2,7 @@
 
 Every law is ``y = E + sum_k s_k c_k phi_k(X; theta)`` per target with ``c_k >= 0``
 (non-negative least squares inside variable projection, see
-`sldbench.symbolic.nnls_fitter`), so the signs of its terms are fixed by the
+`sldbench.laws.fitters`), so the signs of its terms are fixed by the
 family, not found by the fit. ``direction`` says how the target moves with
 scale: ``+1`` for a loss (decaying terms weigh positively, bowls open upwards,
 log-linear slopes fall), ``-1`` for a score that rises. Pieces:
@@ -56,7 +56,7 @@ import numpy as np
 
 from ..data import Split
 from ..evolution import EVOLVE_END, EVOLVE_START
-from . import nnls_fitter
+from ..laws import fitters
 from .forms import feature_transforms
 from ..folds import fold_score, fold_stderr
 from .validation import extrapolation_split, group_arrays, namespace, validation_folds
@@ -65,7 +65,7 @@ LOG_EXPONENT = (0.0, 3.0)
 MOVER_SLOPE = 1.5
 MAX_PARAMS_PER_TARGET = 16  # for tasks without a limit: keeps fits well posed
 REFINED_BASINS = 4  # hyperparameter basins tried on every scale law after the first stage (GrammarSearch.run)
-FITTER_SOURCE = inspect.getsource(nnls_fitter.project_nonnegative).rstrip() + "\n\n\n" + inspect.getsource(nnls_fitter.fit_grammar_law).rstrip()
+FITTER_SOURCE = inspect.getsource(fitters.project_nonnegative).rstrip() + "\n\n\n" + inspect.getsource(fitters.fit_grammar_law).rstrip()
 # Guard rails: how far beyond the data a law is followed, and how far outside the train targets it may go.
 EXTRAPOLATION_FACTORS = (2.0, 4.0, 8.0, 16.0)
 BAND = 1.0  # in units of the group's train target span, on each side
@@ -476,7 +476,7 @@ def read_family(code: str) -> Family | None:
 
 
 def program(family: Family, geometry: Geometry, targets: list[str], note: str = "") -> str:
-    """A complete SLDAgent program that fits ``family`` per group (see `sldbench.symbolic.nnls_fitter`)."""
+    """A complete SLDAgent program that fits ``family`` per group (see `sldbench.laws.fitters`)."""
     source, lower, upper = columns_source(family, geometry)
     names = list(geometry.names)
     refs = {m: geometry.ref(m) for p in family.pieces for m in p.movers + p.damp}

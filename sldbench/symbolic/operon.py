@@ -5,7 +5,7 @@ rows of all groups pooled, one target at a time, with the same feature
 transforms as the law search (``log x`` for positive features that span a
 range). Every expression of its Pareto front becomes a program whose numeric
 constants are the parameters, refitted per group by multi-start least squares
-(`sldbench.laws.fitter.fit_least_squares`, copied verbatim) from Operon's values.
+(`sldbench.laws.fitters.fit_least_squares`, copied verbatim) from Operon's values.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 from ..data import Split
 from ..evolution import EVOLVE_END, EVOLVE_START
-from ..laws import fitter
+from ..laws import fitters
 from .forms import feature_transforms
 from .validation import extrapolation_split, group_arrays, namespace, validation_r2
 
@@ -238,7 +238,7 @@ STARTS = {[list(e.start) for e in expressions]!r}
 LAWS = [{", ".join(f"law_{t}" for t in range(len(expressions)))}]
 
 
-{inspect.getsource(fitter.fit_least_squares).rstrip()}
+{inspect.getsource(fitters.fit_least_squares).rstrip()}
 
 
 def scaling_law_func(data_points, params):
