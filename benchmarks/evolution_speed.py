@@ -37,7 +37,8 @@ from inspect_ai import eval as inspect_eval
 from tabulate import tabulate
 
 from sldbench.data import load_split
-from sldbench.evolution import EVOLVE_END, INITIAL_PROGRAM, train_evaluator
+from sldbench.evolution import train_evaluator
+from sldbench.laws.program import EVOLVE_END, INITIAL_PROGRAM
 from sldbench.sandbox.host import fit_and_predict
 from sldbench.laws import refit_program
 from sldbench.sandbox import bubblewrap

@@ -48,7 +48,8 @@ from tabulate import tabulate
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # evolution_speed, beside this script
 
 from sldbench.data import load_split
-from sldbench.evolution import EVOLVE_END, INITIAL_PROGRAM, train_evaluator
+from sldbench.evolution import train_evaluator
+from sldbench.laws.program import EVOLVE_END, INITIAL_PROGRAM
 from sldbench.laws import refit_program
 from sldbench.sandbox import bubblewrap
 from sldbench.sandbox.local import IsolatedLocalSandbox

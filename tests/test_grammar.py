@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from sldbench.data import Split, load_split
-from sldbench.evolution import INITIAL_PROGRAM, check_candidate, train_evaluator
+from sldbench.evolution import check_candidate, train_evaluator
+from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.specs import TASKS, TaskSpec, get_spec
 from sldbench.symbolic.grammar import (
     Family, Geometry, GrammarSearch, Piece, constant_names, describe, families, fit_problem, guard_problem, natural_constants, program, select,

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from sldbench.data import load_split
-from sldbench.evolution import INITIAL_PROGRAM, Search, Settings, train_evaluator
+from sldbench.evolution import Search, Settings, train_evaluator
+from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.laws import refit_program
 from sldbench.metrics import heldout_metrics
 from sldbench.sandbox.host import WarmRunner, fit_and_predict

@@ -19,8 +19,7 @@ import pytest
 from conftest import DATA_DIR
 
 from sldbench.data import load_split
-from sldbench.discovery import POWER_LAW_BASELINE
-from sldbench.evolution.program import INITIAL_PROGRAM
+from sldbench.laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
 from sldbench.laws import LAWS, load_constants, prefitted_program, refit_program
 from sldbench.symbolic import forms, grammar, operon
 from sldbench.taskspec import load_spec_file

@@ -10,7 +10,8 @@ import pytest
 from inspect_ai import eval as inspect_eval
 
 from sldbench.data import load_split
-from sldbench.evolution import INITIAL_PROGRAM, Database, Program, Rejected, Search, Settings, child_from_diff, train_evaluator
+from sldbench.evolution import Database, Program, Rejected, Search, Settings, child_from_diff, train_evaluator
+from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.evolution.edits import diff_blocks
 from sldbench.scorer import score_program
 from sldbench.solvers import best_of_n, sldagent

@@ -10,7 +10,8 @@ import pytest
 from inspect_ai import eval as inspect_eval
 
 from sldbench.data import load_split
-from sldbench.evolution import INITIAL_PROGRAM, Program, Request, check_candidate, child_from_full_rewrite, train_evaluator
+from sldbench.evolution import Program, Request, check_candidate, child_from_full_rewrite, train_evaluator
+from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.scorer import score_program
 from sldbench.solvers import sldagent, symreg
 from sldbench.solvers.sldagent import SYMBOLIC_SAFETY_CAP, epoch_seed

@@ -1,7 +1,7 @@
 """Program evolution for SLDAgent: candidates, checks, the island database and the search loop.
 
-One module per concern, as OpenEvolve separates them: `program` (the initial program,
-the markers, checks before evaluation), `edits` (a child from a reply), `database`
+One module per concern, as OpenEvolve separates them: `program` (checks before
+evaluation; the program format is `sldbench.laws.program`), `edits` (a child from a reply), `database`
 (settings, programs, islands), `prompts`, `controller` (the search loop) and
 `evaluator` (the sandboxed evaluation).
 
@@ -25,12 +25,12 @@ from .controller import Attempt, Pending, Proposer, Request, Search, SearchState
 from .database import Database, Program, Settings
 from .edits import child_from_diff, child_from_full_rewrite
 from .evaluator import TrainEvaluator, train_evaluator
-from .program import EVOLVE_END, EVOLVE_START, INITIAL_PROGRAM, REQUIRED_FUNCTIONS, Rejected, check_candidate, evolve_block, normalized
+from .program import Rejected, check_candidate, normalized
 from .prompts import column_statistics, system_prompt, user_prompt
 
 __all__ = [
-    "Attempt", "Database", "EVOLVE_END", "EVOLVE_START", "INITIAL_PROGRAM", "Pending", "Program", "Proposer", "REQUIRED_FUNCTIONS",
+    "Attempt", "Database", "Pending", "Program", "Proposer",
     "Rejected", "Request", "Search", "SearchState", "Settings", "TextPropose", "TextProposer", "TrainEvaluator", "check_candidate",
-    "child_from_diff", "child_from_full_rewrite", "column_statistics", "evolve_block", "normalized", "system_prompt", "train_evaluator",
+    "child_from_diff", "child_from_full_rewrite", "column_statistics", "normalized", "system_prompt", "train_evaluator",
     "user_prompt",
 ]  # fmt: skip

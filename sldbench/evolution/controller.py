@@ -19,7 +19,8 @@ from ..sandbox.errors import HarnessError
 from ..submission import hidden_constants
 from .database import Database, Program, Settings
 from .edits import child_from_diff, child_from_full_rewrite
-from .program import INITIAL_PROGRAM, Rejected, check_candidate, normalized
+from ..laws.program import INITIAL_PROGRAM
+from .program import Rejected, check_candidate, normalized
 from .prompts import system_prompt, user_prompt
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .program import EVOLVE_END, EVOLVE_START, Rejected, evolve_block
+from ..laws.program import EVOLVE_END, EVOLVE_START, evolve_block
+from .program import Rejected
 
 
 FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evolution import EVOLVE_END, EVOLVE_START
+from ..laws.program import EVOLVE_END, EVOLVE_START
 from ..submission import parse_program
 from ..laws import fitters
 

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data import Split
-from ..evolution import EVOLVE_END, EVOLVE_START
+from ..laws.program import EVOLVE_END, EVOLVE_START
 from ..laws import fitters
 from .forms import feature_transforms
 from ..folds import fold_score, fold_stderr

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import Split
-from ..evolution import EVOLVE_END, EVOLVE_START
+from ..laws.program import EVOLVE_END, EVOLVE_START
 from ..laws import fitters
 from .forms import feature_transforms
 from .validation import extrapolation_split, group_arrays, namespace, validation_r2

@@ -1,0 +1,89 @@
+"""The program format every law is submitted in, owned here for every writer and reader of programs.
+
+A program is Python source with two top-level functions, ``scaling_law_func(data_points,
+params)`` and ``fit_scaling_law(data_points, loss_values)`` (`REQUIRED_FUNCTIONS`), and the part
+a search may change between the EVOLVE-BLOCK markers (`EVOLVE_START`, `EVOLVE_END`,
+`evolve_block`). `INITIAL_PROGRAM` is the paper's starting point of SLDAgent (a sum of power laws
+of the raw features); `POWER_LAW_BASELINE` the plain power law ``sldbench discover`` compares its
+law with. The writers of each kind of law (`sldbench.laws`) and the searches (`sldbench.evolution`,
+`sldbench.symbolic`) import these; nothing here imports them.
+"""
+
+from __future__ import annotations
+
+EVOLVE_START = "# EVOLVE-BLOCK-START"
+EVOLVE_END = "# EVOLVE-BLOCK-END"
+REQUIRED_FUNCTIONS = {"scaling_law_func": 2, "fit_scaling_law": 2}
+
+INITIAL_PROGRAM = f'''{EVOLVE_START}
+"""Scaling law: per target, a sum of power laws of the features plus a bias (2F+1 parameters)."""
+import numpy as np
+from scipy.optimize import minimize
+
+
+def scaling_law_func(data_points, params):
+    X = np.atleast_2d(np.asarray(data_points, dtype=float))
+    n_features = X.shape[1]
+    P = np.atleast_2d(np.asarray(params, dtype=float))
+    coeffs, exponents, bias = P[:, :n_features], P[:, n_features:2 * n_features], P[:, -1]
+    pred = (coeffs[None, :, :] * X[:, None, :] ** exponents[None, :, :]).sum(axis=2) + bias[None, :]
+    return pred[:, 0] if pred.shape[1] == 1 else pred
+
+
+def fit_scaling_law(data_points, loss_values):
+    X = np.atleast_2d(np.asarray(data_points, dtype=float))
+    y = np.asarray(loss_values, dtype=float)
+    Y = y[:, None] if y.ndim == 1 else y
+    n_targets, n_params = Y.shape[1], 2 * X.shape[1] + 1
+    init = np.ones(n_targets * n_params)
+
+    def objective(flat):
+        pred = scaling_law_func(X, flat.reshape(n_targets, n_params)).reshape(len(X), n_targets)
+        return np.mean((pred - Y) ** 2)
+
+    result = minimize(objective, init, method="BFGS")
+    params = (result.x if result.success else init).reshape(n_targets, n_params)
+    return params[0] if n_targets == 1 else params
+{EVOLVE_END}
+'''
+
+POWER_LAW_BASELINE = '''"""Baseline: a plain power law per group, fitted by least squares in log space.
+
+    target = exp(c) * prod_f feature_f ** a_f   (positive features and targets)
+    target = c + sum_f a_f * feature_f          (otherwise: a linear law)
+"""
+import numpy as np
+
+
+def _design(X, logs):
+    X = np.atleast_2d(np.asarray(X, dtype=float))
+    return np.column_stack([np.ones(len(X)), np.log(X) if logs else X])
+
+
+def scaling_law_func(data_points, params):
+    P = np.atleast_2d(np.asarray(params, dtype=float))
+    logs = bool(P[0, 0])
+    out = []
+    for p in P:
+        eta = _design(data_points, logs) @ p[1:]
+        out.append(np.exp(eta) if logs else eta)
+    pred = np.column_stack(out)
+    return pred[:, 0] if pred.shape[1] == 1 else pred
+
+
+def fit_scaling_law(data_points, loss_values):
+    X = np.atleast_2d(np.asarray(data_points, dtype=float))
+    Y = np.asarray(loss_values, dtype=float).reshape(len(X), -1)
+    logs = bool(np.all(X > 0) and np.all(Y > 0))
+    A = _design(X, logs)
+    params = [np.concatenate([[float(logs)], np.linalg.lstsq(A, np.log(y) if logs else y, rcond=None)[0]]) for y in Y.T]
+    return params[0] if len(params) == 1 else np.array(params)
+'''
+
+
+def evolve_block(code: str) -> tuple[str, str, str]:
+    """Split a program into (before, block, after) around the EVOLVE markers; no markers: all block."""
+    start, end = code.find(EVOLVE_START), code.rfind(EVOLVE_END)
+    if start < 0 or end < start:
+        return "", code, ""
+    return code[:start], code[start + len(EVOLVE_START) : end], code[end + len(EVOLVE_END) :]
