@@ -21,8 +21,8 @@ choices come from one seeded generator. A checkpoint holds exactly that state,
 so a resumed run continues as the uninterrupted one would.
 """
 
-from .controller import Attempt, Pending, Proposer, Request, Search, SearchState, TextPropose, TextProposer
-from .database import Database, Program, Settings
+from .controller import Pending, Proposer, Request, Search, SearchState, TextPropose, TextProposer
+from .database import Attempt, Database, Program, Settings
 from .edits import child_from_diff, child_from_full_rewrite
 from .evaluator import TrainEvaluator, train_evaluator
 from .program import Rejected, check_candidate, normalized

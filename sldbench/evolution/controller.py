@@ -17,7 +17,7 @@ from ..folds import SEPARATOR, fold_r2s, fold_score
 from ..metrics import heldout_metrics
 from ..sandbox.errors import HarnessError
 from ..submission import hidden_constants
-from .database import Database, Program, Settings
+from .database import Attempt, Database, Program, Settings
 from .edits import child_from_diff, child_from_full_rewrite
 from ..laws.program import INITIAL_PROGRAM
 from .program import Rejected, check_candidate, normalized
@@ -29,20 +29,6 @@ HARNESS_FAILURES_IN_A_ROW = 3  # then the search stops with the cause: the sandb
 
 TextPropose = Callable[[str, str], Awaitable[tuple[str, dict]]]
 """``async (system_prompt, user_prompt) -> (reply text, usage dict)``: a model behind prompts."""
-
-
-@dataclass
-class Attempt:
-    """What happened to one proposal (logged per iteration)."""
-
-    iteration: int
-    island: int
-    parent: str
-    outcome: str  # "accepted", "rejected", or HARNESS_FAILURE (the candidate was never judged)
-    reason: str = ""
-    child: str | None = None
-    fitness: float | None = None
-    hidden_constants: list[float] | None = None  # numbers scaling_law_func uses that the fitted vector does not show
 
 
 def _hidden_reason(hidden: list[float], params: int, limit: int) -> str:

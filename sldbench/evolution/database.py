@@ -1,4 +1,4 @@
-"""The search's settings, its evaluated programs and the island database (MAP-Elites grids and an elite archive)."""
+"""The search's settings, its evaluated programs, what happened to each proposal (`Attempt`) and the island database (MAP-Elites grids and an elite archive)."""
 
 from __future__ import annotations
 
@@ -172,3 +172,17 @@ class Database:
         cells = sorted(pid for pid in set(self.grids[island].values()) if pid not in top and pid != parent.id)
         diverse = rng.sample(cells, min(self.settings.diverse_programs, len(cells)))
         return [self.programs[p] for p in top], [self.programs[p] for p in diverse]
+
+
+@dataclass
+class Attempt:
+    """What happened to one proposal (logged per iteration)."""
+
+    iteration: int
+    island: int
+    parent: str
+    outcome: str  # "accepted", "rejected", or "harness failure" (controller.HARNESS_FAILURE: the candidate was never judged)
+    reason: str = ""
+    child: str | None = None
+    fitness: float | None = None
+    hidden_constants: list[float] | None = None  # numbers scaling_law_func uses that the fitted vector does not show

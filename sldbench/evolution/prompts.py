@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..data import Split
-from .database import Program
-
-if TYPE_CHECKING:
-    from .controller import Attempt
+from .database import Attempt, Program
 
 
 def column_statistics(train: Split) -> str:
