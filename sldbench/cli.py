@@ -33,8 +33,7 @@ from inspect_ai._util.error import PrerequisiteError  # inspect-evals-lint: igno
 from .data import DataError
 from .escaping import for_terminal
 from .sandbox.errors import HarnessError
-from .specs import TASKS, get_spec
-from .taskspec import load_spec_file
+from .specs import TASKS, get_spec, load_spec_file
 
 
 async def _score_file(path: Path, spec, data_dir: str | None, timeout: float, shape: str, isolation: str):
@@ -167,7 +166,7 @@ def _columns(text: str) -> list[str]:
 
 def _cmd_discover(args: argparse.Namespace) -> int:
     from .discovery import SearchFailed, discover, render, write_spec
-    from .taskspec import SpecError
+    from .specs import SpecError
 
     data = Path(args.data)
     if not data.is_file():

@@ -8,7 +8,7 @@ training run):
   ``SLDBENCH_DATA_DIR``;
 * otherwise the Hugging Face Hub dataset ``pkuHaowei/sldbench`` (needs the
   ``hub`` extra; cached on disk by ``datasets``);
-* for a task of your own (`sldbench.taskspec`), the CSV files its spec names,
+* for a task of your own (`sldbench.specs`), the CSV files its spec names,
   split by its ``holdout`` rule or given as train and test files.
 
 Every split is validated at this boundary, so code downstream can rely on

@@ -1,6 +1,6 @@
 """``sldbench discover``: a law for a CSV of training runs in one command.
 
-`discover` writes a task spec for the CSV (`sldbench.taskspec`), runs SLDAgent on
+`discover` writes a task spec for the CSV (`sldbench.specs`), runs SLDAgent on
 it through Inspect (the symbolic proposer by default, a model with ``model=``),
 and returns a `Discovery`: the law as a formula with its constants per group, its
 held-out R^2 beside the initial program's and a plain power law's, the log, and a
@@ -19,8 +19,7 @@ import numpy as np
 from .data import Split, load_split
 from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
 from .show import law_formula, no_summary
-from .specs import TaskSpec
-from .taskspec import load_spec_file, parse_spec
+from .specs import TaskSpec, load_spec_file, parse_spec
 
 
 
@@ -219,7 +218,7 @@ def discover(
     plot : Path, optional
         PNG file of the law against the data (default: ``law.png`` beside the spec).
     allow_outside_paths : bool
-        Let the spec name files outside its folder (`sldbench.taskspec.parse_spec`); `write_spec`
+        Let the spec name files outside its folder (`sldbench.specs.parse_spec`); `write_spec`
         writes the paths a user gave on the command line, wherever they are.
 
     Returns

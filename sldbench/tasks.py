@@ -14,7 +14,7 @@ Usage::
     inspect eval sldbench/moe -T data_dir=DIR --epochs 5 ...   # the paper's protocol: 5 runs
     inspect eval sldbench/moe -T sandbox=docker ...            # one locked-down container per sample
     inspect eval sldbench/moe -T isolation=required ...        # bubblewrap, or fail at start
-    inspect eval sldbench/custom -T spec=my_task.yaml ...      # a task of your own data (sldbench.taskspec)
+    inspect eval sldbench/custom -T spec=my_task.yaml ...      # a task of your own data (sldbench.specs)
     inspect eval sldbench/sldbench --epochs 5 ...              # all eight settings as the samples of one task
 
 ``-T sandbox=local`` (the default) runs submissions under bubblewrap where it works
@@ -31,8 +31,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from .data import load_split, resolve_data_dir
 from .sandbox.spec import sandbox_spec
 from .scorer import heldout_r2
-from .specs import TASKS, TaskSpec
-from .taskspec import load_spec_file
+from .specs import TASKS, TaskSpec, load_spec_file
 
 TRAIN_FILE = "data/train.csv"
 DEFAULT_SCORE_TIMEOUT = 600
@@ -236,7 +235,7 @@ def custom(
     spec: str, sandbox: str = "local", isolation: str = "auto", time_limit: int | None = None,
     score_timeout: float = DEFAULT_SCORE_TIMEOUT, allow_outside_paths: bool = False,
 ) -> Task:  # fmt: skip
-    """A task of your own data: ``-T spec=my_task.yaml`` (the schema: `sldbench.taskspec`).
+    """A task of your own data: ``-T spec=my_task.yaml`` (the schema: `sldbench.specs`).
 
     The same prompt structure (the spec's description where a built-in task's
     context goes), scorer and sandbox choices as the eight SLDBench tasks; any

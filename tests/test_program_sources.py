@@ -22,7 +22,7 @@ from sldbench.data import load_split
 from sldbench.laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
 from sldbench.laws import LAWS, load_constants, prefitted_program, refit_program
 from sldbench.symbolic import forms, grammar, operon
-from sldbench.taskspec import load_spec_file
+from sldbench.specs import load_spec_file
 
 RECORDED = Path(__file__).parent / "program_sources"
 EXAMPLE = Path(__file__).parents[1] / "examples" / "synthetic" / "task.yaml"

@@ -13,7 +13,7 @@ import pytest
 
 from sldbench.data import DataError, load_split
 from sldbench.specs import BUILT_IN, SPECS_DIR, TASKS
-from sldbench.taskspec import KEYS, SpecError, load_spec_file
+from sldbench.specs import KEYS, SpecError, load_spec_file
 
 from conftest import DATA_DIR
 
