@@ -21,10 +21,11 @@ from tabulate import tabulate
 
 from sldbench.data import load_split
 from sldbench.specs import get_spec
+from sldbench.laws.grammar import Family
 from sldbench.symbolic import grammar
 
 
-def label(family: grammar.Family) -> str:
+def label(family: Family) -> str:
     """A compact name of ``family``: its pieces with their features, optima movers (m) and damping (d)."""
     parts = []
     for p in family.pieces:

@@ -117,8 +117,8 @@ def write_spec(
 
 def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
     """Names of a symbolic program's fitted vector, in its order (per target), matching `law_formula`."""
-    from .symbolic.forms import read_form
-    from .symbolic.grammar import constant_names as grammar_names, read_family
+    from .laws.terms import read_form
+    from .laws.grammar import constant_names as grammar_names, read_family
 
     form = read_form(program)
     family = read_family(program) if form is None else None
@@ -145,7 +145,7 @@ def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
 
 def _operon_names(program: str) -> list[str] | None:
     """``p0, p1, ...`` for an Operon program of `sldbench.symbolic.operon` (its ``SIZES`` per target), else None."""
-    from .symbolic.forms import module_literal
+    from .laws.program import module_literal
 
     sizes = module_literal(program, "SIZES")
     if not isinstance(sizes, list) or not all(isinstance(size, int) for size in sizes):
@@ -160,7 +160,7 @@ def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, di
     law-search form from its ``FORM``, or an Operon expression with its ``SIZES``), so it is
     run in this process; any other program gets {} (its constants are in its source).
     """
-    from .symbolic.grammar import natural_constants
+    from .laws.grammar import natural_constants
     from .symbolic.validation import namespace
 
     names = constant_names(program, spec)

@@ -50,7 +50,7 @@ def law_formula(program: str, spec: TaskSpec) -> str:
     are read from their docstring's ``TARGET = ...`` lines (the expert laws' and
     Operon's programs write one).
     """
-    from .symbolic.forms import describe, read_form
+    from .laws.terms import describe, read_form
 
     form = read_form(program)
     if form is not None:

@@ -17,6 +17,7 @@ from inspect_ai.log import transcript
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from sldbench.data import load_split
+from sldbench.laws.expression import Expression, program as expression_program
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import operon
@@ -42,11 +43,11 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
     if generations < 1 or population < 2 or max_length < 3:
         raise ValueError("need generations >= 1, population >= 2 and max_length >= 3")
 
-    def choose(train, fronts: list[list[operon.Expression]]) -> tuple[str, dict, list[dict]]:
+    def choose(train, fronts: list[list[Expression]]) -> tuple[str, dict, list[dict]]:
         note = f"Operon seed {seed}, {generations} generations of {population}; chosen by R^2 on held-out largest-scale train rows."
         ranked, events = operon.rank_fronts(train, fronts, note)
         chosen = [expressions[0] for expressions in ranked]
-        code = operon.program(chosen, list(train.spec.features), list(train.spec.targets), note)
+        code = expression_program(chosen, list(train.spec.features), list(train.spec.targets), note)
         fit, holdout = extrapolation_split(train)
         metadata = {
             "expressions": [e.infix for e in chosen],

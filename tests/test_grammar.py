@@ -10,9 +10,8 @@ from sldbench.data import Split, load_split
 from sldbench.evolution import check_candidate, train_evaluator
 from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.specs import TASKS, TaskSpec, get_spec
-from sldbench.symbolic.grammar import (
-    Family, Geometry, GrammarSearch, Piece, constant_names, describe, families, fit_problem, guard_problem, natural_constants, program, select,
-)
+from sldbench.laws.grammar import Family, Geometry, Piece, constant_names, describe, natural_constants, program
+from sldbench.symbolic.grammar import GrammarSearch, families, fit_problem, guard_problem, select
 from sldbench.symbolic.validation import group_arrays, namespace
 
 

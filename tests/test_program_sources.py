@@ -21,7 +21,7 @@ from conftest import DATA_DIR
 from sldbench.data import load_split
 from sldbench.laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
 from sldbench.laws import LAWS, load_constants, prefitted_program, refit_program
-from sldbench.symbolic import forms, grammar, operon
+from sldbench.laws import expression as expression_law, grammar, program as program_format, terms as forms
 from sldbench.specs import load_spec_file
 
 RECORDED = Path(__file__).parent / "program_sources"
@@ -35,7 +35,7 @@ def _example():
 
 def _form_program() -> str:
     spec, train = _example()
-    transforms = forms.feature_transforms(train.frame[list(spec.features)].to_numpy(dtype=float))
+    transforms = program_format.feature_transforms(train.frame[list(spec.features)].to_numpy(dtype=float))
     form = forms.Form(transforms, (forms.Term("power", (0,)), forms.Term("power", (1,), (1,))), "identity", 1).normal()
     return forms.program(form, list(spec.features), list(spec.targets), note="a recorded example")
 
@@ -48,9 +48,9 @@ def _grammar_program() -> str:
 
 def _operon_program() -> str:
     spec, train = _example()
-    transforms = forms.feature_transforms(train.frame[list(spec.features)].to_numpy(dtype=float))
-    expression = operon.translate("(1.5 + (2.25 * (X1 ^ -0.3))) + (0.75 * exp(-0.2 * X2))", transforms)
-    return operon.program([expression], list(spec.features), list(spec.targets), note="a recorded example")
+    transforms = program_format.feature_transforms(train.frame[list(spec.features)].to_numpy(dtype=float))
+    expression = expression_law.translate("(1.5 + (2.25 * (X1 ^ -0.3))) + (0.75 * exp(-0.2 * X2))", transforms)
+    return expression_law.program([expression], list(spec.features), list(spec.targets), note="a recorded example")
 
 
 WRITERS = {

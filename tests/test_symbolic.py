@@ -18,7 +18,7 @@ from sldbench.solvers.sldagent import SYMBOLIC_SAFETY_CAP, epoch_seed
 from sldbench.specs import TASKS, get_spec
 from sldbench.symbolic import LawSearch, SymbolicProposer, read_form
 from sldbench.symbolic.proposer import OperonSettings
-from sldbench.symbolic.operon import translate
+from sldbench.laws.expression import translate
 from sldbench.tasks import sldbench_task
 
 INITIAL = Program("p0000", INITIAL_PROGRAM, None, -1, 0, 0.0, 0.0, 5, len(INITIAL_PROGRAM))

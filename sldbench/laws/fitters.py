@@ -11,11 +11,11 @@ functions of this module its program copies beside it; no module-level state.
 - `solve_linear`, `fit_law`: variable projection for ``head(b + sum_k c_k g_k(X; theta))``: the
   linear ``b, c`` solved exactly for each ``theta``, ``theta`` searched by multi-start bounded
   trust-region least squares with a soft-L1 loss (the exp head is projected on log y, then
-  polished on y). The law search's forms (`sldbench.symbolic.forms`).
+  polished on y). The law search's forms (`sldbench.laws.terms`).
 - `project_nonnegative`, `fit_grammar_law`: variable projection for ``E + sum_k s_k c_k
   phi_k(X; theta)`` with sign-constrained coefficients (non-negative least squares), ``theta``
   started from a scrambled Sobol design over its box and refined with a soft-L1 loss scaled by a
-  robust noise estimate. The grammar's families (`sldbench.symbolic.grammar`); a fit that ends on a
+  robust noise estimate. The grammar's families (`sldbench.laws.grammar`); a fit that ends on a
   bound of the box is flagged by the search (`sldbench.symbolic.grammar.fit_problem`).
 """
 

@@ -6,10 +6,18 @@ a search may change between the EVOLVE-BLOCK markers (`EVOLVE_START`, `EVOLVE_EN
 `evolve_block`). `INITIAL_PROGRAM` is the paper's starting point of SLDAgent (a sum of power laws
 of the raw features); `POWER_LAW_BASELINE` the plain power law ``sldbench discover`` compares its
 law with. The writers of each kind of law (`sldbench.laws`) and the searches (`sldbench.evolution`,
-`sldbench.symbolic`) import these; nothing here imports them.
+`sldbench.symbolic`) import these; nothing here imports them. `module_literal` reads a literal a
+program assigns (how a law's kind is recognised, `sldbench.laws.read_law`); `feature_transforms`
+is how a feature enters a written program (its log when positive and spanning a range).
 """
 
 from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from ..submission import parse_program
 
 EVOLVE_START = "# EVOLVE-BLOCK-START"
 EVOLVE_END = "# EVOLVE-BLOCK-END"
@@ -87,3 +95,26 @@ def evolve_block(code: str) -> tuple[str, str, str]:
     if start < 0 or end < start:
         return "", code, ""
     return code[:start], code[start + len(EVOLVE_START) : end], code[end + len(EVOLVE_END) :]
+
+
+def module_literal(code: str, name: str) -> object | None:
+    """The literal value a program assigns to module-level ``name`` (``FORM = {...}``), or None."""
+    tree = parse_program(code)
+    if tree is None:
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            try:
+                return ast.literal_eval(node.value)
+            except (ValueError, TypeError, RecursionError):  # not a literal; a literal dict with an unhashable key
+                return None
+    return None
+
+
+def feature_transforms(X: np.ndarray) -> tuple[str, ...]:
+    """``log`` for a feature positive on every row and spanning at least a factor 2, else ``raw``."""
+    out = []
+    for column in np.asarray(X, dtype=float).T:
+        positive = bool(np.all(column > 0))
+        out.append("log" if positive and column.max() >= 2 * column.min() else "raw")
+    return tuple(out)

@@ -4,7 +4,7 @@
 `sldbench/symreg` is plain symbolic regression with a maintained engine.
 """
 
-from .forms import Form, Term, program, read_form
+from ..laws.terms import Form, Term, program, read_form
 from .proposer import SymbolicProposer
 from .search import LawSearch
 from .validation import extrapolation_split, holdout_evaluator, validation_r2

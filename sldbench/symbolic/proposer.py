@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from ..data import Split
 from ..evolution import Request, normalized
+from ..laws.expression import Expression, program as expression_program
+from ..laws.terms import Form, read_form
 from . import operon
-from .forms import Form, read_form
 from .grammar import GrammarSearch, vet
 from .search import LawSearch, Scored
 from .validation import namespace, validation_r2
@@ -169,7 +170,7 @@ class SymbolicProposer:
         budget = max(float(targets), (deadline - time.monotonic()) / 2) if deadline is not None else None
         return operon.search_fronts(self.train, self.seed, settings.generations, settings.population, settings.max_length, budget)
 
-    def _rank_operon(self, fronts: list[list[operon.Expression]]) -> list[tuple[float, str]]:
+    def _rank_operon(self, fronts: list[list[Expression]]) -> list[tuple[float, str]]:
         """One program per proposal: the k-th has, per target, that target's k-th best expression (or its last)."""
         note = f"Found by SLDAgent's symbolic proposer: Operon (seed {self.seed}) on the train split."
         try:
@@ -180,7 +181,7 @@ class SymbolicProposer:
         search = self.search
         programs = []
         for k in range(max(len(expressions) for expressions in ranked)):
-            code = operon.program([expressions[min(k, len(expressions) - 1)] for expressions in ranked], names, targets, note)
+            code = expression_program([expressions[min(k, len(expressions) - 1)] for expressions in ranked], names, targets, note)
             programs.append((validation_r2(namespace(code), search.fit_rows, search.holdout_rows), code))
         return programs
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import Split
-from .forms import Form, Term, feature_transforms, program
+from ..laws.program import feature_transforms
+from ..laws.terms import Form, Term, program
 from .validation import extrapolation_split, group_arrays, namespace, validation_r2
 
 MAX_TERMS = 10  # for tasks without a parameter limit: keeps fits well posed

@@ -21,15 +21,11 @@ the ``FORM`` literal, so the proposer can read a parent back (`read_form`).
 
 from __future__ import annotations
 
-import ast
 import inspect
 from dataclasses import dataclass
 
-import numpy as np
-
-from ..laws.program import EVOLVE_END, EVOLVE_START
-from ..submission import parse_program
-from ..laws import fitters
+from . import fitters
+from .program import EVOLVE_END, EVOLVE_START, module_literal
 
 HEADS = ("identity", "exp")
 # Read once: programs are written from worker threads, which must not parse source.
@@ -104,15 +100,6 @@ class Form:
     def from_literal(cls, value: dict) -> "Form":
         terms = tuple(Term(kind, tuple(features), tuple(shifted)) for kind, features, shifted in value["terms"])
         return cls(tuple(value["transforms"]), terms, value["head"], int(value["n_targets"])).normal()
-
-
-def feature_transforms(X: np.ndarray) -> tuple[str, ...]:
-    """``log`` for a feature positive on every row and spanning at least a factor 2, else ``raw``."""
-    out = []
-    for column in np.asarray(X, dtype=float).T:
-        positive = bool(np.all(column > 0))
-        out.append("log" if positive and column.max() >= 2 * column.min() else "raw")
-    return tuple(out)
 
 
 # ------------------------------------------------------------------ programs
@@ -265,20 +252,6 @@ def fit_scaling_law(data_points, loss_values):
     return params[0] if len(params) == 1 else np.array(params)
 {EVOLVE_END}
 """
-
-
-def module_literal(code: str, name: str) -> object | None:
-    """The literal value a program assigns to module-level ``name`` (``FORM = {...}``), or None."""
-    tree = parse_program(code)
-    if tree is None:
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            try:
-                return ast.literal_eval(node.value)
-            except (ValueError, TypeError, RecursionError):  # not a literal; a literal dict with an unhashable key
-                return None
-    return None
 
 
 def read_form(code: str) -> Form | None:
