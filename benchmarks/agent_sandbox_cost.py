@@ -25,7 +25,7 @@ from inspect_ai import eval as inspect_eval
 from tabulate import tabulate
 
 from sldbench import agents
-from sldbench.laws import load_constants, prefitted_program
+from sldbench.laws.expert import load_constants, prefitted_program
 from sldbench.sandbox.docker import AGENTS_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment
 from sldbench.tasks import sldbench_task
 

@@ -21,7 +21,7 @@ from inspect_ai.util._sandbox.local import LocalSandboxEnvironment
 from tabulate import tabulate
 
 from sldbench.sandbox.docker import DockerSandboxConfig, DockerSandboxEnvironment
-from sldbench.laws import load_constants, prefitted_program
+from sldbench.laws.expert import load_constants, prefitted_program
 from sldbench.scorer import score_program
 from sldbench.specs import TASKS
 

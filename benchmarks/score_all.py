@@ -21,7 +21,7 @@ import types
 from tabulate import tabulate
 
 from sldbench.data import load_split
-from sldbench.laws import load_constants, prefitted_program
+from sldbench.laws.expert import load_constants, prefitted_program
 from sldbench.metrics import as_prediction_matrix, heldout_metrics
 from sldbench.sandbox import bubblewrap
 from sldbench.sandbox.local import IsolatedLocalSandbox

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import Split, load_split
+from .laws import read_law
 from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
 from .show import law_formula, no_summary
 from .specs import TaskSpec, load_spec_file, parse_spec
@@ -116,55 +117,22 @@ def write_spec(
 
 
 def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
-    """Names of a symbolic program's fitted vector, in its order (per target), matching `law_formula`."""
-    from .laws.terms import read_form
-    from .laws.grammar import constant_names as grammar_names, read_family
-
-    form = read_form(program)
-    family = read_family(program) if form is None else None
-    if family is not None:
-        per_target = grammar_names(family)
-        return per_target if len(spec.targets) == 1 else [f"{target}.{name}" for target in spec.targets for name in per_target]
-    if form is None:
-        return _operon_names(program)
-    theta, k = [], 0
-    for term in form.terms:
-        if term.kind != "power":
-            continue
-        exponents = []
-        for f in term.features:
-            k += 1
-            exponents.append(k)
-        theta += [f"a{i}" for i in exponents]
-        theta += [f"s{exponents[term.features.index(f)]}" for f in term.shifted]
-    per_target = theta + ["b"] + [f"c{i}" for i in range(1, len(form.terms) + 1)]
-    if len(spec.targets) == 1:
-        return per_target
-    return [f"{target}.{name}" for target in spec.targets for name in per_target]
-
-
-def _operon_names(program: str) -> list[str] | None:
-    """``p0, p1, ...`` for an Operon program of `sldbench.symbolic.operon` (its ``SIZES`` per target), else None."""
-    from .laws.program import module_literal
-
-    sizes = module_literal(program, "SIZES")
-    if not isinstance(sizes, list) or not all(isinstance(size, int) for size in sizes):
-        return None
-    return [f"p{i}" for i in range(sum(sizes))]
+    """Names of a program's fitted vector, in its order (per target), matching `law_formula`; None when its law does not name them."""
+    law = read_law(program)
+    return law.constant_names(spec.targets) if law is not None else None
 
 
 def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, dict[str, float]]:
-    """Per group, the constants of a program the symbolic search wrote, fitted on that group's train rows.
+    """Per group, the constants of a program whose law names them, fitted on that group's train rows.
 
-    The program is this package's own (a grammar law read back from its ``FAMILY``, a
-    law-search form from its ``FORM``, or an Operon expression with its ``SIZES``), so it is
-    run in this process; any other program gets {} (its constants are in its source).
+    Such a program is this package's own (`sldbench.laws`: a grammar law, a law-search form, an
+    Operon expression, an expert law), so it is run in this process; any other program gets {}
+    (its constants are in its source).
     """
-    from .laws.grammar import natural_constants
     from .symbolic.validation import namespace
 
-    names = constant_names(program, spec)
-    if names is None:
+    law = read_law(program)
+    if law is None or law.constant_names(spec.targets) is None:
         return {}
     functions = namespace(program)
     out = {}
@@ -172,7 +140,7 @@ def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, di
         for group in train.groups:
             x, y = train.arrays(group)
             params = np.asarray(functions["fit_scaling_law"](x, y[:, 0] if y.shape[1] == 1 else y), dtype=float).ravel()
-            out[group] = natural_constants(names, params)  # shifts (and ratios) are fitted as logs
+            out[group] = law.natural_constants(params, spec.targets)  # shifts (and ratios) are fitted as logs
     return out
 
 
@@ -227,7 +195,7 @@ def discover(
     """
     from inspect_ai import eval as inspect_eval
 
-    from .report.leaderboard import draw_law
+    from .report.plots import draw_law
     from .solvers import sldagent
     from .tasks import sldbench_task
 

@@ -93,7 +93,7 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     score = score_run(result, test, source)
     if result.ok:  # the law in words, beside the expert law's published score
         from .show import law_formula
-        from .laws import PUBLISHED_R2
+        from .laws.expert import PUBLISHED_R2
 
         formula = law_formula(program, spec)
         expert = PUBLISHED_R2.get(spec.name) if not spec.is_custom else None

@@ -1,7 +1,7 @@
 """The laws back out of Inspect logs: ``sldbench show LOG``, and the lines ``inspect eval`` ends with.
 
 Every score keeps the program it was earned by (``Score.answer``). `law_formula`
-writes a program of the symbolic search as a formula; `describe_log` lists each
+writes the law a program carries in words (`sldbench.laws.read_law`); `describe_log` lists each
 sample's law and held-out R^2 beside the expert law's published one. The
 `LawSummary` hook prints that summary when an ``inspect eval`` of an SLDBench
 task ends, so the console shows the law and not only the metrics
@@ -10,7 +10,6 @@ task ends, so the console shows the law and not only the metrics
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import sys
@@ -19,8 +18,8 @@ from inspect_ai.hooks import Hooks, RunEnd, hooks
 from inspect_ai.log import EvalLog
 
 from .escaping import for_terminal
+from .laws import read_law
 from .specs import TaskSpec, get_spec
-from .submission import parse_program
 
 SUMMARY_ENV = "SLDBENCH_SUMMARY"
 SCORER = "heldout_r2"
@@ -44,31 +43,9 @@ def no_summary():
 
 
 def law_formula(program: str, spec: TaskSpec) -> str:
-    """The law of a program in words, one line per target; "" when the program does not say.
-
-    Programs of the symbolic search are read back into their form; other programs
-    are read from their docstring's ``TARGET = ...`` lines (the expert laws' and
-    Operon's programs write one).
-    """
-    from .laws.terms import describe, read_form
-
-    form = read_form(program)
-    if form is not None:
-        return "\n".join(describe(form, list(spec.features), target) for target in spec.targets)
-    docstring = _docstring(program)
-    lines = [line.strip() for line in docstring.splitlines() if line.strip().startswith(tuple(f"{t} =" for t in spec.targets))]
-    variables = [line.strip() for line in docstring.splitlines() if line.strip().startswith("with X1 =")]
-    return "\n".join(lines + variables[:1]) if lines else ""
-
-
-def _docstring(program: str) -> str:
-    tree = parse_program(program)
-    if tree is None:
-        return ""
-    for node in tree.body:
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            return node.value.value
-    return ""
+    """The law of a program in words, one line per target; "" when the program does not say (`sldbench.laws.read_law`)."""
+    law = read_law(program)
+    return law.describe(spec.features, spec.targets) if law is not None else ""
 
 
 def _spec_of(metadata: dict) -> TaskSpec | None:
@@ -94,7 +71,7 @@ def describe_log(log: EvalLog, programs: bool = True) -> str:
     str
         Lines of text for a terminal (`sldbench.escaping.for_terminal`); the first names the log, the task, the solver and the model.
     """
-    from .laws import PUBLISHED_R2
+    from .laws.expert import PUBLISHED_R2
 
     solver = log.plan.steps[-1].solver if log.plan and log.plan.steps else "?"
     parts = [f"{log.location}: {log.eval.task}, solver {solver}, model {log.eval.model}"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
-from sldbench.laws import get_law, load_constants, prefitted_program, refit_program
+from sldbench.laws.expert import get_law, load_constants, prefitted_program, refit_program
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 

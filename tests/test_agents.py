@@ -24,7 +24,7 @@ from inspect_ai.tool import ToolInfo, ToolParams
 from sldbench import agents
 from sldbench.agents._runner import version_line
 from sldbench.agents.install import CLIS, bin_dir
-from sldbench.laws import load_constants, prefitted_program
+from sldbench.laws.expert import load_constants, prefitted_program
 from sldbench.providers import ScriptError, ScriptedModel
 from sldbench.scorer import score_program
 from sldbench.specs import get_spec

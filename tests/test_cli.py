@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from sldbench.laws import load_constants, prefitted_program
+from sldbench.laws.expert import load_constants, prefitted_program
 
 
 def _run(*args, cwd):

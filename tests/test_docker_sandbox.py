@@ -176,7 +176,7 @@ def test_law_written_in_the_container_is_scored(data_dir, human_dir, tmp_path):
     from inspect_ai.solver import solver
     from inspect_ai.util import sandbox
 
-    from sldbench.laws import load_constants, prefitted_program
+    from sldbench.laws.expert import load_constants, prefitted_program
 
     @solver
     def writes_law():

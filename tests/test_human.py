@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from inspect_ai import eval as inspect_eval
 
-from sldbench.laws import ConstantsError, load_constants
+from sldbench.laws.expert import ConstantsError, load_constants
 from sldbench.solvers import human
 from sldbench.specs import TASKS
 from sldbench.tasks import sldbench_task

@@ -17,7 +17,7 @@ import pytest
 from conftest import DATA_DIR, HUMAN_DIR
 from inspect_ai.log import list_eval_logs, read_eval_log, resolve_sample_attachments
 
-from sldbench.laws import load_constants, prefitted_program
+from sldbench.laws.expert import load_constants, prefitted_program
 from sldbench.sandbox.local import IsolatedLocalSandbox
 from sldbench.scorer import score_program
 from sldbench.specs import get_spec

@@ -19,9 +19,9 @@ import pytest
 from conftest import DATA_DIR
 
 from sldbench.data import load_split
-from sldbench.laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
-from sldbench.laws import LAWS, load_constants, prefitted_program, refit_program
 from sldbench.laws import expression as expression_law, grammar, program as program_format, terms as forms
+from sldbench.laws.expert import LAWS, load_constants, prefitted_program, refit_program
+from sldbench.laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
 from sldbench.specs import load_spec_file
 
 RECORDED = Path(__file__).parent / "program_sources"

@@ -13,9 +13,11 @@ from __future__ import annotations
 import ast
 import inspect
 from dataclasses import dataclass
+from typing import Sequence
 
 from . import fitters
 from .program import EVOLVE_END, EVOLVE_START
+from .stated import StatedLaw, docstring
 
 class TranslationError(ValueError):
     """An expression with a construct `translate` does not know."""
@@ -139,3 +141,28 @@ def fit_scaling_law(data_points, loss_values):
     return np.concatenate(fitted)
 {EVOLVE_END}
 '''
+
+
+@dataclass(frozen=True)
+class ExpressionLaw:
+    """Operon expressions read back from their program (a `sldbench.laws.Law`): ``SIZES`` parameters per target."""
+
+    sizes: tuple[int, ...]
+    stated: StatedLaw
+
+    def describe(self, features: Sequence[str], targets: Sequence[str]) -> str:
+        return self.stated.describe(features, targets)
+
+    def constant_names(self, targets: Sequence[str]) -> list[str]:
+        """``p0, p1, ...``: every numeric constant of the expressions, in order."""
+        return [f"p{i}" for i in range(sum(self.sizes))]
+
+    def natural_constants(self, values: Sequence[float], targets: Sequence[str]) -> dict[str, float]:
+        return {name: float(value) for name, value in zip(self.constant_names(targets), values)}
+
+
+def read(literal: object, program: str) -> ExpressionLaw | None:
+    """The law of a program whose ``SIZES`` is ``literal``, or None when it is not a list of sizes."""
+    if not isinstance(literal, list) or not all(isinstance(size, int) and not isinstance(size, bool) for size in literal):
+        return None
+    return ExpressionLaw(tuple(literal), StatedLaw(docstring(program)))

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from ..data import Split
 from . import fitters
 from .program import EVOLVE_END, EVOLVE_START, feature_transforms, module_literal
+from .stated import StatedLaw, docstring
 
 LOG_EXPONENT = (0.0, 3.0)
 MOVER_SLOPE = 1.5
@@ -257,10 +259,33 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
 
 def read_family(code: str) -> Family | None:
     """The ``FAMILY`` of a program written by `program`, or None for any other program."""
-    literal = module_literal(code, "FAMILY")
+    law = read(module_literal(code, "FAMILY"), code)
+    return law.family if law is not None else None
+
+
+@dataclass(frozen=True)
+class GrammarLaw:
+    """A grammar family read back from its program (a `sldbench.laws.Law`); described as its docstring states it."""
+
+    family: Family
+    stated: StatedLaw
+
+    def describe(self, features: Sequence[str], targets: Sequence[str]) -> str:
+        return self.stated.describe(features, targets)  # written with the train split's transforms and centres
+
+    def constant_names(self, targets: Sequence[str]) -> list[str]:
+        names = constant_names(self.family)
+        return names if len(targets) == 1 else [f"{target}.{name}" for target in targets for name in names]
+
+    def natural_constants(self, values: Sequence[float], targets: Sequence[str]) -> dict[str, float]:
+        return natural_constants(self.constant_names(targets), values)
+
+
+def read(literal: object, program: str) -> GrammarLaw | None:
+    """The law of a program whose ``FAMILY`` is ``literal``, or None when it is no family."""
     try:
         pieces = tuple(Piece(kind, tuple(features), tuple(movers), tuple(*damp)) for kind, features, movers, *damp in literal["pieces"])
-        return Family(pieces, int(literal["direction"]))
+        return GrammarLaw(Family(pieces, int(literal["direction"])), StatedLaw(docstring(program)))
     except (TypeError, KeyError, ValueError):
         return None
 

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
 
 from . import fitters
 from .program import EVOLVE_END, EVOLVE_START, module_literal
@@ -256,10 +259,46 @@ def fit_scaling_law(data_points, loss_values):
 
 def read_form(code: str) -> Form | None:
     """The ``FORM`` of a program written by `program`, or None for any other program."""
-    literal = module_literal(code, "FORM")
-    if literal is None:
-        return None
+    law = read(module_literal(code, "FORM"), code)
+    return law.form if law is not None else None
+
+
+def _prefixed(names: list[str], targets: Sequence[str]) -> list[str]:
+    return names if len(targets) == 1 else [f"{target}.{name}" for target in targets for name in names]
+
+
+@dataclass(frozen=True)
+class TermsLaw:
+    """A law-search form read back from its program (a `sldbench.laws.Law`)."""
+
+    form: Form
+
+    def describe(self, features: Sequence[str], targets: Sequence[str]) -> str:
+        return "\n".join(describe(self.form, list(features), target) for target in targets)
+
+    def constant_names(self, targets: Sequence[str]) -> list[str]:
+        """``a`` exponents and ``s`` shifts (theta, in order), the bias ``b`` and a ``c`` per term; per target."""
+        theta, k = [], 0
+        for term in self.form.terms:
+            if term.kind != "power":
+                continue
+            exponents = []
+            for _ in term.features:
+                k += 1
+                exponents.append(k)
+            theta += [f"a{i}" for i in exponents]
+            theta += [f"s{exponents[term.features.index(f)]}" for f in term.shifted]
+        return _prefixed(theta + ["b"] + [f"c{i}" for i in range(1, len(self.form.terms) + 1)], targets)
+
+    def natural_constants(self, values: Sequence[float], targets: Sequence[str]) -> dict[str, float]:
+        """``{name: value}``, shifts (fitted as their logs) as themselves."""
+        names = self.constant_names(targets)
+        return {name: float(np.exp(v)) if name.split(".")[-1].startswith("s") else float(v) for name, v in zip(names, values)}
+
+
+def read(literal: object, program: str) -> TermsLaw | None:
+    """The law of a program whose ``FORM`` is ``literal``, or None when it is no form."""
     try:
-        return Form.from_literal(literal)
-    except (ValueError, KeyError, TypeError):
+        return TermsLaw(Form.from_literal(literal))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -16,7 +16,6 @@ import html
 import math
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from ..escaping import script_json
@@ -156,7 +155,7 @@ def board_data(report: Report, laws: dict[tuple[str, str, str], Law]) -> dict:
 
 def versus_human(entries: list[dict], laws: dict, tasks: list[str]) -> list[dict]:
     """Per task: the best discovered entry (highest mean, not the expert law) beside the expert law."""
-    from ..laws import LAWS
+    from ..laws.expert import LAWS
 
     by_id = {law.id: law for law in laws.values()}
     rows = []

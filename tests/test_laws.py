@@ -1,0 +1,83 @@
+"""What a law is: `read_law` finds the law every kind of program carries, and each kind describes itself.
+
+Programs are the recorded sources of `test_program_sources` (every writer's real output) and
+their fits run on the synthetic example of ``examples/synthetic``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sldbench.data import load_split
+from sldbench.discovery import constant_names, fitted_constants
+from sldbench.laws import read_law
+from sldbench.laws.expert import LAWS
+from sldbench.laws.expression import ExpressionLaw
+from sldbench.laws.grammar import GrammarLaw
+from sldbench.laws.stated import StatedLaw
+from sldbench.laws.terms import TermsLaw
+from sldbench.show import law_formula
+from sldbench.specs import get_spec, load_spec_file
+
+RECORDED = Path(__file__).parent / "program_sources"
+EXAMPLE = load_spec_file(Path(__file__).parents[1] / "examples" / "synthetic" / "task.yaml")
+
+
+def recorded(name: str) -> str:
+    return (RECORDED / f"{name}.py").read_text()
+
+
+@pytest.mark.parametrize(
+    "name, kind, names, formula",
+    [
+        ("symbolic_form", TermsLaw, ["a1", "a2", "s2", "b", "c1", "c2"], "loss = b + c1 * N^a1 + c2 * (D + s2)^a2"),
+        ("symbolic_grammar", GrammarLaw, ["a1", "a2", "E", "c1", "c2"], "loss = E + c1 * N^-a1 + c2 * D^-a2"),
+        ("symbolic_operon", ExpressionLaw, ["p0", "p1", "p2", "p3", "p4"], "loss = (1.5 + (2.25 * (X1 ^ -0.3))) + (0.75 * exp(-0.2 * X2))\nwith X1 = N, X2 = D (positive features enter as their logarithm in the program below)."),
+    ],
+)
+def test_each_kind_of_program_is_read_back_as_its_law(name, kind, names, formula):
+    program = recorded(name)
+    law = read_law(program)
+    assert isinstance(law, kind)
+    assert law.constant_names(EXAMPLE.targets) == names == constant_names(program, EXAMPLE)
+    assert law.describe(EXAMPLE.features, EXAMPLE.targets).startswith(formula.split("\n")[0])
+    assert law_formula(program, EXAMPLE) == law.describe(EXAMPLE.features, EXAMPLE.targets)
+    if "\n" in formula:
+        assert law_formula(program, EXAMPLE) == formula
+
+
+def test_fitted_constants_are_named_in_natural_units():
+    # the form's shift s2 is fitted as its log: the constants show it as itself, positive
+    train = load_split(EXAMPLE, "train")
+    constants = fitted_constants(recorded("symbolic_form"), EXAMPLE, train)
+    assert sorted(constants) == sorted(train.groups)
+    for values in constants.values():
+        assert list(values) == ["a1", "a2", "s2", "b", "c1", "c2"] and values["s2"] > 0 and np.isfinite(list(values.values())).all()
+
+
+def test_a_program_of_its_own_states_its_law_or_says_nothing():
+    stated = '"""My law.\n\n    loss = 2 + 3 * N^-0.5\n"""\ndef law(input_data, group):\n    return []\n'
+    law = read_law(stated)
+    assert isinstance(law, StatedLaw) and law.constant_names(["loss"]) is None
+    assert law_formula(stated, EXAMPLE) == "loss = 2 + 3 * N^-0.5"
+    assert read_law("def law(input_data, group):\n    return []\n") is None
+    assert law_formula("def law(input_data, group):\n    return []\n", EXAMPLE) == ""
+
+
+def test_a_marker_that_is_not_its_kind_is_not_trusted():
+    # a literal of the wrong shape under a kind's marker is no law of that kind
+    for marker in ("FAMILY = 3", "FORM = 'x'", "SIZES = [1.5]", "EXPERT_LAW = 'no such task'"):
+        assert not isinstance(read_law(f"{marker}\n"), (GrammarLaw, TermsLaw, ExpressionLaw, type(LAWS["moe"])))
+
+
+@pytest.mark.parametrize("task", sorted(LAWS))
+def test_every_expert_law_describes_itself_with_its_task_columns(task):
+    law, spec = LAWS[task], get_spec(task)
+    text = law.describe(spec.features, spec.targets)
+    assert [line.split(" = ")[0] for line in text.splitlines()[: len(spec.targets)]] == list(spec.targets)
+    used = {feature for feature in spec.features if feature in text}
+    assert used == set(spec.features), f"{task}: the formula leaves out {set(spec.features) - used}"
+    assert law.constant_names(spec.targets) == list(law.parameters)
