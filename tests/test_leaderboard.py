@@ -15,7 +15,8 @@ from inspect_ai import eval as inspect_eval
 
 from sldbench.cli import main
 from sldbench.report import build_report, load_runs
-from sldbench.report.leaderboard import best_runs, plot_series, write_leaderboard
+from sldbench.report.leaderboard import best_runs, write_leaderboard
+from sldbench.report.plots import plot_series
 from sldbench.solvers import human
 from sldbench.specs import TASKS
 from sldbench.tasks import sldbench_task
