@@ -37,10 +37,10 @@ from inspect_ai import eval as inspect_eval
 from tabulate import tabulate
 
 from sldbench.data import load_split
-from sldbench.evolution import train_evaluator
+from sldbench.evolution import TrainEvaluator
 from sldbench.laws.program import EVOLVE_END, INITIAL_PROGRAM
 from sldbench.sandbox.host import fit_and_predict
-from sldbench.laws import refit_program
+from sldbench.laws.expert import refit_program
 from sldbench.sandbox import bubblewrap
 from sldbench.sandbox.local import IsolatedLocalSandbox
 from sldbench.solvers import sldagent
@@ -65,7 +65,7 @@ async def _task_speed(name: str, spec, data_dir: str, repeat: int, policy: str) 
     """One event loop per task, as in a search: the warm runner's start, then repeated evaluations."""
     train = load_split(spec, "train", data_dir)
     sandbox = IsolatedLocalSandbox(policy)
-    warm = train_evaluator(sandbox, train, timeout=600)
+    warm = TrainEvaluator(sandbox, train, timeout=600)
     try:
         started = time.perf_counter()
         await warm(INITIAL_PROGRAM)  # starts the warm runner
@@ -119,7 +119,7 @@ async def _docker_overhead(spec, data_dir: str, repeat: int) -> tuple[float, flo
     overheads = []
     try:
         for sandbox in (environments["default"], local):
-            warm = train_evaluator(sandbox, train, timeout=600)
+            warm = TrainEvaluator(sandbox, train, timeout=600)
             try:
                 await warm(INITIAL_PROGRAM)  # starts the warm runner
                 wall, fit, predict = await _median_seconds(lambda: warm(INITIAL_PROGRAM), repeat)

@@ -48,9 +48,9 @@ from tabulate import tabulate
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # evolution_speed, beside this script
 
 from sldbench.data import load_split
-from sldbench.evolution import train_evaluator
+from sldbench.evolution import TrainEvaluator
+from sldbench.laws.expert import refit_program
 from sldbench.laws.program import EVOLVE_END, INITIAL_PROGRAM
-from sldbench.laws import refit_program
 from sldbench.sandbox import bubblewrap
 from sldbench.sandbox.local import IsolatedLocalSandbox
 from sldbench.specs import get_spec
@@ -74,7 +74,7 @@ async def ours(task: str, programs: list[tuple[str, str]], timeout: float, data_
     """Each program through SLDAgent's evaluation path (the warm runner started once before)."""
     train = load_split(get_spec(task), "train", data_dir)
     sandbox = IsolatedLocalSandbox("auto")
-    evaluate = train_evaluator(sandbox, train, timeout)
+    evaluate = TrainEvaluator(sandbox, train, timeout)
     rows = []
     try:
         await evaluate(INITIAL_PROGRAM)  # starts the warm runner, as a search does once

@@ -15,6 +15,8 @@ gets `ROW_FOLDS` interleaved row folds instead.
 Each fold yields one R^2 (pooled over its groups, as the benchmark pools
 groups), so a solver can aggregate robustly across folds (`fold_score`: the mean of
 the clipped fold R^2) instead of adding their offsets into one pooled score.
+Among laws scored on the same folds, `select` applies the one-standard-error rule (the
+simplest law within one standard error of the best, `within_one_standard_error`).
 """
 
 from __future__ import annotations
@@ -157,3 +159,38 @@ def fold_score(folds: list[float]) -> float:
 def fold_stderr(values: list[float]) -> float:
     """Standard error of the mean of ``values`` (0 for fewer than two)."""
     return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
+def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> list:
+    """Rank by the one-standard-error rule: the simplest candidate within one standard error of the best comes first.
+
+    Parameters
+    ----------
+    candidates : list
+    folds : callable
+        A candidate's R^2 per fold (clipped), the same folds for every candidate.
+    size : callable
+        A candidate's simplicity key (fewer parameters first, then shorter description).
+
+    Returns
+    -------
+    list
+        The chosen candidate, then the others by `fold_score`. The best is the
+        one with the highest score; a candidate is within one standard error of it
+        when its mean shortfall, fold by fold, is at most the standard error of the
+        best's fold R^2 (the folds are shared, so their common difficulty cancels,
+        and a fold where a candidate fails alone counts in full). Among those the
+        smallest ``size`` wins, ties going to the higher score. Candidates without a
+        finite score are left out.
+    """
+    scored = [c for c in candidates if math.isfinite(fold_score(folds(c)))]
+    ranked = sorted(scored, key=lambda c: (-fold_score(folds(c)), size(c)))
+    if not ranked:
+        return []
+    chosen = min((c for c in ranked if within_one_standard_error(folds(ranked[0]), folds(c))), key=lambda c: (size(c), -fold_score(folds(c))))
+    return [chosen] + [c for c in ranked if c is not chosen]
+
+
+def within_one_standard_error(best: list[float], other: list[float]) -> bool:
+    """Whether ``other``'s mean shortfall from ``best``, fold by fold, is at most the standard error of ``best``'s fold R^2."""
+    return float(np.mean(np.asarray(best, dtype=float) - np.asarray(other, dtype=float))) <= fold_stderr(list(best))

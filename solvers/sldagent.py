@@ -17,7 +17,7 @@ parent's form, all fitted in this process on the train split
 (`sldbench.symbolic`). Its fitness is then the mean clipped R^2 of test-shaped
 validation folds of the train split (``fitness=extrapolation``,
 `sldbench.folds`), and the submission is the simplest program within one
-standard error of the best (`sldbench.symbolic.grammar.select`), an Operon
+standard error of the best (`sldbench.folds.select`), an Operon
 expression only when no structured law comes that close, so the loop
 prefers laws that extrapolate; the test split is only ever read by the scorer.
 The run is bounded by counts (iterations, candidates), so a seed gives the same
@@ -37,13 +37,13 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import sandbox as current_sandbox
 
 from sldbench.data import load_split
-from sldbench.evolution import Search, Settings, normalized, train_evaluator
+from sldbench.evolution import Search, Settings, TrainEvaluator, normalized
+from sldbench.folds import extrapolation_folds, select, within_one_standard_error
 from sldbench.evolution.controller import HARNESS_FAILURE
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
-from sldbench.symbolic import SymbolicProposer, extrapolation_split, holdout_evaluator
+from sldbench.symbolic import SymbolicProposer
 from sldbench.folds import fold_score
-from sldbench.symbolic.grammar import select, within_one_standard_error
 
 PROPOSERS = ("model", "symbolic")
 # A safety net only: the symbolic run is bounded by counts and ends long before it on a 2-core machine.
@@ -157,10 +157,10 @@ def _evolution_solver(
                 shown(event)
 
         if fitness == "extrapolation":
-            fit_rows, validation = extrapolation_split(train)
-            evaluate = holdout_evaluator(current_sandbox(), fit_rows, validation, settings.eval_timeout)
+            fit_rows, validation = extrapolation_folds(train)
+            evaluate = TrainEvaluator(current_sandbox(), fit_rows, settings.eval_timeout, points=validation)
         else:
-            validation, evaluate = train, train_evaluator(current_sandbox(), train, settings.eval_timeout)
+            validation, evaluate = train, TrainEvaluator(current_sandbox(), train, settings.eval_timeout)
         proposal = SymbolicProposer(train, seed=settings.seed) if proposer == "symbolic" else _model_proposer(role)
         search = Search(
             settings,

@@ -21,7 +21,8 @@ from sldbench.laws.expression import Expression, program as expression_program
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import operon
-from sldbench.symbolic.validation import extrapolation_split, group_arrays, namespace, validation_r2
+from sldbench.folds import extrapolation_folds
+from sldbench.symbolic.validation import group_arrays, namespace, validation_r2
 
 
 @solver
@@ -48,7 +49,7 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
         ranked, events = operon.rank_fronts(train, fronts, note)
         chosen = [expressions[0] for expressions in ranked]
         code = expression_program(chosen, list(train.spec.features), list(train.spec.targets), note)
-        fit, holdout = extrapolation_split(train)
+        fit, holdout = extrapolation_folds(train)
         metadata = {
             "expressions": [e.infix for e in chosen],
             "extrapolation_r2": validation_r2(namespace(code), group_arrays(fit), group_arrays(holdout)),

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from sldbench.data import Split, load_split
-from sldbench.evolution import check_candidate, train_evaluator
+from sldbench.evolution import TrainEvaluator, check_candidate
 from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.specs import TASKS, TaskSpec, get_spec
 from sldbench.laws.grammar import Family, Geometry, Piece, constant_names, describe, natural_constants, program
-from sldbench.symbolic.grammar import GrammarSearch, families, fit_problem, guard_problem, select
+from sldbench.folds import select
+from sldbench.symbolic.grammar import GrammarSearch, families, fit_problem, guard_problem
 from sldbench.symbolic.validation import group_arrays, namespace
 
 
@@ -77,7 +78,7 @@ def test_a_grammar_program_evaluates_in_the_sandbox_with_the_counted_parameters(
     search = GrammarSearch(train)
     chosen = search.run()[0]
     assert not chosen.problem and chosen.params <= spec.param_limit
-    result = asyncio.run(train_evaluator(local_sandbox, train, 120)(chosen.code))
+    result = asyncio.run(TrainEvaluator(local_sandbox, train, 120)(chosen.code))
     assert result.ok, result.error + result.detail
     assert max(result.param_counts.values()) == chosen.params
 

@@ -26,7 +26,7 @@ from test_hostile import PARALLEL_HUMAN_R2, PUBLISHED
 from test_sldagent import PARSCALE, fenced
 
 from sldbench.data import load_split
-from sldbench.evolution import Search, Settings, train_evaluator
+from sldbench.evolution import Search, Settings, TrainEvaluator
 from sldbench.evolution.controller import HARNESS_FAILURE
 from sldbench.sandbox.errors import HarnessError
 from sldbench.specs import get_spec
@@ -154,7 +154,7 @@ def test_sldagent_counts_candidates_the_sandbox_failed_and_stops_after_three_in_
 
     settings = Settings(iterations=6, parallel=1, eval_timeout=60)
     events = []
-    search = Search(settings, train, "The parallel task.", train_evaluator(local_sandbox, train, 60), propose, log=events.append)
+    search = Search(settings, train, "The parallel task.", TrainEvaluator(local_sandbox, train, 60), propose, log=events.append)
     with pytest.raises(HarnessError) as raised:
         asyncio.run(search.run())
     assert "3 candidates in a row could not be evaluated" in str(raised.value) and FAILURE_LINE in str(raised.value)

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from sldbench.data import load_split
-from sldbench.evolution import Search, Settings, train_evaluator
+from sldbench.evolution import Search, Settings, TrainEvaluator
+from sldbench.laws.expert import refit_program
 from sldbench.laws.program import INITIAL_PROGRAM
-from sldbench.laws import refit_program
 from sldbench.metrics import heldout_metrics
 from sldbench.sandbox.host import WarmRunner, fit_and_predict
 from sldbench.sandbox.runner import landlock_abi
@@ -239,7 +239,7 @@ def test_a_calibration_table_is_counted_and_rejected_under_strict(data_dir, loca
             return replies.pop(0), {}
 
         settings = Settings(iterations=1, parallel=1, eval_timeout=60, constants=constants)
-        run = Search(settings, train, "The parallel task.", train_evaluator(local_sandbox, train, 60), propose)
+        run = Search(settings, train, "The parallel task.", TrainEvaluator(local_sandbox, train, 60), propose)
         return asyncio.run(run.run()).attempts
 
     counted, strict = search("count"), search("strict")

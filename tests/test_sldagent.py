@@ -10,7 +10,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 
 from sldbench.data import load_split
-from sldbench.evolution import Database, Program, Rejected, Search, Settings, child_from_diff, train_evaluator
+from sldbench.evolution import Database, Program, Rejected, Search, Settings, TrainEvaluator, child_from_diff
 from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.evolution.edits import diff_blocks
 from sldbench.scorer import score_program
@@ -110,7 +110,7 @@ def _search(data_dir, local_sandbox, replies, prompts, checkpoint=None, task="pa
         return queue.pop(0), {"total_tokens": 1}
 
     settings = Settings(**{"parallel": 1, "eval_timeout": 60, **settings})
-    search = Search(settings, train, f"The {task} task.", train_evaluator(local_sandbox, train, settings.eval_timeout), propose, checkpoint)
+    search = Search(settings, train, f"The {task} task.", TrainEvaluator(local_sandbox, train, settings.eval_timeout), propose, checkpoint)
     return asyncio.run(search.run())
 
 

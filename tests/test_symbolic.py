@@ -10,15 +10,16 @@ import pytest
 from inspect_ai import eval as inspect_eval
 
 from sldbench.data import load_split
-from sldbench.evolution import Program, Request, check_candidate, child_from_full_rewrite, train_evaluator
+from sldbench.evolution import Program, Request, TrainEvaluator, check_candidate, child_from_full_rewrite
+from sldbench.laws.expression import translate
 from sldbench.laws.program import INITIAL_PROGRAM
+from sldbench.laws.terms import read_form
 from sldbench.scorer import score_program
 from sldbench.solvers import sldagent, symreg
 from sldbench.solvers.sldagent import SYMBOLIC_SAFETY_CAP, epoch_seed
 from sldbench.specs import TASKS, get_spec
-from sldbench.symbolic import LawSearch, SymbolicProposer, read_form
+from sldbench.symbolic import LawSearch, SymbolicProposer
 from sldbench.symbolic.proposer import OperonSettings
-from sldbench.laws.expression import translate
 from sldbench.tasks import sldbench_task
 
 INITIAL = Program("p0000", INITIAL_PROGRAM, None, -1, 0, 0.0, 0.0, 5, len(INITIAL_PROGRAM))
@@ -44,7 +45,7 @@ def test_proposed_programs_pass_the_checks_evaluate_in_the_sandbox_and_respect_t
     proposer = SymbolicProposer(train, width=4, depth=1, **CLIMB_ONLY)
     child = child_of(proposer, request(1))
     check_candidate(child, INITIAL_PROGRAM)
-    result = asyncio.run(train_evaluator(local_sandbox, train, 120)(child))
+    result = asyncio.run(TrainEvaluator(local_sandbox, train, 120)(child))
     assert result.ok, result.error + result.detail
     assert set(result.param_counts) == set(train.groups)
     assert max(result.param_counts.values()) <= spec.param_limit
@@ -64,7 +65,7 @@ def test_the_first_proposals_are_operon_programs_that_pass_the_checks_and_evalua
     first, second = (child_of(proposer, request(1, iteration=i)) for i in range(2))
     assert "Operon" in first and first != second
     assert read_form(first) is None  # not a law-search form: a later child of it starts from the initial family
-    evaluate = train_evaluator(local_sandbox, train, 120)
+    evaluate = TrainEvaluator(local_sandbox, train, 120)
     for child in (first, second):
         check_candidate(child, INITIAL_PROGRAM)
         result = asyncio.run(evaluate(child))

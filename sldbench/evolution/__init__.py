@@ -24,13 +24,13 @@ so a resumed run continues as the uninterrupted one would.
 from .controller import Pending, Proposer, Request, Search, SearchState, TextPropose, TextProposer
 from .database import Attempt, Database, Program, Settings
 from .edits import child_from_diff, child_from_full_rewrite
-from .evaluator import TrainEvaluator, train_evaluator
+from .evaluator import TrainEvaluator
 from .program import Rejected, check_candidate, normalized
 from .prompts import column_statistics, system_prompt, user_prompt
 
 __all__ = [
     "Attempt", "Database", "Pending", "Program", "Proposer",
     "Rejected", "Request", "Search", "SearchState", "Settings", "TextPropose", "TextProposer", "TrainEvaluator", "check_candidate",
-    "child_from_diff", "child_from_full_rewrite", "column_statistics", "normalized", "system_prompt", "train_evaluator",
+    "child_from_diff", "child_from_full_rewrite", "column_statistics", "normalized", "system_prompt",
     "user_prompt",
 ]  # fmt: skip

@@ -118,7 +118,7 @@ class Search:
     validation : Split, optional
         The rows (and groups) fitness is computed on; ``evaluate`` must predict exactly
         these. Default: ``train`` (fitness is train R^2). The held-out split of
-        `sldbench.symbolic.extrapolation_split` (test-shaped folds of TRAIN rows, as
+        `sldbench.folds.extrapolation_folds` (test-shaped folds of TRAIN rows, as
         pseudo-groups) makes fitness the mean of the folds' clipped R^2, kept per
         program in ``Program.folds``: it rewards laws that extrapolate.
     time_budget : float, optional

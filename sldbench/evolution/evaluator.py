@@ -23,8 +23,3 @@ class TrainEvaluator:
 
     async def close(self) -> None:
         await self.runner.close()
-
-
-def train_evaluator(sandbox, train: Split, timeout: float) -> TrainEvaluator:
-    """The candidate evaluator of a search in ``sandbox`` (see `TrainEvaluator`)."""
-    return TrainEvaluator(sandbox, train, timeout)

@@ -47,7 +47,6 @@ a task's name or reads the test split.
 from __future__ import annotations
 
 import itertools
-import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -55,8 +54,9 @@ import numpy as np
 
 from ..data import Split
 from ..laws.grammar import Family, Geometry, Piece, program
-from ..folds import fold_score, fold_stderr
-from .validation import extrapolation_split, group_arrays, namespace, validation_folds
+from ..folds import fold_score, select
+from ..folds import extrapolation_folds
+from .validation import group_arrays, namespace, validation_folds
 
 MAX_PARAMS_PER_TARGET = 16  # for tasks without a limit: keeps fits well posed
 REFINED_BASINS = 4  # hyperparameter basins tried on every scale law after the first stage (GrammarSearch.run)
@@ -252,41 +252,6 @@ class Candidate:
         return (self.params, sum(1 + len(p.features) + len(p.movers) + len(p.damp) for p in self.family.pieces))
 
 
-def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> list:
-    """Rank by the one-standard-error rule: the simplest candidate within one standard error of the best comes first.
-
-    Parameters
-    ----------
-    candidates : list
-    folds : callable
-        A candidate's R^2 per fold (clipped), the same folds for every candidate.
-    size : callable
-        A candidate's simplicity key (fewer parameters first, then shorter description).
-
-    Returns
-    -------
-    list
-        The chosen candidate, then the others by `fold_score`. The best is the
-        one with the highest score; a candidate is within one standard error of it
-        when its mean shortfall, fold by fold, is at most the standard error of the
-        best's fold R^2 (the folds are shared, so their common difficulty cancels,
-        and a fold where a candidate fails alone counts in full). Among those the
-        smallest ``size`` wins, ties going to the higher score. Candidates without a
-        finite score are left out.
-    """
-    scored = [c for c in candidates if math.isfinite(fold_score(folds(c)))]
-    ranked = sorted(scored, key=lambda c: (-fold_score(folds(c)), size(c)))
-    if not ranked:
-        return []
-    chosen = min((c for c in ranked if within_one_standard_error(folds(ranked[0]), folds(c))), key=lambda c: (size(c), -fold_score(folds(c))))
-    return [chosen] + [c for c in ranked if c is not chosen]
-
-
-def within_one_standard_error(best: list[float], other: list[float]) -> bool:
-    """Whether ``other``'s mean shortfall from ``best``, fold by fold, is at most the standard error of ``best``'s fold R^2."""
-    return float(np.mean(np.asarray(best, dtype=float) - np.asarray(other, dtype=float))) <= fold_stderr(list(best))
-
-
 def fit_problem(params: np.ndarray, family: Family, lower: list[float], upper: list[float]) -> str:
     """Why a fit is not trusted: non-finite values, or a nonlinear parameter on a bound of its box; '' when it is."""
     params = np.atleast_2d(np.asarray(params, dtype=float))
@@ -430,7 +395,7 @@ class GrammarSearch:
         self.geometry = Geometry.of(train)
         names = list(spec.features)
         self.axes = tuple(names.index(a) for a in spec.extrapolates if a in names)
-        fit, held = extrapolation_split(train)
+        fit, held = extrapolation_folds(train)
         self.fit_rows, self.held_rows = group_arrays(fit), group_arrays(held)
         self.train_rows = group_arrays(train)
         self.families = families(self.geometry, self.axes, spec.param_limit, len(spec.targets))

@@ -17,7 +17,8 @@ import numpy as np
 from ..data import Split
 from ..laws.expression import Expression, TranslationError, program, translate
 from ..laws.program import feature_transforms
-from .validation import extrapolation_split, group_arrays, namespace, validation_r2
+from ..folds import extrapolation_folds
+from .validation import group_arrays, namespace, validation_r2
 
 SYMBOLS = "add,sub,mul,div,constant,variable,exp,log,pow"
 
@@ -101,7 +102,7 @@ def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") ->
 
     The pooled R^2 is one minus the mean of the targets' NMSE, so each target's
     expressions are ranked on their own: the held-out R^2 of the largest-scale
-    train rows (`extrapolation_split`), fitted per group on the rest; ties go to
+    train rows (`sldbench.folds.extrapolation_folds`), fitted per group on the rest; ties go to
     fewer constants. The task's parameter limit is shared equally by the targets.
 
     Parameters
@@ -129,7 +130,7 @@ def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") ->
     fronts = [[e for e in front if share is None or len(e.start) <= share] for front in fronts]
     if not all(fronts):
         raise EngineError(f"symbolic regression found no expression within the parameter limit ({limit}) for every target of {spec.name}")
-    fit, holdout = extrapolation_split(train)
+    fit, holdout = extrapolation_folds(train)
     fit_rows, holdout_rows = group_arrays(fit), group_arrays(holdout)
     ranked, events = [], []
     for t, front in enumerate(fronts):

@@ -24,7 +24,8 @@ import numpy as np
 from ..data import Split
 from ..laws.program import feature_transforms
 from ..laws.terms import Form, Term, program
-from .validation import extrapolation_split, group_arrays, namespace, validation_r2
+from ..folds import extrapolation_folds
+from .validation import group_arrays, namespace, validation_r2
 
 MAX_TERMS = 10  # for tasks without a parameter limit: keeps fits well posed
 
@@ -57,7 +58,7 @@ class LawSearch:
         frame = train.frame
         self.transforms = feature_transforms(frame[self.names].to_numpy(dtype=float))
         self.positive = bool(np.all(frame[self.targets].to_numpy(dtype=float) > 0))
-        fit, holdout = extrapolation_split(train)
+        fit, holdout = extrapolation_folds(train)
         self.fit_rows, self.holdout_rows = group_arrays(fit), group_arrays(holdout)
         self.train_rows = group_arrays(train)
         self._cache: dict[Form, Scored] = {}

@@ -1,9 +1,10 @@
 """Choosing laws that extrapolate, on the train split alone.
 
-`extrapolation_split` gives the test-shaped folds of `sldbench.folds`
-as two splits of pseudo-groups (``"<fold> | <group>"``), so one run of a
-program fits and predicts every fold, in the sandbox (`holdout_evaluator`) or
-in this process (`validation_r2`). Each fold gets its own R^2, clipped to
+`sldbench.folds.extrapolation_folds` gives the test-shaped folds of the train
+split as two splits of pseudo-groups (``"<fold> | <group>"``), so one run of a
+program fits and predicts every fold, in the sandbox
+(``TrainEvaluator(sandbox, fit, timeout, points=holdout)``) or in this process
+(`validation_r2`). Each fold gets its own R^2, clipped to
 [-1, 1] as the leaderboard clips (`fold_r2s`); a law's validation score is
 their mean (`fold_score`): no fold's raw R^2 can decide alone, and the folds'
 offsets are never pooled into one score.
@@ -16,13 +17,7 @@ import warnings
 import numpy as np
 
 from ..data import Split
-from ..evolution import TrainEvaluator
-from ..folds import extrapolation_folds, fold_r2s, fold_score
-
-
-def extrapolation_split(train: Split) -> tuple[Split, Split]:
-    """``(fit, holdout)``: the rows each validation fold fits on and predicts (see `sldbench.folds`)."""
-    return extrapolation_folds(train)
+from ..folds import fold_r2s, fold_score
 
 
 def group_arrays(split: Split) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -69,7 +64,7 @@ def validation_r2(namespace: dict, fit: dict, holdout: dict) -> float:
     namespace : dict
         Globals of the executed program (``fit_scaling_law``, ``scaling_law_func``).
     fit, holdout : dict
-        `group_arrays` of the two splits of `extrapolation_split`.
+        `group_arrays` of the two splits of `sldbench.folds.extrapolation_folds`.
 
     Returns
     -------
@@ -78,8 +73,3 @@ def validation_r2(namespace: dict, fit: dict, holdout: dict) -> float:
         non-finite values.
     """
     return fold_score(validation_folds(namespace, fit, holdout))
-
-
-def holdout_evaluator(sandbox, fit: Split, holdout: Split, timeout: float) -> TrainEvaluator:
-    """``await evaluator(code) -> RunResult``: fit per pseudo-group on ``fit`` and predict ``holdout``, in ``sandbox``."""
-    return TrainEvaluator(sandbox, fit, timeout, points=holdout)
