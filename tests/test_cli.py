@@ -60,7 +60,8 @@ def test_file_solver_submits_a_file_through_inspect(data_dir, human_dir, tmp_pat
     # sldbench show reads the law back from the log, given the log or its folder
     shown = _run("show", str(tmp_path), cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
-    assert f"held-out R² {score.value['r2_raw']:.6g}" in shown.stdout and "def law(input_data, group):" in shown.stdout
+    assert f"held-out R² {score.value['r2_raw']:.6g}" in shown.stdout
+    assert "law: sft_loss = A / (sft_data_size^alpha + B) + C" in shown.stdout  # the expert law in words, not its source
     (tmp_path / "empty").mkdir()
     (tmp_path / "runs.csv").write_text("task,agent,model,run_index,reward_r2\n")
     for argument, message in {"empty": "no Inspect logs", "runs.csv": "is a CSV", "nowhere.eval": "no log at"}.items():

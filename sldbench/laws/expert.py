@@ -237,7 +237,7 @@ def prefitted_program(task: str, constants: dict[str, list[float]]) -> str:
     table = ",\n".join(f"    {group!r}: [{', '.join(repr(v) for v in values)}]" for group, values in sorted(constants.items()))
     return (
         _header(law, "Published constants per group (not refitted).")
-        + f"\nFEATURES = {list(spec.features)!r}\nTARGETS = {list(spec.targets)!r}\n"
+        + f"\nEXPERT_LAW = {law.task!r}\nFEATURES = {list(spec.features)!r}\nTARGETS = {list(spec.targets)!r}\n"
         + f"PARAMETERS = {list(law.parameters)!r}\nCONSTANTS = {{\n{table},\n}}\n\n\n"
         + _source(law.form)
         + f"""
@@ -262,7 +262,7 @@ def refit_program(task: str) -> str:
     return (
         _header(law, "The published functional form, refitted per group on the train split by multi-start least squares.")
         + "from scipy.optimize import least_squares\n\n"
-        + f"PARAMETERS = {list(law.parameters)!r}\nLOG_PARAMETERS = {list(law.log_parameters)!r}\nFIXED = {law.fixed!r}\n\n\n"
+        + f"EXPERT_LAW = {law.task!r}\nPARAMETERS = {list(law.parameters)!r}\nLOG_PARAMETERS = {list(law.log_parameters)!r}\nFIXED = {law.fixed!r}\n\n\n"
         + _source(law.form)
         + "\n\n"
         + _source(law.starts)

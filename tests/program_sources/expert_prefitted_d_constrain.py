@@ -6,6 +6,7 @@ Inputs: unique_tokens, params, tokens. Outputs: loss.
 
 import numpy as np
 
+EXPERT_LAW = 'd_constrain'
 FEATURES = ['unique_tokens', 'params', 'tokens']
 TARGETS = ['loss']
 PARAMETERS = ['A', 'alpha', 'B', 'beta', 'E', 'R_N_star', 'R_D_star', 'c_UN']

@@ -6,6 +6,7 @@ Inputs: lr, bsz, data_size, non_embedding_param_size. Outputs: lm_loss.
 
 import numpy as np
 
+EXPERT_LAW = 'lr_bsz'
 FEATURES = ['lr', 'bsz', 'data_size', 'non_embedding_param_size']
 TARGETS = ['lm_loss']
 PARAMETERS = ['A', 'alpha', 'B', 'beta', 'C', 'D', 'E_new', 'F', 'gamma', 'zeta', 'G', 'eta']

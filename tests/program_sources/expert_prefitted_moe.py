@@ -6,6 +6,7 @@ Inputs: num_experts, dense_parameter_count. Outputs: loss_validation.
 
 import numpy as np
 
+EXPERT_LAW = 'moe'
 FEATURES = ['num_experts', 'dense_parameter_count']
 TARGETS = ['loss_validation']
 PARAMETERS = ['a', 'b', 'c', 'd', 'E_start', 'E_max']

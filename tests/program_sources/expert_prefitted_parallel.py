@@ -6,6 +6,7 @@ Inputs: num_params, parallel_size. Outputs: loss.
 
 import numpy as np
 
+EXPERT_LAW = 'parallel'
 FEATURES = ['num_params', 'parallel_size']
 TARGETS = ['loss']
 PARAMETERS = ['A', 'k', 'alpha', 'E']

@@ -6,6 +6,7 @@ Inputs: sft_data_size. Outputs: sft_loss.
 
 import numpy as np
 
+EXPERT_LAW = 'sft'
 FEATURES = ['sft_data_size']
 TARGETS = ['sft_loss']
 PARAMETERS = ['A', 'alpha', 'B', 'C']

@@ -6,6 +6,7 @@ Inputs: log_flops. Outputs: brier_score.
 
 import numpy as np
 
+EXPERT_LAW = 'u_shape'
 FEATURES = ['log_flops']
 TARGETS = ['brier_score']
 PARAMETERS = ['a', 'b', 'c', 'd', 'e', 'f']

@@ -6,6 +6,7 @@ Inputs: non_vocab_parameters, vocab_size, num_characters. Outputs: unigram_norma
 
 import numpy as np
 
+EXPERT_LAW = 'vocab'
 FEATURES = ['non_vocab_parameters', 'vocab_size', 'num_characters']
 TARGETS = ['unigram_normalized_loss']
 PARAMETERS = ['A', 'alpha', 'B', 'beta', 'C', 'gamma', 'E']

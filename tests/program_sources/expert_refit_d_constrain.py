@@ -7,6 +7,7 @@ Inputs: unique_tokens, params, tokens. Outputs: loss.
 import numpy as np
 from scipy.optimize import least_squares
 
+EXPERT_LAW = 'd_constrain'
 PARAMETERS = ['A', 'alpha', 'B', 'beta', 'E', 'R_N_star', 'R_D_star', 'c_UN']
 LOG_PARAMETERS = ['A', 'alpha', 'B', 'beta', 'R_N_star', 'R_D_star']
 FIXED = {'c_UN': 0.051}

@@ -7,6 +7,7 @@ Inputs: proportion_domain_1, proportion_domain_2, proportion_domain_3, proportio
 import numpy as np
 from scipy.optimize import least_squares
 
+EXPERT_LAW = 'domain_mix'
 PARAMETERS = ['c_1', 'c_2', 'c_3', 'c_4', 'c_5', 'k_1', 'k_2', 'k_3', 'k_4', 'k_5', 't_1_1', 't_1_2', 't_1_3', 't_1_4', 't_1_5', 't_2_1', 't_2_2', 't_2_3', 't_2_4', 't_2_5', 't_3_1', 't_3_2', 't_3_3', 't_3_4', 't_3_5', 't_4_1', 't_4_2', 't_4_3', 't_4_4', 't_4_5', 't_5_1', 't_5_2', 't_5_3', 't_5_4', 't_5_5']
 LOG_PARAMETERS = []
 FIXED = {}

@@ -7,6 +7,7 @@ Inputs: lr, bsz, data_size, non_embedding_param_size. Outputs: lm_loss.
 import numpy as np
 from scipy.optimize import least_squares
 
+EXPERT_LAW = 'lr_bsz'
 PARAMETERS = ['A', 'alpha', 'B', 'beta', 'C', 'D', 'E_new', 'F', 'gamma', 'zeta', 'G', 'eta']
 LOG_PARAMETERS = ['A', 'alpha', 'B', 'beta', 'D', 'F', 'G']
 FIXED = {}

@@ -7,6 +7,7 @@ Inputs: num_experts, dense_parameter_count. Outputs: loss_validation.
 import numpy as np
 from scipy.optimize import least_squares
 
+EXPERT_LAW = 'moe'
 PARAMETERS = ['a', 'b', 'c', 'd', 'E_start', 'E_max']
 LOG_PARAMETERS = ['E_start', 'E_max']
 FIXED = {}

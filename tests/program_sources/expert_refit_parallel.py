@@ -7,6 +7,7 @@ Inputs: num_params, parallel_size. Outputs: loss.
 import numpy as np
 from scipy.optimize import least_squares
 
+EXPERT_LAW = 'parallel'
 PARAMETERS = ['A', 'k', 'alpha', 'E']
 LOG_PARAMETERS = ['A', 'k', 'alpha']
 FIXED = {}

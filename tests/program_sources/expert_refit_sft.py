@@ -7,6 +7,7 @@ Inputs: sft_data_size. Outputs: sft_loss.
 import numpy as np
 from scipy.optimize import least_squares
 
+EXPERT_LAW = 'sft'
 PARAMETERS = ['A', 'alpha', 'B', 'C']
 LOG_PARAMETERS = ['alpha']
 FIXED = {}

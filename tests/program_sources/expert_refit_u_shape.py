@@ -7,6 +7,7 @@ Inputs: log_flops. Outputs: brier_score.
 import numpy as np
 from scipy.optimize import least_squares
 
+EXPERT_LAW = 'u_shape'
 PARAMETERS = ['a', 'b', 'c', 'd', 'e', 'f']
 LOG_PARAMETERS = []
 FIXED = {}

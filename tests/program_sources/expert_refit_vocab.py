@@ -7,6 +7,7 @@ Inputs: non_vocab_parameters, vocab_size, num_characters. Outputs: unigram_norma
 import numpy as np
 from scipy.optimize import least_squares
 
+EXPERT_LAW = 'vocab'
 PARAMETERS = ['A', 'alpha', 'B', 'beta', 'C', 'gamma', 'E']
 LOG_PARAMETERS = ['alpha', 'beta', 'gamma']
 FIXED = {}
