@@ -12,7 +12,8 @@ from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.specs import TASKS, TaskSpec, get_spec
 from sldbench.laws.grammar import Family, Geometry, Piece, constant_names, describe, natural_constants, program
 from sldbench.folds import select
-from sldbench.symbolic.grammar import GrammarSearch, families, fit_problem, guard_problem
+from sldbench.symbolic.grammar import GrammarSearch, families
+from sldbench.symbolic.guards import fit_problem, guard_problem
 from sldbench.symbolic.validation import group_arrays, namespace
 
 
@@ -143,7 +144,7 @@ def test_a_law_that_ignores_a_feature_is_found_out_and_not_submitted_beside_one_
 
     from sldbench.evolution import normalized
     from sldbench.solvers.sldagent import choose_submission
-    from sldbench.symbolic.grammar import vet
+    from sldbench.symbolic.guards import vet
 
     train = chinchilla_split()
     geometry = Geometry.of(train)

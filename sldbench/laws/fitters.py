@@ -16,7 +16,7 @@ functions of this module its program copies beside it; no module-level state.
   phi_k(X; theta)`` with sign-constrained coefficients (non-negative least squares), ``theta``
   started from a scrambled Sobol design over its box and refined with a soft-L1 loss scaled by a
   robust noise estimate. The grammar's families (`sldbench.laws.grammar`); a fit that ends on a
-  bound of the box is flagged by the search (`sldbench.symbolic.grammar.fit_problem`).
+  bound of the box is flagged by the search (`sldbench.symbolic.guards.fit_problem`).
 """
 
 import numpy as np

@@ -1,4 +1,7 @@
-"""A grammar of scaling-law families, enumerated by giving the features roles.
+"""A grammar of scaling-law families, enumerated by giving the features roles, and its search.
+
+The families themselves and their programs are `sldbench.laws.grammar`; this module
+enumerates them and finds the best.
 
 Every law is ``y = E + sum_k s_k c_k phi_k(X; theta)`` per target with ``c_k >= 0``
 (non-negative least squares inside variable projection, see
@@ -37,9 +40,9 @@ convex quadratic basin in the pair, with no free slope). A law uses every featur
 the task gives; only when the limit leaves no room for such a law do laws of all
 features but one (keeping the extrapolation axes) enter.
 `GrammarSearch` fits every family on test-shaped folds of the train split
-(`sldbench.symbolic.folds`), drops those whose fits hit a bound or fail and
-those that break the guard rails, and ranks the rest with the one-standard-error
-rule (`select`); then it puts the best basins on every other scale law of the
+(`sldbench.folds`), drops those whose fits hit a bound or fail and
+those that break the guard rails (`sldbench.symbolic.guards`), and ranks the rest
+with the one-standard-error rule (`sldbench.folds.select`); then it puts the best basins on every other scale law of the
 remaining features (`basin_families`) and ranks again. Nothing here depends on
 a task's name or reads the test split.
 """
@@ -47,24 +50,16 @@ a task's name or reads the test split.
 from __future__ import annotations
 
 import itertools
-import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from ..data import Split
+from ..folds import extrapolation_folds, fold_score, select
 from ..laws.grammar import Family, Geometry, Piece, program
-from ..folds import fold_score, select
-from ..folds import extrapolation_folds
+from .guards import BOUND_SHARE, fit_problem, guard_problem, ignored_features
 from .validation import group_arrays, namespace, validation_folds
 
 MAX_PARAMS_PER_TARGET = 16  # for tasks without a limit: keeps fits well posed
 REFINED_BASINS = 4  # hyperparameter basins tried on every scale law after the first stage (GrammarSearch.run)
-# Guard rails: how far beyond the data a law is followed, and how far outside the train targets it may go.
-EXTRAPOLATION_FACTORS = (2.0, 4.0, 8.0, 16.0)
-BAND = 1.0  # in units of the group's train target span, on each side
-BOUND_SHARE = 0.25  # a law is excluded when more than this share of its group fits end on a bound or diverge
-TREND = 0.5  # |Spearman rho| of target vs axis in a group above which the law must keep that trend beyond the data
 
 
 # ------------------------------------------------------------------ enumeration
@@ -225,9 +220,6 @@ def basin_families(geometry: Geometry, basins: list[tuple[Piece, ...]], directio
     return list(out)
 
 
-# ------------------------------------------------------------------ programs
-
-
 # ------------------------------------------------------------------ scoring and selection
 
 
@@ -250,122 +242,6 @@ class Candidate:
     def size(self) -> tuple[int, int]:
         """Simplicity: fitted parameters per group, then description length (pieces and the features they use)."""
         return (self.params, sum(1 + len(p.features) + len(p.movers) + len(p.damp) for p in self.family.pieces))
-
-
-def fit_problem(params: np.ndarray, family: Family, lower: list[float], upper: list[float]) -> str:
-    """Why a fit is not trusted: non-finite values, or a nonlinear parameter on a bound of its box; '' when it is."""
-    params = np.atleast_2d(np.asarray(params, dtype=float))
-    if not np.all(np.isfinite(params)):
-        return "the fit is not finite"
-    lo, hi = np.asarray(lower), np.asarray(upper)
-    tolerance = 1e-6 * np.maximum(1.0, hi - lo)
-    for row in params:
-        theta = row[: family.theta_count]
-        on = np.where((theta <= lo + tolerance) | (theta >= hi - tolerance))[0]
-        if len(on):
-            return f"theta[{int(on[0])}] ends on a bound of its box [{lo[on[0]]:g}, {hi[on[0]]:g}]"
-    return ""
-
-
-def guard_problem(
-    code_namespace: dict, train: dict, axes: tuple[int, ...], transforms: tuple[str, ...], movers: tuple[int, ...] = ()
-) -> tuple[str, list]:
-    """Guard rails on fits to each group's train rows; returns (problem or '', fitted params per group).
-
-    Along every extrapolation axis, from each group's rows at its largest value, the
-    law is followed to `EXTRAPOLATION_FACTORS` times that value (raw features: that
-    many 32nds of its train span beyond it, up to half a span). Its predictions must stay finite, within `BAND`
-    spans of the group's train targets, and keep the group's trend along the axis
-    where the train rows show one (|Spearman rho| >= `TREND`): a loss that falls
-    with scale in the data must not turn up beyond it. The trend is not asked along
-    ``movers``, features that move a hyperparameter's optimum: at a fixed
-    learning rate the loss may rise with scale as the optimum moves away from it.
-    """
-    fitted = []
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for group, (x, y) in train.items():
-            try:
-                params = code_namespace["fit_scaling_law"](x, y[:, 0] if y.shape[1] == 1 else y)
-            except Exception as err:  # noqa: BLE001
-                return f"fitting group {group} failed: {type(err).__name__}", []
-            fitted.append(params)
-            low, high = y.min(axis=0), y.max(axis=0)
-            span = np.maximum(high - low, 1e-12)
-            for f in axes:
-                edge = x[x[:, f] == x[:, f].max()]
-                path = []
-                for step in EXTRAPOLATION_FACTORS:
-                    far = edge.copy()
-                    far[:, f] = far[:, f] * step if transforms[f] == "log" else far[:, f] + step / 32 * (x[:, f].max() - x[:, f].min())
-                    try:
-                        path.append(np.asarray(code_namespace["scaling_law_func"](far, params), dtype=float).reshape(len(far), -1))
-                    except Exception as err:  # noqa: BLE001
-                        return f"predicting beyond the data failed: {type(err).__name__}", []
-                path = np.stack(path)  # (steps, rows, targets)
-                if not np.all(np.isfinite(path)):
-                    return f"predictions beyond the data along feature {f} are not finite (group {group})", []
-                if np.any(path < low - BAND * span) or np.any(path > high + BAND * span):
-                    return f"predictions leave the band of the train targets along feature {f} (group {group})", []
-                for t in range(y.shape[1] if f not in movers else 0):
-                    rho = _spearman(x[:, f], y[:, t])
-                    if abs(rho) < TREND:
-                        continue
-                    steps = np.diff(np.concatenate([_predict_rows(code_namespace, edge, params, t), path[:, :, t]]), axis=0)
-                    wrong = steps * np.sign(rho) < -1e-3 * span[t]
-                    if np.any(wrong):
-                        return f"the law turns against the data's trend along feature {f} beyond the data (group {group})", []
-    return "", fitted
-
-
-def ignored_features(code_namespace: dict, train: dict, fitted: list) -> list[int]:
-    """Features a fitted law does not respond to in any group (a term dropped, or a coefficient fitted to zero).
-
-    Each feature in turn is moved (x1.5 when positive, else by half its spread) on every
-    train row; a feature whose moves change no prediction in any group is ignored.
-    """
-    used: set[int] = set()
-    width = next(iter(train.values()))[0].shape[1]
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for (x, _), params in zip(train.values(), fitted):
-            base = np.asarray(code_namespace["scaling_law_func"](x, params), dtype=float)
-            for f in sorted(set(range(width)) - used):
-                moved = x.copy()
-                moved[:, f] = x[:, f] * 1.5 if np.all(x[:, f] > 0) else x[:, f] + 0.5 * (np.std(x[:, f]) or 1.0)
-                change = np.abs(np.asarray(code_namespace["scaling_law_func"](moved, params), dtype=float) - base)
-                if np.any(change > 1e-9 * (1.0 + np.abs(base))):
-                    used.add(f)
-    return sorted(set(range(width)) - used)
-
-
-def vet(code: str, train: dict, axes: tuple[int, ...], transforms: tuple[str, ...], movers: tuple[int, ...] = ()) -> tuple[str, list[int]]:
-    """``(problem, ignored features)`` of one of this package's programs: `guard_problem`, then `ignored_features`."""
-    code_namespace = namespace(code)
-    problem, fitted = guard_problem(code_namespace, train, axes, transforms, movers)
-    return problem, ([] if problem else ignored_features(code_namespace, train, fitted))
-
-
-def _predict_rows(code_namespace: dict, rows: np.ndarray, params, t: int) -> np.ndarray:
-    return np.asarray(code_namespace["scaling_law_func"](rows, params), dtype=float).reshape(len(rows), -1)[None, :, t]
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0
-    ra, rb = _ranks(a), _ranks(b)
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
-def _ranks(v: np.ndarray) -> np.ndarray:
-    order = np.argsort(v, kind="stable")
-    ranks = np.empty(len(v))
-    ranks[order] = np.arange(len(v))
-    # ties share their mean rank
-    for value in np.unique(v):
-        mask = v == value
-        ranks[mask] = ranks[mask].mean()
-    return ranks
 
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:

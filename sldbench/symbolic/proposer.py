@@ -12,7 +12,8 @@ from ..evolution import Request, normalized
 from ..laws.expression import Expression, program as expression_program
 from ..laws.terms import Form, read_form
 from . import operon
-from .grammar import GrammarSearch, vet
+from .grammar import GrammarSearch
+from .guards import vet
 from .search import LawSearch, Scored
 from .validation import namespace, validation_r2
 
