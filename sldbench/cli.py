@@ -28,12 +28,28 @@ import json
 import sys
 from pathlib import Path
 
-from inspect_ai._util.error import PrerequisiteError  # inspect-evals-lint: ignore[private_api_imports] -- PrerequisiteError is not exported; Inspect prints it as one line
-
-from .data import DataError
 from .escaping import for_terminal
-from .sandbox.errors import HarnessError
 from .specs import TASKS, get_spec, load_spec_file
+
+
+def _prerequisite_error() -> type[Exception]:
+    """Inspect's PrerequisiteError, imported when an error is matched: a command that fails early
+    (a usage or validation error) never pays for importing Inspect."""
+    from inspect_ai._util.error import PrerequisiteError  # inspect-evals-lint: ignore[private_api_imports] -- PrerequisiteError is not exported; Inspect prints it as one line
+
+    return PrerequisiteError
+
+
+def _harness_error() -> type[Exception]:
+    from .sandbox.errors import HarnessError
+
+    return HarnessError
+
+
+def _data_error() -> type[Exception]:
+    from .data import DataError
+
+    return DataError
 
 
 async def _score_file(path: Path, spec, data_dir: str | None, timeout: float, shape: str, isolation: str):
@@ -72,10 +88,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
     try:
         spec = _task_spec(args.task, args.allow_outside_paths)
         score = asyncio.run(_score_file(path, spec, args.data_dir, args.timeout, args.shape, args.isolation))
-    except (DataError, ValueError, PrerequisiteError) as err:
+    except (ValueError, _prerequisite_error()) as err:  # a DataError or SpecError is a ValueError
         print(f"sldbench score: {err}", file=sys.stderr)
         return 2
-    except HarnessError as err:  # not the law's failure: no score
+    except _harness_error() as err:  # not the law's failure: no score
         print(f"sldbench score: the harness failed, so the law has no score: {err}", file=sys.stderr)
         return 1
     if args.json:
@@ -190,10 +206,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json,
             allow_outside_paths=True,  # the spec holds the paths given on this command line
         )  # fmt: skip
-    except (SpecError, DataError, PrerequisiteError) as err:
+    except (SpecError, _data_error(), _prerequisite_error()) as err:
         print(f"sldbench discover: {err}", file=sys.stderr)
         return 2
-    except (HarnessError, SearchFailed) as err:
+    except (_harness_error(), SearchFailed) as err:
         print(f"sldbench discover: {err}", file=sys.stderr)
         return 1
     if args.json:
@@ -245,8 +261,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _add_run_inputs(parser: argparse.ArgumentParser) -> None:
-    from .report.runs import RUNS_CSV_COLUMNS
-    from .report.tables import PUBLISHED_DIR
+    from .report.sources import PUBLISHED_DIR, RUNS_CSV_COLUMNS
 
     parser.add_argument(
         "paths", nargs="+", metavar="PATH",

@@ -5,19 +5,22 @@ the comparison with the expert laws, usage, and plots of the best laws.
 command-line entry points; the functions below are the same steps as a library.
 """
 
-from .runs import RUN_COLUMNS, RUNS_CSV_COLUMNS, ReportError, load_runs
-from .tables import PUBLISHED_DIR, Report, Table1, build_report, build_table1, build_table2, versus_human
+from __future__ import annotations
 
-__all__ = [
-    "PUBLISHED_DIR",
-    "RUN_COLUMNS",
-    "RUNS_CSV_COLUMNS",
-    "Report",
-    "ReportError",
-    "Table1",
-    "build_report",
-    "build_table1",
-    "build_table2",
-    "load_runs",
-    "versus_human",
-]
+import importlib
+
+_HOMES = {
+    "RUN_COLUMNS": "runs", "ReportError": "runs", "load_runs": "runs",
+    "PUBLISHED_DIR": "sources", "RUNS_CSV_COLUMNS": "sources",
+    "Report": "tables", "Table1": "tables", "build_report": "tables", "build_table1": "tables", "build_table2": "tables",
+    "versus_human": "tables",
+}  # fmt: skip
+"""Each name of this package's interface and its module, imported when first asked for (the readers need pandas)."""
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

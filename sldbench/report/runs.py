@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..escaping import from_csv_cell
 from ..specs import BY_CONFIG, TASKS
+from .sources import RUNS_CSV_COLUMNS
 
 RUN_COLUMNS = [
     "task", "agent", "model", "run_index", "r2", "r2_raw", "nmse", "nmae", "error",
@@ -35,8 +36,6 @@ RUN_COLUMNS = [
 """Columns of a runs frame. ``origin`` is ``log`` or ``csv``; ``source`` the file a run came from;
 ``spec_file`` the spec of a task of your own data (empty for the eight SLDBench tasks)."""
 
-RUNS_CSV_COLUMNS = ("task", "agent", "model", "run_index", "reward_r2")
-"""Header of a per-run CSV (the published leaderboard's ``leaderboard_r2_runs.csv``)."""
 
 NO_MODEL = "none"
 """Model label of solvers that call no model (Inspect's ``none/none``)."""

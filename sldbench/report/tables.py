@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..specs import TASKS
 from .runs import NO_MODEL, ReportError
+from .sources import PUBLISHED_DIR
 
 TASK_COLUMNS = list(TASKS)
 """Task columns in the paper's order: the eight tasks ``avg`` averages."""
@@ -55,8 +56,6 @@ HUMAN_REFERENCES = ("human", "human-refit")
 SLDAGENT = "sldagent"
 GAIN_DECIMALS = 3
 
-PUBLISHED_DIR = Path(__file__).resolve().parents[2] / "results" / "paper"
-"""The paper's published tables as CSV (in a source checkout)."""
 
 
 @dataclass
