@@ -25,13 +25,16 @@ provider with ``docker/k8s-values.yaml``: see `sldbench.sandbox.spec`.
 
 from __future__ import annotations
 
+import contextlib
+
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 
-from .data import load_split, resolve_data_dir
+from .data import DataError, load_split, resolve_data_dir
+from .sandbox.errors import prerequisite_error
 from .sandbox.spec import sandbox_spec
 from .scorer import heldout_r2
-from .specs import TASKS, TaskSpec, load_spec_file
+from .specs import TASKS, SpecError, TaskSpec, load_spec_file
 
 TRAIN_FILE = "data/train.csv"
 DEFAULT_SCORE_TIMEOUT = 600
@@ -118,6 +121,19 @@ def record_to_sample(spec: TaskSpec, data_dir: str | None, score_timeout: float)
     )
 
 
+@contextlib.contextmanager
+def one_line_input_errors():
+    """A bad spec or data file stops ``inspect eval`` with its message alone, as ``sldbench`` prints it.
+
+    Inspect prints any other exception raised while it builds a task as a long traceback whose
+    last line is the message; a PrerequisiteError it prints as one line.
+    """
+    try:
+        yield
+    except (SpecError, DataError) as err:
+        raise prerequisite_error(str(err)) from None
+
+
 def sldbench_task(
     name: str | TaskSpec,
     data_dir: str | None = None,
@@ -148,8 +164,10 @@ def sldbench_task(
         Wall seconds for the sandboxed run of the submission at score time (paper: 600).
     """
     spec = name if isinstance(name, TaskSpec) else TASKS[name]
+    with one_line_input_errors():
+        sample = record_to_sample(spec, data_dir, score_timeout)
     return Task(
-        dataset=MemoryDataset([record_to_sample(spec, data_dir, score_timeout)], name=f"sldbench/{spec.name}"),
+        dataset=MemoryDataset([sample], name=f"sldbench/{spec.name}"),
         scorer=heldout_r2(),
         sandbox=sandbox_spec(sandbox, isolation),
         time_limit=time_limit,
@@ -170,7 +188,8 @@ def sldbench(
     (a submission that fails counts -1); ``--limit`` and ``--sample-id`` select
     settings. The arguments are those of the single-setting tasks.
     """
-    samples = [record_to_sample(spec, data_dir, score_timeout) for spec in TASKS.values()]
+    with one_line_input_errors():
+        samples = [record_to_sample(spec, data_dir, score_timeout) for spec in TASKS.values()]
     return Task(
         dataset=MemoryDataset(samples, name="sldbench/sldbench"),
         scorer=heldout_r2(),
@@ -242,4 +261,6 @@ def custom(
     solver runs on it. The files the spec names must lie in its folder unless
     ``-T allow_outside_paths=true``.
     """
-    return sldbench_task(load_spec_file(spec, allow_outside_paths), None, sandbox, isolation, time_limit, score_timeout)
+    with one_line_input_errors():
+        loaded = load_spec_file(spec, allow_outside_paths)
+    return sldbench_task(loaded, None, sandbox, isolation, time_limit, score_timeout)

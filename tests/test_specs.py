@@ -251,6 +251,8 @@ def test_a_bad_spec_stops_inspect_before_anything_runs(tmp_path):
     completed = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert completed.returncode != 0
     assert "param_limit must be a positive whole number of fitted constants per group, got -3" in " ".join((completed.stdout + completed.stderr).split())
+    # the message as sldbench prints it, not the last line of a traceback
+    assert "Traceback" not in completed.stdout + completed.stderr and len((completed.stdout + completed.stderr).splitlines()) < 15
     assert not (tmp_path / "logs").exists() or not list((tmp_path / "logs").glob("*.eval"))
 
 
