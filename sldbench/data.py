@@ -17,6 +17,7 @@ numeric, finite, complete columns.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import operator
@@ -232,14 +233,60 @@ def _load_from_hub(spec: TaskSpec, split: str) -> Split:
             f"loading {HUB_DATASET} from the Hugging Face Hub needs the 'datasets' "
             f"package: pip install 'sldbench[hub]'. {how_to_fix}"
         ) from err
+    reachable = _hub_reachable(revision)
     try:
-        table = datasets.load_dataset(HUB_DATASET, name=spec.config, split=split, revision=revision)
+        with _hub_offline(not reachable):  # unreachable: the cache alone, without five retries per file
+            table = datasets.load_dataset(HUB_DATASET, name=spec.config, split=split, revision=revision)
     except Exception as err:  # network, auth and schema errors all end here
+        if not reachable:
+            raise DataError(
+                f"the Hugging Face Hub is not reachable from here and {HUB_DATASET} config {spec.config!r} "
+                f"(revision {revision}) is not in its cache. {how_to_fix}"
+            ) from None
         raise DataError(
             f"could not load {HUB_DATASET} config {spec.config!r} split {split!r} "
             f"(revision {revision}) from the Hugging Face Hub: {err}. {how_to_fix}"
         ) from err
     return Split(spec, split, validate_frame(spec, table.to_pandas(), source), source)
+
+
+HUB_PROBE_SECONDS = 10
+
+
+@functools.lru_cache(maxsize=4)
+def _hub_reachable(revision: str) -> bool:
+    """Whether the Hub answers about the dataset (once per process): one request, no retries.
+
+    An answer of any status (a missing revision, a gated dataset) counts as reachable, so
+    `datasets` reports it; no answer (no network, no DNS, a timeout) does not.
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        HfApi().dataset_info(HUB_DATASET, revision=revision, timeout=HUB_PROBE_SECONDS)
+    except HfHubHTTPError:
+        return True
+    except Exception:  # noqa: BLE001 -- connection refused, name resolution, timeouts, proxies
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _hub_offline(offline: bool):
+    """``datasets`` and ``huggingface_hub`` in offline mode for the block (cache only), when ``offline``."""
+    if not offline:
+        yield
+        return
+    import datasets
+    import huggingface_hub.constants
+
+    saved = datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = huggingface_hub.constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE = saved
 
 
 # ------------------------------------------------------------------ tasks of your own data

@@ -1,4 +1,7 @@
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -115,3 +118,17 @@ def test_groups_are_sorted_and_rows_keep_file_order(data_dir):
     assert split.groups == sorted(split.groups)
     x, _ = split.arrays("mmlu")
     assert np.all(np.diff(x[:, 0]) >= 0)  # the reconstruction sorts each group by FLOPs
+
+
+def test_an_unreachable_hub_stops_the_first_command_in_a_few_lines(tmp_path):
+    # the README's first command with no data folder and no network: one try, one message, no traceback
+    pytest.importorskip("datasets", reason="the Hub path needs the hub extra: pip install -e '.[hub]'")
+    env = {key: value for key, value in os.environ.items() if key != DATA_DIR_ENV}
+    env.update(HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT="http://127.0.0.1:9")  # nothing listens on port 9: refused at once
+    command = [sys.executable, "-m", "inspect_ai", "eval", "sldbench/moe", "--solver", "sldagent", "-S", "proposer=symbolic", "--model", "none", "--log-dir", str(tmp_path / "logs")]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode != 0
+    assert "Traceback" not in output and "Retrying" not in output and len(output.splitlines()) < 15, output
+    assert "the Hugging Face Hub is not reachable from here" in " ".join(output.split())
+    assert f"Set {DATA_DIR_ENV}=DIR" in " ".join(output.split())
