@@ -354,6 +354,6 @@ def test_outside_paths_are_refused_through_inspect_and_allowed_with_the_task_arg
     command = [sys.executable, "-m", "inspect_ai", "eval", "sldbench/custom", "-T", f"spec={spec}", "--solver", "sldbench/file",
                "-S", f"path={EXAMPLES / 'chinchilla_law.py'}", "--model", "none", "--log-dir", str(tmp_path / "logs")]  # fmt: skip
     refused = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=600)
-    assert refused.returncode != 0 and "outside the spec's folder" in refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "outside the spec's folder" in " ".join((refused.stdout + refused.stderr).split())  # one line, wrapped
     allowed = subprocess.run(command + ["-T", "allow_outside_paths=true"], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert allowed.returncode == 0, allowed.stderr[-2000:]
