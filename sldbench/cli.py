@@ -147,7 +147,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     report = _report_from(args, "leaderboard")
     if report is None:
         return 2
-    written = write_leaderboard(report, args.out, data_dir=args.data_dir, timeout=args.timeout)
+    written = write_leaderboard(report, args.out, data_dir=args.data_dir, timeout=args.timeout, isolation=args.isolation)
     print(f"wrote {written['html']} and {written['markdown']} ({len(written) - 2} plots)")
     return 0
 
@@ -203,7 +203,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"searching for a law of {args.target} in {data} ({args.budget} proposals{', model ' + args.model if args.model else ', no model'}) ...", file=sys.stderr)
         found = discover(
-            spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json,
+            spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json, isolation=args.isolation,
             allow_outside_paths=True,  # the spec holds the paths given on this command line
         )  # fmt: skip
     except (SpecError, _data_error(), _prerequisite_error()) as err:
@@ -260,6 +260,15 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if all(finding.isolation != "failed" for finding in found) else 1
 
 
+def _add_isolation(parser: argparse.ArgumentParser) -> None:
+    """The local sandbox's isolation policy: one option, the same name and values as ``-T isolation=`` of the tasks."""
+    parser.add_argument(
+        "--isolation", choices=("auto", "required", "rlimits"), default="auto",
+        help="how laws run on this machine: under bubblewrap where it works (auto, default), or fail without it (required), "
+        "or never (rlimits: resource limits only, an explicit choice; runs record it)",
+    )  # fmt: skip
+
+
 def _add_run_inputs(parser: argparse.ArgumentParser) -> None:
     from .report.sources import PUBLISHED_DIR, RUNS_CSV_COLUMNS
 
@@ -287,10 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
     score.add_argument("--timeout", type=float, default=600.0, help="wall seconds for the run (default 600)")
     score.add_argument("--shape", choices=("auto", "law", "fit_predict"), default="auto", help="submission shape (default auto)")
-    score.add_argument(
-        "--isolation", choices=("auto", "required", "rlimits"), default="auto",
-        help="bubblewrap where it works (auto, default), or fail without it (required), or never (rlimits)",
-    )  # fmt: skip
+    _add_isolation(score)
     score.add_argument(
         "--allow-outside-paths", action="store_true",
         help="let a task spec file name data or law files outside its own folder (off: they must lie inside it)",
@@ -310,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     leaderboard.add_argument("--out", required=True, metavar="DIR", help="folder for index.html, leaderboard.md and the PNG plots")
     leaderboard.add_argument("--data-dir", default=None, help="data for the law plots (default: the folder in each log, then $SLDBENCH_DATA_DIR)")
     leaderboard.add_argument("--timeout", type=float, default=300.0, help="wall seconds to re-run each best law (default 300)")
+    _add_isolation(leaderboard)
     leaderboard.set_defaults(run=_cmd_leaderboard)
 
     agents = commands.add_parser("agents", help="install the agent CLIs for the local sandbox")
@@ -335,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--seed", type=int, default=42, help="seed of the search (default 42): for the symbolic search, the same seed and budget give the same law")
     discover.add_argument("--out", default=None, help="folder for the spec, the log and the plot (default: DATA-discovery)")
     discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, r2, r2_raw, baselines, log, plot)")
+    _add_isolation(discover)
     discover.set_defaults(run=_cmd_discover)
 
     show_parser = commands.add_parser("show", help="the law each sample of an Inspect log was scored on, with its R²")

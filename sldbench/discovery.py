@@ -144,11 +144,11 @@ def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, di
     return out
 
 
-async def _score(spec: TaskSpec, program: str) -> float:
+async def _score(spec: TaskSpec, program: str, isolation: str) -> float:
     from .sandbox.local import IsolatedLocalSandbox
     from .scorer import score_program
 
-    sandbox = IsolatedLocalSandbox("auto")
+    sandbox = IsolatedLocalSandbox(isolation)
     try:
         return (await score_program(sandbox, program, spec, shape="fit_predict")).value["r2_raw"]
     finally:
@@ -166,7 +166,7 @@ def _first_line(message: str) -> str:
 
 def discover(
     spec_file: Path, iterations: int = 50, model: str | None = None, seed: int = 42, log_dir: Path | None = None,
-    progress: bool = True, plot: Path | None = None, allow_outside_paths: bool = False,
+    progress: bool = True, plot: Path | None = None, allow_outside_paths: bool = False, isolation: str = "auto",
 ) -> Discovery:  # fmt: skip
     """Run SLDAgent on a task spec and describe what it found (see `Discovery`).
 
@@ -188,6 +188,9 @@ def discover(
     allow_outside_paths : bool
         Let the spec name files outside its folder (`sldbench.specs.parse_spec`); `write_spec`
         writes the paths a user gave on the command line, wherever they are.
+    isolation : {"auto", "required", "rlimits"}
+        The local sandbox's policy for every run of a candidate, the scoring and the plot
+        (`sldbench.sandbox.local`): bubblewrap where it works, required, or never.
 
     Returns
     -------
@@ -203,7 +206,7 @@ def discover(
     proposer = "model" if model else "symbolic"
     with no_summary():
         (log,) = inspect_eval(
-            sldbench_task(spec),
+            sldbench_task(spec, isolation=isolation),
             solver=sldagent(iterations=iterations, proposer=proposer, seed=seed, progress=progress),
             model=model or "none",
             log_dir=str(log_dir or spec_file.parent / "logs"),
@@ -215,8 +218,8 @@ def discover(
     program = score.answer or ""
     train, test = load_split(spec, "train"), load_split(spec, "test")
     baselines = {
-        "initial program": asyncio.run(_score(spec, INITIAL_PROGRAM)),
-        "power law": asyncio.run(_score(spec, POWER_LAW_BASELINE)),
+        "initial program": asyncio.run(_score(spec, INITIAL_PROGRAM, isolation)),
+        "power law": asyncio.run(_score(spec, POWER_LAW_BASELINE, isolation)),
     }
     found = Discovery(
         formula=law_formula(program, spec),
@@ -229,7 +232,7 @@ def discover(
         spec_file=str(spec_file),
         explanation=score.explanation or "",
     )
-    picture = draw_law(spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}")
+    picture = draw_law(spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}", isolation=isolation)
     if picture.png:
         target = plot or spec_file.parent / "law.png"
         target.write_bytes(picture.png)

@@ -155,3 +155,20 @@ def test_doctor_names_the_isolation_of_each_sandbox(tmp_path):
     )  # fmt: skip
     assert "rlimits-only" in missing.stdout and "for more: apt-get install bubblewrap" in missing.stdout
     assert "for more: docker/engine.sh" in missing.stdout
+
+
+def test_every_command_that_runs_laws_takes_the_same_isolation_option(tmp_path):
+    # score, discover and leaderboard: one option, the same values; the choice reaches the runs and the log says it
+    for command in (["score", "law.py", "--task", "moe"], ["discover", "runs.csv", "--features", "N", "--target", "loss"], ["leaderboard", "x", "--out", "o"]):
+        refused = _run(*command, "--isolation", "none", cwd=tmp_path)
+        assert refused.returncode == 2 and "invalid choice: 'none' (choose from 'auto', 'required', 'rlimits')" in refused.stderr, refused.stderr
+    examples = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "synthetic", "runs.csv")
+    found = _run(
+        "discover", examples, "--features", "N,D", "--target", "loss", "--group", "family", "--holdout", "N: largest 2",
+        "--param-limit", "5", "--budget", "2", "--isolation", "rlimits", "--out", str(tmp_path / "found"), "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr[-2000:]
+    from inspect_ai.log import read_eval_log
+
+    log = read_eval_log(json.loads(found.stdout)["log"])
+    assert log.samples[0].scores["heldout_r2"].metadata["isolation"] == "rlimits-only"

@@ -65,7 +65,7 @@ def read_program(run: pd.Series) -> tuple[str | None, str]:
     return program, shape or "auto"
 
 
-def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> LawPlot:
+def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT, isolation: str = "auto") -> LawPlot:
     """Plot the law of one logged run against the task's data.
 
     Parameters
@@ -96,7 +96,7 @@ def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAU
         test = load_split(spec, "test", data_dir or run["data_dir"] or None).frame
     except DataError as err:
         return LawPlot(task, title, problem=f"data not available: {err}")
-    return draw_law(spec, program, shape, train, test, title, timeout)
+    return draw_law(spec, program, shape, train, test, title, timeout, isolation)
 
 
 def _data_uri(png: bytes) -> str:
@@ -161,7 +161,8 @@ def plot_file(task: str) -> str:
 
 
 def write_leaderboard(
-    report: Report, out: str | Path, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT, transcripts: bool = True
+    report: Report, out: str | Path, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT, transcripts: bool = True,
+    isolation: str = "auto",
 ) -> dict[str, Path]:
     """Write ``index.html`` (self-contained), ``leaderboard.md``, the PNG plots and the transcript viewer into ``out``.
 
@@ -182,6 +183,8 @@ def write_leaderboard(
         Wall seconds for re-running each law.
     transcripts : bool
         Bundle Inspect's log viewer with the logs into ``out/transcripts`` when logs are among the inputs.
+    isolation : {"auto", "required", "rlimits"}
+        The local sandbox's policy for re-running the laws (`sldbench.sandbox.local`).
 
     Returns
     -------
@@ -204,7 +207,7 @@ def write_leaderboard(
     for number, (key, run) in enumerate(sorted(best_by_entry.items())):
         law = law_of_run(run, f"law-{number + 1}")
         if law.source:
-            plot = law_plot(run, data_dir, timeout)
+            plot = law_plot(run, data_dir, timeout, isolation)
             pngs[key] = plot
             law.plot = _data_uri(plot.png) if plot.png else ""
             law.problem = plot.problem
@@ -220,7 +223,7 @@ def write_leaderboard(
     for task in report.table1.tasks:
         if task in best:
             key = (best[task]["agent"], best[task]["model"], task)
-            plot = pngs.get(key) or law_plot(best[task], data_dir, timeout)
+            plot = pngs.get(key) or law_plot(best[task], data_dir, timeout, isolation)
         else:
             plot = LawPlot(task, f"{task}: no law to plot", problem="no run of this task was read from an Inspect log (per-run CSVs hold scores only)")
         plots.append(plot)

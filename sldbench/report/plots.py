@@ -207,9 +207,9 @@ def _short(value: float) -> str:
     return f"{value:.3g}"
 
 
-async def _predict(spec: TaskSpec, program: str, shape: str, train, test, series: list[Series], timeout: float):
-    """Predict train, test and grid points in one sandboxed run; returns ``(result, slices)``."""
-    from inspect_ai.util._sandbox.local import LocalSandboxEnvironment  # inspect-evals-lint: ignore[private_api_imports] -- Inspect's local sandbox class is not exported; sldbench-local extends it
+async def _predict(spec: TaskSpec, program: str, shape: str, train, test, series: list[Series], timeout: float, isolation: str):
+    """Predict train, test and grid points in one sandboxed run (local sandbox, ``isolation`` policy); returns ``(result, slices)``."""
+    from ..sandbox.local import IsolatedLocalSandbox
 
     groups = sorted(set(train["group"]) | set(test["group"]))
     predict, slices = {}, {}
@@ -224,7 +224,7 @@ async def _predict(spec: TaskSpec, program: str, shape: str, train, test, series
     for group in sorted(set(train["group"])):
         rows = train[train["group"] == group]
         fit[group] = (rows[list(spec.features)].to_numpy(dtype=float), rows[list(spec.targets)].to_numpy(dtype=float))
-    sandbox = LocalSandboxEnvironment()
+    sandbox = IsolatedLocalSandbox(isolation)
     try:
         result = await run_program(sandbox, program, spec, predict=predict, fit=fit, limits=Limits(timeout=timeout), shape=shape)
     finally:
@@ -232,7 +232,10 @@ async def _predict(spec: TaskSpec, program: str, shape: str, train, test, series
     return result, slices
 
 
-def draw_law(spec: TaskSpec, program: str, shape: str, train: pd.DataFrame, test: pd.DataFrame, title: str, timeout: float = DEFAULT_TIMEOUT) -> LawPlot:
+def draw_law(
+    spec: TaskSpec, program: str, shape: str, train: pd.DataFrame, test: pd.DataFrame, title: str, timeout: float = DEFAULT_TIMEOUT,
+    isolation: str = "auto",
+) -> LawPlot:  # fmt: skip
     """Plot ``program`` (fitted on ``train`` where it is fit-and-predict) against the train and held-out points.
 
     The law runs in the local sandbox through the scorer's runner. Returns a `LawPlot`
@@ -241,7 +244,7 @@ def draw_law(spec: TaskSpec, program: str, shape: str, train: pd.DataFrame, test
     # A law may be undefined off its data (NaN on part of a wide grid): narrow the curves, then drop them.
     for span in ("group", "series", None):
         series = plot_series(spec, train, test, span) if span else []
-        result, slices = asyncio.run(_predict(spec, program, shape, train, test, series, timeout))
+        result, slices = asyncio.run(_predict(spec, program, shape, train, test, series, timeout, isolation))
         if result.ok:
             break
     if not result.ok:
