@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--model", default=None, help="an Inspect model for SLDAgent (default: the symbolic search, no model)")
     discover.add_argument("--seed", type=int, default=42, help="seed of the search (default 42): for the symbolic search, the same seed and budget give the same law")
     discover.add_argument("--out", default=None, help="folder for the spec, the log and the plot (default: DATA-discovery)")
-    discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, r2, r2_raw, baselines, log, plot)")
+    discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, r2, r2_raw, baselines, log, plot, spec_file)")
     _add_isolation(discover)
     discover.set_defaults(run=_cmd_discover)
 

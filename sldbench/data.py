@@ -163,6 +163,13 @@ def _read_csv_cached(spec: TaskSpec, path: Path, _mtime: int) -> pd.DataFrame:
     return validate_frame(spec, frame, str(path))
 
 
+def _did_you_mean(missing: list[str], columns) -> str:
+    """`` (did you mean 'lr' for 'LR'?)`` for missing names that match a column but for case; "" otherwise."""
+    by_case = {str(column).lower(): str(column) for column in columns}
+    hints = [f"{by_case[name.lower()]!r} for {name!r}" for name in missing if name.lower() in by_case]
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
+
+
 def validate_frame(spec: TaskSpec, frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Check a raw split against the task schema and return it with typed columns.
 
@@ -183,7 +190,7 @@ def validate_frame(spec: TaskSpec, frame: pd.DataFrame, source: str) -> pd.DataF
     if missing:
         raise DataError(
             f"{source}: missing column(s) {', '.join(missing)} "
-            f"(found {', '.join(map(str, frame.columns))}); {_expected_schema(spec)}"
+            f"(found {', '.join(map(str, frame.columns))}){_did_you_mean(missing, frame.columns)}; {_expected_schema(spec)}"
         )
     if frame.empty:
         raise DataError(f"{source}: no data rows; {_expected_schema(spec)}")
@@ -367,7 +374,7 @@ def _read_custom(spec: TaskSpec, path: str) -> pd.DataFrame:
         raise DataError(f"{source}: cannot be parsed as CSV ({err}); {expected}") from err
     needed = [c for c in ((spec.group,) if spec.group else ()) + spec.features + spec.targets if c not in frame.columns]
     if needed:
-        raise DataError(f"{source}: missing column(s) {', '.join(map(repr, needed))} (found {', '.join(map(str, frame.columns))}); {expected}")
+        raise DataError(f"{source}: missing column(s) {', '.join(map(repr, needed))} (found {', '.join(map(str, frame.columns))}){_did_you_mean(needed, frame.columns)}; {expected}")
     frame = frame.assign(group=frame[spec.group].astype(str) if spec.group else "all_data")
     return validate_frame(spec, frame, str(source))
 

@@ -108,7 +108,7 @@ def write_spec(
         raw["log_features"] = log_features
     if extrapolates:
         raw["extrapolates"] = extrapolates
-    spec = parse_spec(raw, "sldbench discover", Path.cwd(), allow_outside_paths=True)  # the same checks as a spec file; paths are the command line's
+    spec = parse_spec(raw, "options", Path.cwd(), allow_outside_paths=True)  # the same checks as a spec file; paths are the command line's
     load_split(spec, "train")  # and the data's, before anything is written
     out.mkdir(parents=True, exist_ok=True)
     path = out / "task.yaml"
@@ -263,4 +263,7 @@ def render(found: Discovery) -> str:
 
 
 def _r2(value: float) -> str:
-    return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.3g}"
+    """R² as the benchmark reports it (clipped at -1), the raw value beside it when clipping changed it."""
+    if value >= -1.0:
+        return f"{value:.4f}"
+    return f"-1.0000 (clipped; raw {value:.4f})" if value > -1e4 else f"-1.0000 (clipped; raw {value:.3g})"

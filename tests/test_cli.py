@@ -172,3 +172,15 @@ def test_every_command_that_runs_laws_takes_the_same_isolation_option(tmp_path):
 
     log = read_eval_log(json.loads(found.stdout)["log"])
     assert log.samples[0].scores["heldout_r2"].metadata["isolation"] == "rlimits-only"
+
+
+def test_discover_says_each_thing_once_and_reports_r2_as_the_benchmark_clips_it(tmp_path):
+    from sldbench.discovery import Discovery, render
+
+    examples = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "synthetic", "runs.csv")
+    refused = _run("discover", examples, "--features", "N,D", "--target", "loss", "--holdout", "N: biggest 2", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.count("sldbench discover:") == 1, refused.stderr
+    assert refused.stderr.startswith("sldbench discover: options: holdout 'N: biggest 2' is not understood")
+    found = Discovery("loss = E", "", {}, 0.99, 0.99, {"initial program": -1.47e22, "power law": 0.78}, "log.eval")
+    text = render(found)
+    assert "initial program  -1.0000 (clipped; raw -1.47e+22)" in text and "power law        0.7800" in text

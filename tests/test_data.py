@@ -132,3 +132,12 @@ def test_an_unreachable_hub_stops_the_first_command_in_a_few_lines(tmp_path):
     assert "Traceback" not in output and "Retrying" not in output and len(output.splitlines()) < 15, output
     assert "the Hugging Face Hub is not reachable from here" in " ".join(output.split())
     assert f"Set {DATA_DIR_ENV}=DIR" in " ".join(output.split())
+
+
+def test_a_column_that_differs_only_in_case_is_named(tmp_path):
+    from sldbench.specs import parse_spec
+
+    (tmp_path / "runs.csv").write_text("family,N,D,loss\n" + "".join(f"a,{n},{d},{1 + 1 / n + 1 / d}\n" for n in (1, 2, 4, 8) for d in (1, 2)))
+    spec = parse_spec({"name": "case", "description": "runs", "data": "runs.csv", "features": ["n", "D"], "targets": ["loss"], "group": "family", "holdout": "n: largest 1"}, "spec", tmp_path)
+    with pytest.raises(DataError, match=r"missing column\(s\) 'n' .*\(did you mean 'N' for 'n'\?\)"):
+        load_split(spec, "train")
