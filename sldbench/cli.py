@@ -196,10 +196,13 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out or f"{data.stem}-discovery")
     try:
+        notes: list[str] = []
         spec_file = write_spec(
             data, _columns(args.features), _columns(args.target), args.group, args.holdout, Path(args.test) if args.test else None,
-            args.param_limit, out, _columns(args.log_features or ""), _columns(args.extrapolates or ""),
+            args.param_limit, out, _columns(args.log_features or ""), _columns(args.extrapolates or ""), notes,
         )  # fmt: skip
+        for note in notes:
+            print(f"sldbench discover: {note}", file=sys.stderr)
         if not args.json:
             print(f"searching for a law of {args.target} in {data} ({args.budget} proposals{', model ' + args.model if args.model else ', no model'}) ...", file=sys.stderr)
         found = discover(

@@ -68,6 +68,52 @@ class Discovery:
         }  # fmt: skip
 
 
+MULTIPLICATIVE_SPAN = 10.0
+"""A feature whose values are all positive and span at least this factor is on a multiplicative scale (a size, a count, a rate)."""
+
+
+def multiplicative_features(files: list[Path], features: list[str]) -> tuple[list[str], list[str]]:
+    """The features on a multiplicative scale in the CSV ``files``, and a warning for each one that nearly is.
+
+    A feature is multiplicative when every value is > 0 and they span at least a factor
+    `MULTIPLICATIVE_SPAN`: a law may take its log (or powers of it). A column whose positive
+    values span that much but that has a few values <= 0 (at most a tenth of its rows) is named
+    with those rows: the law cannot take its log, so it enters as itself, which is rarely what
+    was meant.
+
+    Returns
+    -------
+    inferred : list of str
+        In the order of ``features``.
+    warnings : list of str
+        One line per nearly multiplicative column: the file, the column and the data rows.
+    """
+    import pandas as pd
+
+    inferred, warnings = [], []
+    frames = [(path, pd.read_csv(path)) for path in files]
+    for feature in features:
+        values = pd.concat([pd.to_numeric(frame[feature], errors="coerce") for _, frame in frames if feature in frame])
+        positive = values[values > 0]
+        if positive.empty or positive.max() < MULTIPLICATIVE_SPAN * positive.min():
+            continue
+        if len(positive) == len(values):
+            inferred.append(feature)
+            continue
+        if len(values) - len(positive) <= max(1, len(values) // 10):
+            for path, frame in frames:
+                column = pd.to_numeric(frame[feature], errors="coerce") if feature in frame else pd.Series(dtype=float)
+                rows = [int(i) + 1 for i in column.index[~(column > 0)]]
+                if rows:
+                    shown = ", ".join(map(str, rows[:8])) + (", ..." if len(rows) > 8 else "")
+                    warnings.append(
+                        f"{path}: column {feature!r} spans {positive.min():.3g} to {positive.max():.3g} but is not > 0 at data row(s) "
+                        f"{shown}; a law cannot take its log, so {feature} enters as itself. Fix or drop those rows, or pass "
+                        f"--log-features without {feature} to keep them"
+                    )
+    return inferred, warnings
+
+
 def task_name(path: Path) -> str:
     """A task name from a file name: lower case, other characters as underscores, starting with a letter."""
     name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_") or "runs"
@@ -77,8 +123,13 @@ def task_name(path: Path) -> str:
 def write_spec(
     data: Path, features: list[str], target: list[str], group: str | None, holdout: str | None, test: Path | None,
     param_limit: int | None, out: Path, log_features: list[str] | None = None, extrapolates: list[str] | None = None,
+    notes: list[str] | None = None,
 ) -> Path:  # fmt: skip
     """Validate the command's choices as a task spec, and its data, then write it to ``out/task.yaml``; its path.
+
+    Without ``log_features``, the features that are multiplicative in the data are inferred
+    (`multiplicative_features`) and written as the spec's ``log_features``; what was inferred,
+    and every column that is nearly multiplicative but not quite, is appended to ``notes``.
 
     Raises
     ------
@@ -110,6 +161,16 @@ def write_spec(
         raw["extrapolates"] = extrapolates
     spec = parse_spec(raw, "options", Path.cwd(), allow_outside_paths=True)  # the same checks as a spec file; paths are the command line's
     load_split(spec, "train")  # and the data's, before anything is written
+    if not log_features:
+        inferred, warnings = multiplicative_features([data] + ([test] if test is not None else []), features)
+        if inferred:
+            raw["log_features"] = inferred
+            spec = parse_spec(raw, "options", Path.cwd(), allow_outside_paths=True)
+            load_split(spec, "train")
+        if notes is not None:
+            notes += [f"multiplicative features (every value > 0, spanning at least a factor {MULTIPLICATIVE_SPAN:g}): "
+                      f"{', '.join(inferred)}; laws may take their logs (--log-features chooses them yourself)"] * bool(inferred)
+            notes += warnings
     out.mkdir(parents=True, exist_ok=True)
     path = out / "task.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))

@@ -184,3 +184,17 @@ def test_discover_says_each_thing_once_and_reports_r2_as_the_benchmark_clips_it(
     found = Discovery("loss = E", "", {}, 0.99, 0.99, {"initial program": -1.47e22, "power law": 0.78}, "log.eval")
     text = render(found)
     assert "initial program  -1.0000 (clipped; raw -1.47e+22)" in text and "power law        0.7800" in text
+
+
+def test_discover_infers_multiplicative_features_and_names_the_rows_that_are_not(tmp_path):
+    from sldbench.discovery import write_spec
+    from sldbench.specs import load_spec_file
+
+    rows = ["family,N,lr,D,loss"] + [f"a,{n},{lr},{d},{1 + 1 / n}" for n in (1e7, 1e8, 1e9) for lr in (1e-4, 1e-3, 1e-2) for d in (1, 2, 3)]
+    rows[10] = rows[10].replace(",0.0001,", ",-0.0001,")  # data row 10: one negative learning rate among positive ones
+    (tmp_path / "runs.csv").write_text("\n".join(rows) + "\n")
+    notes: list[str] = []
+    path = write_spec(tmp_path / "runs.csv", ["N", "lr", "D"], ["loss"], "family", "N: largest 1", None, None, tmp_path / "out", notes=notes)
+    assert load_spec_file(path, allow_outside_paths=True).log_features == ("N",)  # D spans a factor 3 only: left as it is
+    assert notes[0].startswith("multiplicative features (every value > 0, spanning at least a factor 10): N;")
+    assert len(notes) == 2 and "column 'lr' spans 0.0001 to 0.01 but is not > 0 at data row(s) 10;" in notes[1]
