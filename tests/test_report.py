@@ -373,3 +373,49 @@ def test_a_scripted_sldagent_run_is_an_sldagent_row_with_its_scores_and_tokens(t
     usage = report.usage.loc[row]
     assert usage["total_tokens"] == sum(u.total_tokens for u in sample.model_usage.values()) > 0
     assert usage["wall_seconds"] == pytest.approx(sample.total_time)
+
+
+def test_a_task_of_your_own_beside_the_published_rows(published_runs_csv, tmp_path):
+    """Published rows never ran your task: their cell is empty, not -1; the reference there is the spec's law;
+    two logs of one entry are two runs, and its runs and its average agree."""
+    import shutil
+    from pathlib import Path
+
+    from sldbench.report.board import board_data
+    from sldbench.specs import load_spec_file
+    from sldbench.tasks import custom
+
+    examples = Path(__file__).parents[1] / "examples" / "synthetic"
+    for name in ("runs.csv", "task.yaml", "chinchilla_law.py"):
+        shutil.copy(examples / name, tmp_path / name)
+    spec = load_spec_file(tmp_path / "task.yaml")
+    for folder, body in (("good", (examples / "chinchilla_law.py").read_text()), ("broken", "def law(input_data, group):\n    raise RuntimeError('no law')\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "law.py").write_text(body)
+    logs = []
+    for solver in (human(), file(path=str(tmp_path / "good" / "law.py")), file(path=str(tmp_path / "broken" / "law.py"))):
+        (log,) = inspect_eval(custom(str(tmp_path / "task.yaml")), solver=solver, model="none", log_dir=str(tmp_path / "logs"), display="none")
+        logs.append(log.location)
+    report = build_report(load_runs([published_runs_csv, *logs]), n_runs=5)
+    values, runs = report.table1.values, report.table1.runs
+    good = values.loc[("human-refit", "none"), spec.name]
+    assert good > 0.99
+    published = [key for key in values.index if key[0] not in ("human-refit", "file:law")]
+    assert values.loc[published, spec.name].isna().all()  # never ran it: empty, not -1
+    assert runs.loc[("file:law", "none"), spec.name] == 2  # two logs, two runs: one scored, one failed (-1), three missing (-1)
+    logged = load_runs(logs)
+    scored = logged[(logged["agent"] == "file:law")]["r2"].tolist()
+    assert sorted(scored)[0] == -1.0 and values.loc[("file:law", "none"), spec.name] == pytest.approx((sum(scored) - 3) / 5)
+    # against the human laws: the custom column compares with the spec's law; nobody ties on a task they never ran
+    versus = report.versus_human
+    assert versus.loc[("file:law", "none"), spec.name] == pytest.approx(values.loc[("file:law", "none"), spec.name] - good)
+    assert math.isnan(versus.loc[("human-refit", "none"), spec.name])
+    for key in [key for key in published if key in versus.index]:  # every row but the reference (human)
+        assert versus.loc[key, "ties"] + versus.loc[key, "wins"] + versus.loc[key, "losses"] == versus.loc[key, TASK_COLUMNS].notna().sum()
+    # the leaderboard: the spec's law is the expert side of its task, not a discovered entry
+    data = board_data(report, {})
+    row = next(r for r in data["versus_human"] if r["task"] == spec.name)
+    assert row["human"]["agent"] == "human-refit" and row["discovered"]["agent"] == "file:law"
+    entry = next(e for e in data["entries"] if e["agent"] == "file:law")
+    assert entry["runs"] == 2 and entry["cells"][spec.name]["runs"] == 2
+    assert all(e["cells"][spec.name]["mean"] is None for e in data["entries"] if (e["agent"], e["model"]) in published)

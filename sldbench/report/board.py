@@ -19,10 +19,9 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from ..escaping import script_json
-from .tables import DETERMINISTIC_AGENTS, TASK_COLUMNS, Report
+from .tables import DETERMINISTIC_AGENTS, HUMAN_REFERENCES, TASK_COLUMNS, Report
 
 CI_Z = 1.96
-HUMAN_AGENT = "human"
 
 
 @dataclass
@@ -161,8 +160,9 @@ def versus_human(entries: list[dict], laws: dict, tasks: list[str]) -> list[dict
     rows = []
     for task in tasks:
         scored = [e for e in entries if e["cells"][task]["mean"] is not None]
-        human = next((e for e in scored if e["agent"] == HUMAN_AGENT), None)
-        found = max((e for e in scored if e["agent"] != HUMAN_AGENT), key=lambda e: e["cells"][task]["mean"], default=None)
+        # the expert law: the published constants on the eight tasks, a task of your own its spec's law
+        human = next((e for agent in HUMAN_REFERENCES for e in scored if e["agent"] == agent), None)
+        found = max((e for e in scored if e["agent"] not in HUMAN_REFERENCES), key=lambda e: e["cells"][task]["mean"], default=None)
         expert = LAWS.get(task)
         row = {"task": task, "discovered": None, "human": None}
         for side, entry in (("discovered", found), ("human", human)):
@@ -354,7 +354,8 @@ def board_html(data: dict) -> str:
         "click a column to sort, a task for its own view, a law to read it. ± is the 95% confidence interval of the mean over runs.</p>\n"
         "<nav id='board-tabs' class='tabs' role='tablist'></nav>\n<div class='scroll'><table id='board-table'></table></div>\n</section>\n"
         "<section>\n<h2>Discovered vs human</h2>\n<p class='note'>Per task, the entry with the best mean held-out R² "
-        "beside the expert law; constants are fitted parameters per group, or the numbers in a pre-fitted law's source.</p>\n"
+        "beside the expert law (on a task of your own, the law its spec names); constants are fitted parameters per group, "
+        "or the numbers in a pre-fitted law's source. A task an entry never ran is empty.</p>\n"
         f"{_versus_table(data)}\n</section>\n"
         "<dialog id='law'><header><h3></h3><button class='close' aria-label='close'>close</button></header>"
         "<p class='meta note'></p><img hidden><p class='problem note'></p>"

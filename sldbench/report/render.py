@@ -222,7 +222,8 @@ def _sections(report: Report, fmt: str, with_stderr: bool) -> list[tuple[str, st
             (
                 "Against the human laws",
                 f"Difference to the row {' / '.join(report.human_row)} per task (positive: better than the "
-                f"expert law); wins/ties/losses over the tasks both rows have (a tie is within 0.0005).",
+                f"expert law; on a task of your own, its spec's law: the human-refit row); wins/ties/losses over the "
+                f"tasks both rows have (a tie is within 0.0005; a task a row never ran is empty and not counted).",
                 score_table(versus[report.table1.columns], fmt, mark_best=False, signed=True, extra=counts),
             )
         )

@@ -394,5 +394,10 @@ def runs_from_logs(paths: list[str | Path]) -> pd.DataFrame:
                     "spec_file": spec_file,
                 }
             )
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    # each (log, epoch) is a run of its own: logs of one entry and task, each of epoch 1, are runs 1, 2, ...
+    # in the order of the logs (a single log keeps its epochs as run numbers)
+    ordered = frame.sort_values(["source", "epoch"], kind="stable")
+    frame.loc[ordered.index, "run_index"] = ordered.groupby(["task", "agent", "model"]).cumcount().to_numpy() + 1
+    return frame
 

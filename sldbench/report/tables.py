@@ -165,7 +165,8 @@ def build_table1(runs: pd.DataFrame, n_runs: int | None = None) -> Table1:
     """Table 1: mean clipped R^2 per ``(agent, model)`` and task, with ``avg`` over the 8 tasks.
 
     Tasks of your own data (`custom_task_names`) are columns after ``avg``, with the
-    same rule per cell; they do not enter ``avg``, which stays the paper's average.
+    same rule per cell for a row that ran them (an empty cell for one that did not: the
+    published rows never ran your task); they do not enter ``avg``, which stays the paper's average.
 
     Parameters
     ----------
@@ -192,7 +193,8 @@ def build_table1(runs: pd.DataFrame, n_runs: int | None = None) -> Table1:
         for task in shape.tasks:
             present = grouped.get((agent, model, task))
             r2 = [] if present is None else present.sort_values("run_index")["r2"].astype(float).tolist()
-            cell = cell_values(r2, n_runs, agent in DETERMINISTIC_AGENTS)
+            # a task of your own that this row never ran stays empty: only the eight tasks' missing runs count -1
+            cell = cell_values(r2, n_runs if (task in TASK_COLUMNS or r2) else None, agent in DETERMINISTIC_AGENTS)
             counts.loc[(agent, model), task] = len(r2)
             if cell:
                 values.loc[(agent, model), task] = float(np.mean(cell))
@@ -246,6 +248,30 @@ def human_reference(table1: Table1) -> tuple[str, str] | None:
     return None
 
 
+def reference_values(table1: Table1) -> tuple[pd.Series, dict[str, tuple[str, str]]]:
+    """Per column, the expert law's value: the first row of `HUMAN_REFERENCES` that has one.
+
+    On the eight tasks that is the published constants (``human``); on a task of your own,
+    which the published rows never ran, the spec's own ``law:`` (``human-refit``).
+
+    Returns
+    -------
+    (values, source)
+        The reference value per column (NaN where no reference row has one), and the row
+        each came from.
+    """
+    values = pd.Series(np.nan, index=table1.values.columns)
+    source: dict[str, tuple[str, str]] = {}
+    for agent in HUMAN_REFERENCES:
+        for key in table1.values.index:
+            if key[0] != agent:
+                continue
+            for column, value in table1.values.loc[key].items():
+                if column not in source and pd.notna(value):
+                    values[column], source[column] = value, key
+    return values, source
+
+
 def versus_human(table1: Table1) -> tuple[pd.DataFrame, tuple[str, str] | None]:
     """Each row against the human laws: the difference per task and wins/ties/losses.
 
@@ -265,9 +291,12 @@ def versus_human(table1: Table1) -> tuple[pd.DataFrame, tuple[str, str] | None]:
     columns = [*table1.columns, "wins", "ties", "losses"]
     if reference is None:
         return pd.DataFrame(columns=columns), None
-    human = table1.values.loc[reference]
+    human, source = reference_values(table1)
     others = table1.values.drop(index=[reference])
     differences = others - human
+    for column, key in source.items():  # a row is not compared with itself where it is the reference
+        if key in differences.index:
+            differences.loc[key, column] = np.nan
     tasks = differences[table1.tasks]
     differences["wins"] = (tasks > TIE_TOLERANCE).sum(axis=1)
     differences["ties"] = (tasks.abs() <= TIE_TOLERANCE).sum(axis=1)
