@@ -14,12 +14,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from .data import Split, load_split
+from .data import load_split
 from .laws import read_law
 from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
-from .show import law_formula, no_summary
+from .show import constant_lines, law_formula, no_summary
 from .specs import TaskSpec, load_spec_file, parse_spec
 
 
@@ -183,28 +181,6 @@ def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
     return law.constant_names(spec.targets) if law is not None else None
 
 
-def fitted_constants(program: str, spec: TaskSpec, train: Split) -> dict[str, dict[str, float]]:
-    """Per group, the constants of a program whose law names them, fitted on that group's train rows.
-
-    Such a program is this package's own (`sldbench.laws`: a grammar law, a law-search form, an
-    Operon expression, an expert law), so it is run in this process; any other program gets {}
-    (its constants are in its source).
-    """
-    from .symbolic.validation import namespace
-
-    law = read_law(program)
-    if law is None or law.constant_names(spec.targets) is None:
-        return {}
-    functions = namespace(program)
-    out = {}
-    with np.errstate(all="ignore"):
-        for group in train.groups:
-            x, y = train.arrays(group)
-            params = np.asarray(functions["fit_scaling_law"](x, y[:, 0] if y.shape[1] == 1 else y), dtype=float).ravel()
-            out[group] = law.natural_constants(params, spec.targets)  # shifts (and ratios) are fitted as logs
-    return out
-
-
 async def _score(spec: TaskSpec, program: str, isolation: str) -> float:
     from .sandbox.local import IsolatedLocalSandbox
     from .scorer import score_program
@@ -285,7 +261,7 @@ def discover(
     found = Discovery(
         formula=law_formula(program, spec),
         program=program,
-        constants=fitted_constants(program, spec, train) if proposer == "symbolic" else {},
+        constants=(score.metadata or {}).get("constants", {}),  # fitted in the scoring sandbox, by name
         r2=score.value["r2"],
         r2_raw=score.value["r2_raw"],
         baselines=baselines,
@@ -309,9 +285,7 @@ def render(found: Discovery) -> str:
     lines += [f"    {line}" for line in (found.formula or "(a program of its own: see below)").splitlines()]
     if found.constants:
         lines.append("\nConstants per group:")
-        width = max(len(g) for g in found.constants)
-        for group, values in found.constants.items():
-            lines.append(f"    {group:<{width}}  " + "  ".join(f"{k}={v:.6g}" for k, v in values.items()))
+        lines += constant_lines(found.constants)
     lines.append("\nHeld-out R² (the rows the holdout rule set aside):")
     for name, value in {"discovered law": found.r2_raw, **found.baselines}.items():
         lines.append(f"    {name:<16} {_r2(value)}")

@@ -85,7 +85,9 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
         program scored (the law that earned the score), ``metadata["numeric_constants"]``
         the count of its non-structural numbers (`sldbench.submission.numeric_constants`),
         ``metadata["hidden_constants"]`` the numbers its ``scaling_law_func`` predicts with that
-        the fitted vector does not show (`sldbench.submission.hidden_constants`).
+        the fitted vector does not show (`sldbench.submission.hidden_constants`), and, for a law
+        that names its constants (`sldbench.laws.read_law`), ``metadata["constants"]``: per group,
+        the constants fitted on train, by name, in natural units.
     """
     train = load_split(spec, "train", data_dir)
     test = load_split(spec, "test", data_dir)
@@ -104,11 +106,27 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     score.answer = program
     score.metadata = {
         **(score.metadata or {}),
+        **({"constants": constants} if (constants := named_constants(program, spec, result)) else {}),
         "program_sha256": hashlib.sha256(program.encode("utf-8")).hexdigest(),
         "numeric_constants": len(numeric_constants(program)),
         "hidden_constants": hidden_constants(program),
     }
     return score
+
+
+def named_constants(program: str, spec, result: RunResult) -> dict[str, dict[str, float]]:
+    """Per group, the constants the run fitted, by the names the program's law gives them; {} when it names none.
+
+    The vectors are the ones the runner's supervisor checked and counted; a vector whose size
+    is not the number of names (the law's program was edited) is left out.
+    """
+    from .laws import read_law
+
+    law = read_law(program) if result.ok and result.params else None
+    names = law.constant_names(spec.targets) if law is not None else None
+    if not names:
+        return {}
+    return {group: law.natural_constants(vector, spec.targets) for group, vector in result.params.items() if vector.size == len(names)}
 
 
 @scorer(metrics={"r2": [mean(), stderr()], "r2_raw": [mean()], "nmse": [mean()], "nmae": [mean()]})

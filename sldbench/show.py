@@ -19,7 +19,7 @@ from inspect_ai.log import EvalLog
 
 from .escaping import for_terminal
 from .laws import read_law
-from .specs import TaskSpec, get_spec
+from .specs import TaskSpec, sample_spec
 
 SUMMARY_ENV = "SLDBENCH_SUMMARY"
 SCORER = "heldout_r2"
@@ -48,10 +48,17 @@ def law_formula(program: str, spec: TaskSpec) -> str:
     return law.describe(spec.features, spec.targets) if law is not None else ""
 
 
+def constant_lines(constants: dict[str, dict[str, float]]) -> list[str]:
+    """One line per group, ``GROUP  name=value ...``, groups aligned (``sldbench show``, ``sldbench discover``)."""
+    width = max(len(str(group)) for group in constants)
+    return [f"    {str(group):<{width}}  " + "  ".join(f"{name}={value:.6g}" for name, value in values.items()) for group, values in constants.items()]
+
+
 def _spec_of(metadata: dict) -> TaskSpec | None:
+    """The sample's task as its scorer read it (`sldbench.specs.sample_spec`); None when it cannot be read here."""
     try:
-        return get_spec(metadata.get("task", ""), metadata.get("spec_file"))
-    except ValueError:
+        return sample_spec(metadata)
+    except (ValueError, KeyError, OSError):
         return None
 
 
@@ -93,6 +100,10 @@ def describe_log(log: EvalLog, programs: bool = True) -> str:
             parts.append(f"    expert law ({spec.name}, published constants): held-out R² {PUBLISHED_R2[spec.name]:.3f}")
         if formula:
             parts.append("    law: " + formula.replace("\n", "\n         "))
+            constants = (score.metadata or {}).get("constants") or {}
+            if constants:
+                parts.append("    constants per group (fitted on train):")
+                parts += [f"    {line}" for line in constant_lines(constants)]
         elif not program:
             parts.append("    law: (the log keeps no program for this sample)")
         elif programs:

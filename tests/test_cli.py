@@ -170,8 +170,14 @@ def test_every_command_that_runs_laws_takes_the_same_isolation_option(tmp_path):
     assert found.returncode == 0, found.stderr[-2000:]
     from inspect_ai.log import read_eval_log
 
-    log = read_eval_log(json.loads(found.stdout)["log"])
+    result = json.loads(found.stdout)
+    log = read_eval_log(result["log"])
     assert log.samples[0].scores["heldout_r2"].metadata["isolation"] == "rlimits-only"
+    # the law's constants per group, as the scoring sandbox fitted them: in the log, in discover's answer, in show
+    assert log.samples[0].scores["heldout_r2"].metadata["constants"] == result["constants"] and sorted(result["constants"]) == ["dense", "moe"]
+    shown = _run("show", result["log"], cwd=tmp_path)
+    assert "constants per group (fitted on train):" in shown.stdout
+    assert any(line.split()[:1] == ["dense"] and "=" in line for line in shown.stdout.splitlines()), shown.stdout
 
 
 def test_discover_says_each_thing_once_and_reports_r2_as_the_benchmark_clips_it(tmp_path):

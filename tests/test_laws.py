@@ -6,20 +6,22 @@ their fits run on the synthetic example of ``examples/synthetic``.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sldbench.data import load_split
-from sldbench.discovery import constant_names, fitted_constants
+from sldbench.discovery import constant_names
 from sldbench.laws import read_law
 from sldbench.laws.expert import LAWS
 from sldbench.laws.expression import ExpressionLaw
 from sldbench.laws.grammar import GrammarLaw
 from sldbench.laws.stated import StatedLaw
 from sldbench.laws.terms import TermsLaw
-from sldbench.show import law_formula
+from sldbench.scorer import score_program
+from sldbench.show import constant_lines, law_formula
 from sldbench.specs import get_spec, load_spec_file
 
 RECORDED = Path(__file__).parent / "program_sources"
@@ -49,13 +51,16 @@ def test_each_kind_of_program_is_read_back_as_its_law(name, kind, names, formula
         assert law_formula(program, EXAMPLE) == formula
 
 
-def test_fitted_constants_are_named_in_natural_units():
-    # the form's shift s2 is fitted as its log: the constants show it as itself, positive
-    train = load_split(EXAMPLE, "train")
-    constants = fitted_constants(recorded("symbolic_form"), EXAMPLE, train)
-    assert sorted(constants) == sorted(train.groups)
+def test_the_score_records_the_constants_fitted_in_the_sandbox_by_name(local_sandbox):
+    # the form's shift s2 is fitted as its log: the record shows it as itself, positive; show and discover print it
+    score = asyncio.run(score_program(local_sandbox, recorded("symbolic_form"), EXAMPLE))
+    constants = score.metadata["constants"]
+    assert sorted(constants) == sorted(load_split(EXAMPLE, "test").groups)
     for values in constants.values():
         assert list(values) == ["a1", "a2", "s2", "b", "c1", "c2"] and values["s2"] > 0 and np.isfinite(list(values.values())).all()
+    assert constant_lines(constants)[0].split()[1].startswith("a1=")
+    # a program that names no constants records none
+    assert "constants" not in asyncio.run(score_program(local_sandbox, recorded("initial_program"), EXAMPLE)).metadata
 
 
 def test_a_program_of_its_own_states_its_law_or_says_nothing():

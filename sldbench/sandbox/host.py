@@ -104,6 +104,8 @@ class RunResult:
         Size of the fitted parameter vector per group (fit_predict only), counted by the
         runner's supervisor from the vector the fit worker returned, the only thing the
         predict worker gets besides the program.
+    params : dict of str to ndarray
+        Those fitted vectors, flat, per group (fit_predict only, when ok).
     seconds : float
         Wall time of the worker.
     fit_seconds : float
@@ -133,6 +135,7 @@ class RunResult:
     detail: str = ""
     shape: str = ""
     param_counts: dict[str, int] = field(default_factory=dict)
+    params: dict[str, np.ndarray] = field(default_factory=dict)
     seconds: float = 0.0
     fit_seconds: float = 0.0
     predict_seconds: float = 0.0
@@ -518,7 +521,11 @@ def _parse_reply(stdout: str, stderr: str, nonce: str, spec: TaskSpec, predict: 
             predictions[group] = as_prediction_matrix(_decoded(raw[group]), len(points), len(spec.targets))
         except PredictionError as err:
             return RunResult(ok=False, kind="bad_output", error=f"group {group!r}: {err}", **common)
-    return RunResult(ok=True, predictions=predictions, **common)
+    try:
+        params = {group: _decoded(vector).ravel() for group, vector in (reply.get("params") or {}).items()}
+    except PredictionError as err:
+        raise HarnessError(f"the runner's fitted vectors are malformed: {err}") from None
+    return RunResult(ok=True, predictions=predictions, params=params, **common)
 
 
 async def fit_and_predict(

@@ -919,7 +919,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
     Yields
     ------
     dict
-        ``ok`` and either ``predictions``/``shape``/``param_counts``/``fit_seconds``/``predict_seconds``/
+        ``ok`` and either ``predictions``/``shape``/``param_counts``/``params``/``fit_seconds``/``predict_seconds``/
         ``batch_dependent`` or ``kind``/``error``/``traceback``; always ``seconds`` (wall time),
         ``output`` (the tail of what the submission printed) and ``write_guard``.
     """
@@ -994,6 +994,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
             "shape": "fit_predict",
             "predictions": predictions,
             "param_counts": counts,
+            "params": params,  # the fitted vectors the supervisor checked and counted, for the record
             "fit_seconds": fit_seconds,
             "predict_seconds": float(whole.reply.get("predict_seconds", 0.0)),
             "batch_dependent": batch_dependent,
