@@ -488,7 +488,7 @@ def isolated(request):
     """An isolating sandbox: the default local one (bubblewrap) or a container, checked after like `sandbox`."""
     sandbox = request.getfixturevalue("docker_sandbox" if request.param == "docker" else "local_sandbox")
     if request.param == "local":
-        from sldbench.sandbox.local import isolation
+        from sldbench.sandbox.isolation import isolation
 
         assert isolation(sandbox) == "bubblewrap"
     yield sandbox

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from . import bubblewrap
 from .docker import DEFAULT_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment, docker_client, engine_problem
 from .errors import PrerequisiteError
-from .local import BUBBLEWRAP, RLIMITS_ONLY, prove_policy
+from .isolation import BUBBLEWRAP, RLIMITS_ONLY
+from .local import prove_policy
 
 FAILED = "failed"
 

@@ -25,7 +25,8 @@ from typing import AsyncIterator
 from inspect_ai.util import SandboxEnvironment
 
 from .host import docker_container, local_sandbox
-from .local import IsolatedLocalSandbox, policy_of
+from .isolation import policy_of
+from .local import IsolatedLocalSandbox
 from .probe import prove
 
 FRESH = "fresh"

@@ -33,7 +33,7 @@ from inspect_ai.util._sandbox.local import LocalSandboxEnvironment  # inspect-ev
 
 from ..metrics import PredictionError, as_prediction_matrix
 from ..specs import TaskSpec
-from . import local
+from . import isolation as on_this_machine_runs
 from .errors import HarnessError
 from .relay import NO_REPLY, NO_SERVER, Relay, RelayClosed
 from .runner import CLIENT_SOURCE, EXIT_NO_SERVER, decode_matrix, encode_matrix
@@ -173,7 +173,7 @@ def isolation_of(sandbox: SandboxEnvironment) -> str:
         For a local sandbox with ``isolation=required`` where bubblewrap does not work.
     """
     if (on_this_machine := local_sandbox(sandbox)) is not None:
-        return local.isolation(on_this_machine)
+        return on_this_machine_runs.isolation(on_this_machine)
     name = type(sandbox.as_type(SandboxEnvironment)).__name__.removesuffix("Environment").removesuffix("Sandbox").lower()
     return "docker" if name == "docker" else name or "sandbox"
 
@@ -266,7 +266,7 @@ async def run_program(
     stdin, nonce = _job(program, spec, predict, fit, limits, shape, batch_check)
     argv = [sandbox_python(sandbox), "-I", "-c", RUNNER_SOURCE]
     if (on_this_machine := local_sandbox(sandbox)) is not None:
-        argv, isolation = local.command(on_this_machine, argv)
+        argv, isolation = on_this_machine_runs.command(on_this_machine, argv)
     else:
         isolation = isolation_of(sandbox)
     try:
@@ -335,7 +335,7 @@ class WarmRunner:
         on_this_machine = local_sandbox(self.sandbox)
         workdir = on_this_machine.directory.name
         os.makedirs(os.path.join(workdir, SANDBOX_WORKDIR), exist_ok=True)
-        argv, self.isolation = local.command(on_this_machine, serve)
+        argv, self.isolation = on_this_machine_runs.command(on_this_machine, serve)
         self._stop_child()
         # a plain Popen, not an asyncio subprocess: the runner may outlive the event loop that started it
         process = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -436,14 +436,19 @@ class WarmRunner:
         self._stop_child()
 
 
+CONTAINER_SANDBOXES: list[type] = []
+"""Sandbox classes that are one container the host can exec into (`sldbench.sandbox.docker` adds its own when
+imported): the host never imports a provider, so providers may use the host (to prove themselves)."""
+
+
 def docker_container(sandbox: SandboxEnvironment):
     """The ``sldbench-docker`` container behind ``sandbox``, or None (another kind, or the docker extra not installed)."""
-    try:
-        from .docker import DockerSandboxEnvironment
-
-        return sandbox.as_type(DockerSandboxEnvironment)
-    except (ImportError, TypeError):
-        return None
+    for kind in CONTAINER_SANDBOXES:
+        try:
+            return sandbox.as_type(kind)
+        except TypeError:
+            continue
+    return None
 
 
 def _relay_for(sandbox: SandboxEnvironment) -> Relay | None:

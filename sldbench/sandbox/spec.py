@@ -31,7 +31,8 @@ from inspect_ai.util import SandboxEnvironmentSpec
 from .docker import SANDBOX_TYPE as DOCKER_TYPE
 from .docker import DockerSandboxConfig, default_image
 from .errors import prerequisite_error
-from .local import POLICIES, LocalSandboxConfig
+from .isolation import POLICIES
+from .local import LocalSandboxConfig
 from .local import SANDBOX_TYPE as LOCAL_TYPE
 
 IMAGES_DIR = Path(__file__).resolve().parents[2] / "docker"
