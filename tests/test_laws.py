@@ -86,3 +86,9 @@ def test_every_expert_law_describes_itself_with_its_task_columns(task):
     used = {feature for feature in spec.features if feature in text}
     assert used == set(spec.features), f"{task}: the formula leaves out {set(spec.features) - used}"
     assert law.constant_names(spec.targets) == list(law.parameters)
+
+
+def test_the_initial_program_is_shown_as_its_law_not_as_a_program_of_its_own():
+    program = recorded("initial_program")
+    assert law_formula(program, EXAMPLE) == "loss = b + c1 * N^a1 + c2 * D^a2"
+    assert law_formula(program.replace("method=\"BFGS\")", "method=\"Nelder-Mead\")"), EXAMPLE) == ""  # an edited program is its own

@@ -8,10 +8,12 @@ A law is one functional form with constants fitted per group, carried by a progr
 - `terms`: the law search's forms, ``head(b + sum_k c_k g_k(X; theta))``;
 - `grammar`: the grammar's families, ``E + sum_k s_k c_k phi_k(X; theta)``;
 - `expression`: Operon's expressions, every constant a parameter;
+- `initial`: SLDAgent's initial program (a sum of power laws of the raw features);
 - `stated`: any other program whose docstring states its law (``TARGET = ...`` lines).
 
 `read_law` returns the law a program carries: the only place that tells kinds apart, by the
-literal each kind's programs assign (``EXPERT_LAW``, ``FAMILY``, ``FORM``, ``SIZES``). The fitters
+literal each kind's programs assign (``EXPERT_LAW``, ``FAMILY``, ``FORM``, ``SIZES``), then by
+being the initial program, then by what the docstring states. The fitters
 copied into programs sit in `fitters`. Searches for laws (`sldbench.evolution`,
 `sldbench.symbolic`) import this package; nothing here imports them.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from . import expert, expression, grammar, stated, terms
+from . import expert, expression, grammar, initial, stated, terms
 from .program import module_literal
 
 
@@ -52,8 +54,9 @@ def read_law(program: str) -> Law | None:
     Returns
     -------
     Law or None
-        The law of the first kind whose marker the program assigns; else the law its docstring
-        states (`stated.StatedLaw`); None when it has no docstring either.
+        The law of the first kind whose marker the program assigns; else the initial program's
+        law when it is that program; else the law its docstring states (`stated.StatedLaw`);
+        None when it has no docstring either.
     """
     for marker, read in KINDS:
         literal = module_literal(program, marker)
@@ -61,7 +64,7 @@ def read_law(program: str) -> Law | None:
             law = read(literal, program)
             if law is not None:
                 return law
-    return stated.read(program)
+    return initial.read(program) or stated.read(program)
 
 
 __all__ = ["KINDS", "Law", "read_law"]

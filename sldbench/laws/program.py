@@ -118,3 +118,11 @@ def feature_transforms(X: np.ndarray) -> tuple[str, ...]:
         positive = bool(np.all(column > 0))
         out.append("log" if positive and column.max() >= 2 * column.min() else "raw")
     return tuple(out)
+
+
+def same_program(code: str, other: str) -> bool:
+    """Whether two programs are the same code (comments and layout aside)."""
+    try:
+        return ast.dump(ast.parse(code)) == ast.dump(ast.parse(other))
+    except (SyntaxError, ValueError, RecursionError):
+        return False
