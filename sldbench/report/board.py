@@ -183,6 +183,8 @@ BOARD_CSS = """
 #board th[data-key] { cursor: pointer; user-select: none; }
 #board .scroll { overflow-x: auto; }
 #board-table th:nth-child(2), #board-table th:nth-child(3) { text-align: left; }
+/* the agent stays in view when a wide table (tasks of your own) scrolls sideways */
+#board-table th:nth-child(2), #board-table td:nth-child(2) { position: sticky; left: 0; background: #fff; z-index: 1; box-shadow: 1px 0 0 #d0d7de; }
 #board th[aria-sort='ascending']::after { content: ' \\25B2'; font-size: .75em; }
 #board th[aria-sort='descending']::after { content: ' \\25BC'; font-size: .75em; }
 #board td.law button, #versus td button { border: 1px solid #0969da; color: #0969da; background: #fff; border-radius: 5px; cursor: pointer; padding: .1em .5em; }
