@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 from dataclasses import asdict, replace
 
 from inspect_ai.log import transcript
@@ -114,7 +115,9 @@ def _model_proposer(role: str):
 
 
 def progress_bar(total: int):
-    """A ``log`` hook printing the search's progress on one line of stderr (for ``sldbench discover``)."""
+    """A ``log`` hook printing the search's progress on one line of stderr (for ``sldbench discover``), with the
+    time left at the pace so far (a guide only: the budget is a count of proposals, not seconds)."""
+    started = time.monotonic()
 
     def show(event: dict) -> None:
         if "best_fitness" not in event or not isinstance(event.get("iteration"), int):
@@ -122,12 +125,18 @@ def progress_bar(total: int):
         done, width = min(event["iteration"], total), 30
         filled = width * done // max(total, 1)
         best = event["best_fitness"]
-        sys.stderr.write(f"\r  search [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  best validation R^2 {best:.4f} ")
+        elapsed = time.monotonic() - started
+        left = f"  about {_duration(elapsed / done * (total - done))} left" if 0 < done < total else f"  {_duration(elapsed)}" if done else ""
+        sys.stderr.write(f"\r  search [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  best validation R^2 {best:.4f}{left}   ")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
     return show
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _evolution_solver(

@@ -204,3 +204,14 @@ def test_discover_infers_multiplicative_features_and_names_the_rows_that_are_not
     assert load_spec_file(path, allow_outside_paths=True).log_features == ("N",)  # D spans a factor 3 only: left as it is
     assert notes[0].startswith("multiplicative features (every value > 0, spanning at least a factor 10): N;")
     assert len(notes) == 2 and "column 'lr' spans 0.0001 to 0.01 but is not > 0 at data row(s) 10;" in notes[1]
+
+
+def test_the_search_progress_says_how_long_is_left_and_how_long_it_took(capsys):
+    from sldbench.solvers.sldagent import progress_bar
+
+    show = progress_bar(4)
+    for iteration in range(1, 5):
+        show({"iteration": iteration, "best_fitness": 0.5 + iteration / 10})
+    lines = capsys.readouterr().err.split("\r")
+    assert "1/4  best validation R^2 0.6000  about " in lines[1] and " left" in lines[1]
+    assert lines[-1].rstrip().endswith(" s") and "4/4  best validation R^2 0.9000" in lines[-1] and "left" not in lines[-1]
