@@ -86,6 +86,8 @@ def test_each_task_plots_its_best_logged_run_and_extrapolation_curves(expert_log
     series = plot_series(spec, train, test)
     # held-out series first (P = 8 for each corpus), each curve spanning the train and extrapolation range
     assert [s.fixed["parallel_size"] for s in series[:2]] == [8.0, 8.0] and len(test) == sum(len(s.test) for s in series)
+    # parallel has 8 series (2 corpora x 4 parallel sizes): the plot shows 6 and says how many there are
+    assert len(series) == 6 and {s.of for s in series} == {8}
     for s in series:
         assert s.grid[:, 0].min() == min(train["num_params"].min(), test["num_params"].min())
         assert s.grid[:, 0].max() == max(train["num_params"].max(), test["num_params"].max())

@@ -68,6 +68,7 @@ class Series:
     test: pd.DataFrame
     grid: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     curve: np.ndarray = field(default_factory=lambda: np.empty(0))
+    of: int = 1  # how many series the task has (the plot shows up to MAX_SERIES of them)
 
 
 @dataclass
@@ -154,7 +155,7 @@ def bar_chart(report: Report) -> bytes:
 
 
 def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame, span: str = "group") -> list[Series]:
-    """Choose up to `MAX_SERIES` curves of a task: held-out series first, then the largest ones.
+    """Choose up to `MAX_SERIES` curves of a task: held-out series first, then the largest ones (each says how many there are).
 
     Parameters
     ----------
@@ -192,7 +193,7 @@ def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame, span: s
         parts = [group] if both["group"].nunique() > 1 else []
         parts += [f"{n}={_short(v)}" for n, v in fixed.items()]
         label = ", ".join(parts) or group
-        chosen.append(Series(group, label, fixed, _matching(train, group, fixed), _matching(test, group, fixed), grid))
+        chosen.append(Series(group, label, fixed, _matching(train, group, fixed), _matching(test, group, fixed), grid, of=len(summary)))
     return chosen
 
 
@@ -288,7 +289,8 @@ def _draw_law(spec: TaskSpec, title: str, series: list[Series], observed: dict, 
             axis.set_xscale("log")
         axis.set_xlabel(x_name)
         axis.set_ylabel(target)
-        axis.set_title("law across the train and extrapolation range", fontsize=10)
+        shown = "" if series[0].of <= len(series) else f"\n{len(series)} of {series[0].of} series (those with held-out points first); every point is in the right panel"
+        axis.set_title("law across the train and extrapolation range" + shown, fontsize=10)
         axis.legend(fontsize=7, loc="best")
         axis.grid(alpha=0.3)
     axis = axes[-1]
