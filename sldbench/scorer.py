@@ -10,6 +10,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox as current_sandbox
 
 from .data import load_split
+from .laws import Law, read_law
 from .sandbox.fresh import scoring_sandbox
 from .sandbox.host import RunResult, fit_and_predict
 from .metrics import ZERO_SPREAD, heldout_metrics
@@ -93,11 +94,11 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     test = load_split(spec, "test", data_dir)
     result = await fit_and_predict(sandbox, program, train, test, timeout, shape)
     score = score_run(result, test, source)
+    law = read_law(program)
     if result.ok:  # the law in words, beside the expert law's published score
-        from .show import law_formula
         from .laws.expert import PUBLISHED_R2
 
-        formula = law_formula(program, spec)
+        formula = law.describe(spec.features, spec.targets) if law is not None else ""
         expert = PUBLISHED_R2.get(spec.name) if not spec.is_custom else None
         score.explanation += ("\nlaw: " + formula.replace("\n", "; ") if formula else "") + (
             f"\nexpert law ({spec.name}, published constants): held-out R^2 {expert:.3f}" if expert is not None else ""
@@ -106,7 +107,7 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     score.answer = program
     score.metadata = {
         **(score.metadata or {}),
-        **({"constants": constants} if (constants := named_constants(program, spec, result)) else {}),
+        **({"constants": constants} if (constants := named_constants(law, spec, result)) else {}),
         "program_sha256": hashlib.sha256(program.encode("utf-8")).hexdigest(),
         "numeric_constants": len(numeric_constants(program)),
         "hidden_constants": hidden_constants(program),
@@ -114,16 +115,13 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     return score
 
 
-def named_constants(program: str, spec, result: RunResult) -> dict[str, dict[str, float]]:
-    """Per group, the constants the run fitted, by the names the program's law gives them; {} when it names none.
+def named_constants(law: Law | None, spec, result: RunResult) -> dict[str, dict[str, float]]:
+    """Per group, the constants the run fitted, by the names its program's law gives them; {} when it names none.
 
     The vectors are the ones the runner's supervisor checked and counted; a vector whose size
     is not the number of names (the law's program was edited) is left out.
     """
-    from .laws import read_law
-
-    law = read_law(program) if result.ok and result.params else None
-    names = law.constant_names(spec.targets) if law is not None else None
+    names = law.constant_names(spec.targets) if law is not None and result.ok and result.params else None
     if not names:
         return {}
     return {group: law.natural_constants(vector, spec.targets) for group, vector in result.params.items() if vector.size == len(names)}

@@ -23,7 +23,8 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 from . import expert, expression, grammar, initial, stated, terms
-from .program import module_literal
+from ..submission import parse_program
+from .program import literal_in
 
 
 class Law(Protocol):
@@ -58,13 +59,16 @@ def read_law(program: str) -> Law | None:
         law when it is that program; else the law its docstring states (`stated.StatedLaw`);
         None when it has no docstring either.
     """
+    tree = parse_program(program)  # once: every kind reads the same tree
+    if tree is None:
+        return None
     for marker, read in KINDS:
-        literal = module_literal(program, marker)
+        literal = literal_in(tree, marker)
         if literal is not None:
-            law = read(literal, program)
+            law = read(literal, tree)
             if law is not None:
                 return law
-    return initial.read(program) or stated.read(program)
+    return initial.read(tree) or stated.read(tree)
 
 
 __all__ = ["KINDS", "Law", "read_law"]

@@ -18,6 +18,7 @@ starting points and its formula in words; a program names its law in
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import math
@@ -155,7 +156,7 @@ LAWS: dict[str, HumanLaw] = {
 }  # fmt: skip
 
 
-def read(literal: object, program: str) -> HumanLaw | None:
+def read(literal: object, tree: ast.Module) -> HumanLaw | None:
     """The expert law a program names in ``EXPERT_LAW``, or None when it names none."""
     return LAWS.get(literal) if isinstance(literal, str) else None
 

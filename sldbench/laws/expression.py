@@ -17,7 +17,7 @@ from typing import Sequence
 
 from . import fitters
 from .program import EVOLVE_END, EVOLVE_START
-from .stated import StatedLaw, docstring
+from .stated import StatedLaw, docstring_in
 
 class TranslationError(ValueError):
     """An expression with a construct `translate` does not know."""
@@ -161,8 +161,8 @@ class ExpressionLaw:
         return {name: float(value) for name, value in zip(self.constant_names(targets), values)}
 
 
-def read(literal: object, program: str) -> ExpressionLaw | None:
+def read(literal: object, tree: ast.Module) -> ExpressionLaw | None:
     """The law of a program whose ``SIZES`` is ``literal``, or None when it is not a list of sizes."""
     if not isinstance(literal, list) or not all(isinstance(size, int) and not isinstance(size, bool) for size in literal):
         return None
-    return ExpressionLaw(tuple(literal), StatedLaw(docstring(program)))
+    return ExpressionLaw(tuple(literal), StatedLaw(docstring_in(tree)))

@@ -12,6 +12,7 @@ words and name its fitted vector; `natural_constants` undoes the log of shifts a
 
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass
 from typing import Sequence
@@ -20,8 +21,9 @@ import numpy as np
 
 from ..data import Split
 from . import fitters
-from .program import EVOLVE_END, EVOLVE_START, feature_transforms, module_literal
-from .stated import StatedLaw, docstring
+from ..submission import parse_program
+from .program import EVOLVE_END, EVOLVE_START, feature_transforms, literal_in
+from .stated import StatedLaw, docstring_in
 
 LOG_EXPONENT = (0.0, 3.0)
 MOVER_SLOPE = 1.5
@@ -259,7 +261,8 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
 
 def read_family(code: str) -> Family | None:
     """The ``FAMILY`` of a program written by `program`, or None for any other program."""
-    law = read(module_literal(code, "FAMILY"), code)
+    tree = parse_program(code)
+    law = read(literal_in(tree, "FAMILY"), tree) if tree is not None else None
     return law.family if law is not None else None
 
 
@@ -281,11 +284,11 @@ class GrammarLaw:
         return natural_constants(self.constant_names(targets), values)
 
 
-def read(literal: object, program: str) -> GrammarLaw | None:
+def read(literal: object, tree: ast.Module) -> GrammarLaw | None:
     """The law of a program whose ``FAMILY`` is ``literal``, or None when it is no family."""
     try:
         pieces = tuple(Piece(kind, tuple(features), tuple(movers), tuple(*damp)) for kind, features, movers, *damp in literal["pieces"])
-        return GrammarLaw(Family(pieces, int(literal["direction"])), StatedLaw(docstring(program)))
+        return GrammarLaw(Family(pieces, int(literal["direction"])), StatedLaw(docstring_in(tree)))
     except (TypeError, KeyError, ValueError):
         return None
 

@@ -7,10 +7,12 @@ still shows its law in words, not "a program of its own".
 
 from __future__ import annotations
 
+import ast
+import functools
 from dataclasses import dataclass
 from typing import Sequence
 
-from .program import INITIAL_PROGRAM, same_program
+from .program import INITIAL_PROGRAM
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,11 @@ class InitialLaw:
         return {}
 
 
-def read(program: str) -> InitialLaw | None:
-    """The initial program's law when ``program`` is that program, else None."""
-    return InitialLaw() if same_program(program, INITIAL_PROGRAM) else None
+@functools.cache
+def _initial_code() -> str:
+    return ast.dump(ast.parse(INITIAL_PROGRAM))
+
+
+def read(tree: ast.Module) -> InitialLaw | None:
+    """The initial program's law when the parsed program is that program (comments and layout aside), else None."""
+    return InitialLaw() if ast.dump(tree) == _initial_code() else None

@@ -6,7 +6,7 @@ a search may change between the EVOLVE-BLOCK markers (`EVOLVE_START`, `EVOLVE_EN
 `evolve_block`). `INITIAL_PROGRAM` is the paper's starting point of SLDAgent (a sum of power laws
 of the raw features); `POWER_LAW_BASELINE` the plain power law ``sldbench discover`` compares its
 law with. The writers of each kind of law (`sldbench.laws`) and the searches (`sldbench.evolution`,
-`sldbench.symbolic`) import these; nothing here imports them. `module_literal` reads a literal a
+`sldbench.symbolic`) import these; nothing here imports them. `literal_in` reads a literal a
 program assigns (how a law's kind is recognised, `sldbench.laws.read_law`); `feature_transforms`
 is how a feature enters a written program (its log when positive and spanning a range).
 """
@@ -17,7 +17,6 @@ import ast
 
 import numpy as np
 
-from ..submission import parse_program
 
 EVOLVE_START = "# EVOLVE-BLOCK-START"
 EVOLVE_END = "# EVOLVE-BLOCK-END"
@@ -97,11 +96,8 @@ def evolve_block(code: str) -> tuple[str, str, str]:
     return code[:start], code[start + len(EVOLVE_START) : end], code[end + len(EVOLVE_END) :]
 
 
-def module_literal(code: str, name: str) -> object | None:
-    """The literal value a program assigns to module-level ``name`` (``FORM = {...}``), or None."""
-    tree = parse_program(code)
-    if tree is None:
-        return None
+def literal_in(tree: ast.Module, name: str) -> object | None:
+    """The literal value a parsed program assigns to module-level ``name`` (``FORM = {...}``), or None."""
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             try:
@@ -119,10 +115,3 @@ def feature_transforms(X: np.ndarray) -> tuple[str, ...]:
         out.append("log" if positive and column.max() >= 2 * column.min() else "raw")
     return tuple(out)
 
-
-def same_program(code: str, other: str) -> bool:
-    """Whether two programs are the same code (comments and layout aside)."""
-    try:
-        return ast.dump(ast.parse(code)) == ast.dump(ast.parse(other))
-    except (SyntaxError, ValueError, RecursionError):
-        return False

@@ -11,14 +11,10 @@ import ast
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..submission import parse_program
 
 
-def docstring(program: str) -> str:
-    """The module docstring of ``program`` ("" when it has none or does not parse)."""
-    tree = parse_program(program)
-    if tree is None:
-        return ""
+def docstring_in(tree: ast.Module) -> str:
+    """The docstring of a parsed program: its first module-level string ("" when it has none)."""
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return node.value.value
@@ -44,7 +40,7 @@ class StatedLaw:
         return {}
 
 
-def read(program: str) -> StatedLaw | None:
-    """The law ``program``'s docstring states, or None when it has no docstring."""
-    text = docstring(program)
+def read(tree: ast.Module) -> StatedLaw | None:
+    """The law a parsed program's docstring states, or None when it has no docstring."""
+    text = docstring_in(tree)
     return StatedLaw(text) if text else None

@@ -21,6 +21,7 @@ the ``FORM`` literal, so the proposer can read a parent back (`read_form`).
 
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass
 from typing import Sequence
@@ -28,7 +29,8 @@ from typing import Sequence
 import numpy as np
 
 from . import fitters
-from .program import EVOLVE_END, EVOLVE_START, module_literal
+from ..submission import parse_program
+from .program import EVOLVE_END, EVOLVE_START, literal_in
 
 HEADS = ("identity", "exp")
 # Read once: programs are written from worker threads, which must not parse source.
@@ -259,7 +261,8 @@ def fit_scaling_law(data_points, loss_values):
 
 def read_form(code: str) -> Form | None:
     """The ``FORM`` of a program written by `program`, or None for any other program."""
-    law = read(module_literal(code, "FORM"), code)
+    tree = parse_program(code)
+    law = read(literal_in(tree, "FORM"), tree) if tree is not None else None
     return law.form if law is not None else None
 
 
@@ -296,7 +299,7 @@ class TermsLaw:
         return {name: float(np.exp(v)) if name.split(".")[-1].startswith("s") else float(v) for name, v in zip(names, values)}
 
 
-def read(literal: object, program: str) -> TermsLaw | None:
+def read(literal: object, tree: ast.Module) -> TermsLaw | None:
     """The law of a program whose ``FORM`` is ``literal``, or None when it is no form."""
     try:
         return TermsLaw(Form.from_literal(literal))
