@@ -10,15 +10,16 @@ import subprocess
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from inspect_ai import eval as inspect_eval
 
 from sldbench.cli import main
 from sldbench.report import build_report, load_runs
 from sldbench.report.leaderboard import best_runs, write_leaderboard
-from sldbench.report.plots import plot_series
+from sldbench.report.plots import MAX_PANELS, MAX_SERIES, panel_groups, plot_series
 from sldbench.solvers import human
-from sldbench.specs import TASKS
+from sldbench.specs import TASKS, TaskSpec
 from sldbench.tasks import sldbench_task
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -84,13 +85,35 @@ def test_each_task_plots_its_best_logged_run_and_extrapolation_curves(expert_log
     spec = TASKS["parallel"]
     train, test = load_split(spec, "train", data_dir).frame, load_split(spec, "test", data_dir).frame
     series = plot_series(spec, train, test)
-    # held-out series first (P = 8 for each corpus), each curve spanning the train and extrapolation range
-    assert [s.fixed["parallel_size"] for s in series[:2]] == [8.0, 8.0] and len(test) == sum(len(s.test) for s in series)
-    # parallel has 8 series (2 corpora x 4 parallel sizes): the plot shows 6 and says how many there are
-    assert len(series) == 6 and {s.of for s in series} == {8}
+    # one panel per corpus, each with its 4 parallel sizes, the held-out series (P = 8) first
+    assert panel_groups(series) == (["pile", "stack"], [])
+    assert [(s.group, s.fixed["parallel_size"]) for s in series if s.fixed["parallel_size"] == 8.0] == [("pile", 8.0), ("stack", 8.0)]
+    assert [s.group for s in series] == ["pile"] * 4 + ["stack"] * 4 and {s.of for s in series} == {4}
+    assert series[0].fixed["parallel_size"] == 8.0 and series[4].fixed["parallel_size"] == 8.0
+    assert len(test) == sum(len(s.test) for s in series) and len(train) == sum(len(s.train) for s in series)
     for s in series:
         assert s.grid[:, 0].min() == min(train["num_params"].min(), test["num_params"].min())
         assert s.grid[:, 0].max() == max(train["num_params"].max(), test["num_params"].max())
+
+
+def test_a_law_plot_draws_every_group_or_names_those_it_leaves_out(data_dir):
+    from sldbench.data import load_split
+
+    spec = TASKS["sft"]  # 42 (model, dataset) groups, one series each
+    train, test = load_split(spec, "train", data_dir).frame, load_split(spec, "test", data_dir).frame
+    series = plot_series(spec, train, test)
+    shown, left_out = panel_groups(series)
+    assert shown == sorted(set(train["group"])) and len(shown) == 42 and left_out == []
+    spec = TASKS["lr_bsz"]  # one group, 180 series: the panel says it shows MAX_SERIES of them
+    train, test = load_split(spec, "train", data_dir).frame, load_split(spec, "test", data_dir).frame
+    series = plot_series(spec, train, test)
+    assert len(series) == MAX_SERIES and {s.of for s in series} == {180} and all(len(s.test) for s in series)
+    # more groups than panels: the plot names the groups it leaves out
+    spec = TaskSpec("many", "many", ("x",), ("y",), None, "many groups", extrapolates=("x",))
+    groups = [f"g{i:02d}" for i in range(MAX_PANELS + 3)]
+    frame = pd.DataFrame([{"group": g, "x": x, "y": 1.0 / x} for g in groups for x in (1.0, 10.0, 100.0)])
+    shown, left_out = panel_groups(plot_series(spec, frame[frame["x"] < 100], frame[frame["x"] == 100]))
+    assert shown == groups[:MAX_PANELS] and left_out == groups[MAX_PANELS:]
 
 
 def test_a_task_without_a_logged_program_says_so(tmp_path):

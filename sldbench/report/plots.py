@@ -5,8 +5,9 @@
   sandbox through the same runner as the scorer, fitted on train where it is a
   fit-and-predict program, to predict the train points, the held-out points and a curve
   across the whole range (train and extrapolation) of the task's scale axis (`plot_axis`)
-  for a few series of points that share their other features (`plot_series`). A second
-  panel plots predicted against observed for every point and target.
+  for a few series of points that share their other features (`plot_series`): one panel
+  per group (small multiples, `panel_groups`). A last panel plots predicted against
+  observed for every point and target.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def plot_axis(spec: TaskSpec, frame: pd.DataFrame | None = None) -> tuple[str | 
     return x_name, bool(values.min() > 0 and values.max() >= 10 * values.min())
 
 MAX_SERIES = 6
+MAX_PANELS = 48  # groups drawn as panels; the plot names any group beyond them
 GRID_POINTS = 80
 DEFAULT_TIMEOUT = 300.0
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
@@ -68,7 +70,7 @@ class Series:
     test: pd.DataFrame
     grid: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     curve: np.ndarray = field(default_factory=lambda: np.empty(0))
-    of: int = 1  # how many series the task has (the plot shows up to MAX_SERIES of them)
+    of: int = 1  # how many series its group has (the plot shows up to MAX_SERIES of them)
 
 
 @dataclass
@@ -155,7 +157,10 @@ def bar_chart(report: Report) -> bytes:
 
 
 def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame, span: str = "group") -> list[Series]:
-    """Choose up to `MAX_SERIES` curves of a task: held-out series first, then the largest ones (each says how many there are).
+    """Choose the curves of a task's law plot: per group, up to `MAX_SERIES`, held-out series first, then the largest.
+
+    Every group gets its own curves (the plot draws one panel per group); each `Series`
+    says how many series its group has, so the plot can say how many it leaves out.
 
     Parameters
     ----------
@@ -170,30 +175,33 @@ def plot_series(spec: TaskSpec, train: pd.DataFrame, test: pd.DataFrame, span: s
     Returns
     -------
     list of Series
+        Grouped by group, in sorted group order.
     """
     x_name, log_scale = plot_axis(spec, pd.concat([train, test]))
     if x_name is None:
         return []
     others = [f for f in spec.features if f != x_name]
-    keys = ["group", *others]
     both = pd.concat([train.assign(_split="train"), test.assign(_split="test")], ignore_index=True)
-    summary = both.groupby(keys, sort=True).agg(points=("_split", "size"), held_out=("_split", lambda s: int((s == "test").sum())))
-    summary = summary.reset_index().sort_values(["held_out", "points"], ascending=False, kind="stable")
+    several_groups = both["group"].nunique() > 1
     chosen = []
-    for _, row in summary.head(MAX_SERIES).iterrows():
-        fixed = {name: float(row[name]) for name in others}
-        group = str(row["group"])
-        if span == "group":
-            xs_seen = both[both["group"] == group][x_name]
+    for group, rows in both.groupby("group", sort=True):
+        group = str(group)
+        if others:
+            summary = rows.groupby(others, sort=True).agg(points=("_split", "size"), held_out=("_split", lambda s: int((s == "test").sum())))
+            summary = summary.reset_index().sort_values(["held_out", "points"], ascending=False, kind="stable")
         else:
-            xs_seen = pd.concat([_matching(train, group, fixed), _matching(test, group, fixed)])[x_name]
-        low, high = float(xs_seen.min()), float(xs_seen.max())
-        xs = np.geomspace(low, high, GRID_POINTS) if log_scale and low > 0 else np.linspace(low, high, GRID_POINTS)
-        grid = np.column_stack([xs if f == x_name else np.full(GRID_POINTS, fixed[f]) for f in spec.features])
-        parts = [group] if both["group"].nunique() > 1 else []
-        parts += [f"{n}={_short(v)}" for n, v in fixed.items()]
-        label = ", ".join(parts) or group
-        chosen.append(Series(group, label, fixed, _matching(train, group, fixed), _matching(test, group, fixed), grid, of=len(summary)))
+            summary = pd.DataFrame([{}])
+        for _, row in summary.head(MAX_SERIES).iterrows():
+            fixed = {name: float(row[name]) for name in others}
+            if span == "group":
+                xs_seen = rows[x_name]
+            else:
+                xs_seen = pd.concat([_matching(train, group, fixed), _matching(test, group, fixed)])[x_name]
+            low, high = float(xs_seen.min()), float(xs_seen.max())
+            xs = np.geomspace(low, high, GRID_POINTS) if log_scale and low > 0 else np.linspace(low, high, GRID_POINTS)
+            grid = np.column_stack([xs if f == x_name else np.full(GRID_POINTS, fixed[f]) for f in spec.features])
+            label = ", ".join(f"{n}={_short(v)}" for n, v in fixed.items()) or (group if several_groups else "law")
+            chosen.append(Series(group, label, fixed, _matching(train, group, fixed), _matching(test, group, fixed), grid, of=len(summary)))
     return chosen
 
 
@@ -268,16 +276,30 @@ def draw_law(
     return LawPlot(spec.name, title, png=png)
 
 
+def panel_groups(series: list[Series]) -> tuple[list[str], list[str]]:
+    """The groups a law plot draws a panel for (at most `MAX_PANELS`, in order) and the groups it leaves out."""
+    groups = list(dict.fromkeys(s.group for s in series))
+    return groups[:MAX_PANELS], groups[MAX_PANELS:]
+
+
 def _draw_law(spec: TaskSpec, title: str, series: list[Series], observed: dict, predicted: dict, frame: pd.DataFrame | None = None) -> bytes:
     plt = _pyplot()
     x_name, log_scale = plot_axis(spec, frame)
-    panels = 2 if series else 1
-    figure, axes = plt.subplots(1, panels, figsize=(7 * panels, 5.2))
-    axes = np.atleast_1d(axes)
+    shown, left_out = panel_groups(series)
+    # One panel per group (small multiples), then predicted vs observed for every point.
+    panels = len(shown) + 1
+    columns = min(panels, 2 if panels <= 2 else 3 if panels <= 9 else 6)
+    rows = -(-panels // columns)
+    size = (7.0, 5.2) if panels <= 2 else (5.0, 3.8) if panels <= 9 else (3.6, 2.9)
+    figure, axes = plt.subplots(rows, columns, figsize=(size[0] * columns, size[1] * rows), squeeze=False)
+    axes = axes.ravel()
+    for axis in axes[panels:]:
+        axis.set_visible(False)
     target = spec.targets[0]
-    if series:
-        axis = axes[0]
-        for colour, s in zip(COLOURS, series):
+    small = len(shown) > 2
+    for axis, group in zip(axes, shown):
+        in_group = [s for s in series if s.group == group]
+        for colour, s in zip(COLOURS, in_group):
             axis.plot(s.grid[:, spec.features.index(x_name)], s.curve, color=colour, linewidth=1.6, label=s.label)
             if len(s.train):
                 axis.scatter(s.train[x_name], s.train[target], color=colour, s=22, marker="o", alpha=0.85)
@@ -287,13 +309,18 @@ def _draw_law(spec: TaskSpec, title: str, series: list[Series], observed: dict, 
         axis.scatter([], [], facecolors="none", edgecolors="gray", marker="^", s=60, label="held-out points")
         if log_scale:
             axis.set_xscale("log")
-        axis.set_xlabel(x_name)
-        axis.set_ylabel(target)
-        shown = "" if series[0].of <= len(series) else f"\n{len(series)} of {series[0].of} series (those with held-out points first); every point is in the right panel"
-        axis.set_title("law across the train and extrapolation range" + shown, fontsize=10)
-        axis.legend(fontsize=7, loc="best")
+        axis.set_xlabel(x_name, fontsize=8 if small else 10)
+        axis.set_ylabel(target, fontsize=8 if small else 10)
+        of = in_group[0].of
+        heading = group if len(shown) > 1 else "law across the train and extrapolation range"
+        if of > len(in_group):
+            heading += f"\n{len(in_group)} of {of} series (held-out first); every point is in the predicted-vs-observed panel"
+        axis.set_title(heading, fontsize=7 if small else 10)
+        if not small or len(in_group) > 1:
+            axis.legend(fontsize=6 if small else 7, loc="best")
         axis.grid(alpha=0.3)
-    axis = axes[-1]
+        axis.tick_params(labelsize=7 if small else 9)
+    axis = axes[panels - 1]
     axis.scatter(observed["train"].ravel(), predicted["train"].ravel(), s=12, color="#6e7781", alpha=0.5, label="train points")
     axis.scatter(observed["test"].ravel(), predicted["test"].ravel(), s=40, color="#d62728", marker="^", label="held-out points")
     everything = np.concatenate([observed["train"].ravel(), observed["test"].ravel(), predicted["test"].ravel()])
@@ -307,6 +334,10 @@ def _draw_law(spec: TaskSpec, title: str, series: list[Series], observed: dict, 
     axis.set_title("predicted vs observed", fontsize=10)
     axis.legend(fontsize=7, loc="best")
     axis.grid(alpha=0.3)
+    if left_out:
+        title += f"\n{len(left_out)} groups have no panel (their points are in the predicted-vs-observed panel): " + ", ".join(left_out[:20])
+        title += ", ..." if len(left_out) > 20 else ""
     figure.suptitle(title, fontsize=11)
-    figure.tight_layout()
+    heading_inches = 0.25 * (title.count("\n") + 1)
+    figure.tight_layout(rect=(0, 0, 1, 1 - heading_inches / figure.get_figheight()))
     return _figure_png(figure)
