@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,6 +197,11 @@ class SearchFailed(RuntimeError):
     """The search ended without a law (the harness failed, or no candidate could be evaluated); the log says more."""
 
 
+def _stage(progress: bool, what: str) -> None:
+    if progress:
+        print(f"  {what}", file=sys.stderr, flush=True)
+
+
 def _first_line(message: str) -> str:
     lines = [line for line in message.strip().splitlines() if line.strip()]
     return lines[0] if lines else message
@@ -254,6 +260,7 @@ def discover(
     score = log.samples[0].scores["heldout_r2"]
     program = score.answer or ""
     train, test = load_split(spec, "train"), load_split(spec, "test")
+    _stage(progress, "scoring the baselines (initial program, power law) ...")
     baselines = {
         "initial program": asyncio.run(_score(spec, INITIAL_PROGRAM, isolation)),
         "power law": asyncio.run(_score(spec, POWER_LAW_BASELINE, isolation)),
@@ -269,6 +276,7 @@ def discover(
         spec_file=str(spec_file),
         explanation=score.explanation or "",
     )
+    _stage(progress, "drawing the plot ...")
     picture = draw_law(spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}", isolation=isolation)
     if picture.png:
         target = plot or spec_file.parent / "law.png"

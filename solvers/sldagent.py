@@ -116,7 +116,8 @@ def _model_proposer(role: str):
 
 def progress_bar(total: int):
     """A ``log`` hook printing the search's progress on one line of stderr (for ``sldbench discover``), with the
-    time left at the pace so far (a guide only: the budget is a count of proposals, not seconds)."""
+    time left at the pace so far (a guide only: the budget is a count of proposals, not seconds) and the
+    stage the last proposal came from (law grammar, symbolic regression, hill climbing)."""
     started = time.monotonic()
 
     def show(event: dict) -> None:
@@ -127,9 +128,11 @@ def progress_bar(total: int):
         best = event["best_fitness"]
         elapsed = time.monotonic() - started
         left = f"  about {_duration(elapsed / done * (total - done))} left" if 0 < done < total else f"  {_duration(elapsed)}" if done else ""
-        sys.stderr.write(f"\r  search [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  best validation R^2 {best:.4f}{left}   ")
+        stage = f"  ({event['stage']})" if event.get("stage") and done < total else ""
+        line = f"  search [{'#' * filled}{'.' * (width - filled)}] {done}/{total}  best validation R^2 {best:.4f}{left}{stage}"
+        sys.stderr.write("\r" + line.ljust(110))  # padded: a shorter line overwrites a longer one
         if done >= total:
-            sys.stderr.write("\n")
+            sys.stderr.write("\n  choosing the law to submit, then scoring it on the held-out rows ...\n")
         sys.stderr.flush()
 
     return show

@@ -211,7 +211,24 @@ def test_the_search_progress_says_how_long_is_left_and_how_long_it_took(capsys):
 
     show = progress_bar(4)
     for iteration in range(1, 5):
-        show({"iteration": iteration, "best_fitness": 0.5 + iteration / 10})
+        show({"iteration": iteration, "best_fitness": 0.5 + iteration / 10, "stage": "law grammar" if iteration < 3 else "hill climbing"})
     lines = capsys.readouterr().err.split("\r")
-    assert "1/4  best validation R^2 0.6000  about " in lines[1] and " left" in lines[1]
-    assert lines[-1].rstrip().endswith(" s") and "4/4  best validation R^2 0.9000" in lines[-1] and "left" not in lines[-1]
+    assert "1/4  best validation R^2 0.6000  about " in lines[1] and " left" in lines[1] and lines[1].rstrip().endswith("(law grammar)")
+    assert lines[3].rstrip().endswith("left  (hill climbing)")
+    last, after = lines[-1].split("\n", 1)
+    assert last.rstrip().endswith(" s") and "4/4  best validation R^2 0.9000" in last and "left" not in last
+    assert after == "  choosing the law to submit, then scoring it on the held-out rows ...\n"
+
+
+def test_discover_says_which_stage_it_is_in(tmp_path):
+    examples = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "synthetic", "runs.csv")
+    found = _run(
+        "discover", examples, "--features", "N,D", "--target", "loss", "--group", "family", "--holdout", "N: largest 2",
+        "--param-limit", "5", "--budget", "3", "--out", str(tmp_path / "found"), cwd=tmp_path,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr[-2000:]
+    progress = found.stderr.replace("\r", "\n")
+    assert "(law grammar)" in progress and "3/3  best validation R^2" in progress
+    stages = ["choosing the law to submit, then scoring it on the held-out rows", "scoring the baselines", "drawing the plot"]
+    assert [progress.index(stage) for stage in stages] == sorted(progress.index(stage) for stage in stages)
+    assert "Law (one form for every group):" in found.stdout and "Plot: " in found.stdout

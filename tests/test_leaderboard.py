@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -310,6 +311,63 @@ def test_the_leaderboard_works_in_a_real_browser(site, served, browser, tmp_path
     page.goto(f"{served}/{transcript}")
     page.wait_for_selector("text=moe", timeout=30_000)
     assert "transcripts/index.html#/logs/" in transcript and transcript.endswith("/samples/sample/moe/1")
+    page.close()
+
+
+@pytest.mark.slow
+def test_a_task_of_your_own_reads_right_in_the_browser(browser, tmp_path):
+    """Published rows beside logs of a task of your own: in the page, rows that never ran it are empty (not -1),
+    its reference is the spec's law, and the frozen first columns stay in view when the wide table scrolls."""
+    from pathlib import Path
+
+    from conftest import LEADERBOARD_CSV
+
+    from sldbench.solvers import file
+    from sldbench.specs import load_spec_file
+    from sldbench.tasks import custom
+
+    examples = Path(__file__).parents[1] / "examples" / "synthetic"
+    for name in ("runs.csv", "task.yaml", "chinchilla_law.py"):
+        shutil.copy(examples / name, tmp_path / name)
+    task = load_spec_file(tmp_path / "task.yaml").name
+    out = tmp_path / "site"
+
+    def build() -> int:
+        for solver in (human(), file(path=str(tmp_path / "chinchilla_law.py"))):
+            inspect_eval(custom(str(tmp_path / "task.yaml")), solver=solver, model="none", log_dir=str(tmp_path / "logs"), display="none")
+        return main(["leaderboard", str(LEADERBOARD_CSV), str(tmp_path / "logs"), "--runs", "5", "--out", str(out)])
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's loop runs in this thread; the eval and the plots need their own
+        assert thread.submit(build).result() == 0
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto((out / "index.html").as_uri())
+    cells = dict(zip([f"{a} / {m}" for a, m in zip(_column(page, "Agent"), _column(page, "Model"))], _column(page, task)))
+    ran = {"file:chinchilla_law / none", "human-refit / none"}
+    published = {key: text for key, text in cells.items() if key not in ran}
+    assert len(published) >= 20 and set(published.values()) == {"—"}, {k: v for k, v in cells.items() if v != "—"}  # never ran it: empty, no -1
+    # one run each of --runs 5: the spec's law is one deterministic run; the file law's 4 missing runs count -1, as in the paper
+    human_score = float(cells["human-refit / none"])
+    assert human_score > 0.99 and float(cells["file:chinchilla_law / none"]) == pytest.approx((human_score - 4) / 5, abs=2e-3)
+    # the task's own view lists only the entries that ran it
+    page.click(f"#board-tabs button[data-view='{task}']")
+    assert sorted(_column(page, "Agent")) == ["file:chinchilla_law", "human-refit"] and _column(page, "Runs") == ["1", "1"]
+    # discovered vs human: the spec's law is the reference of the custom task, the file law the discovered side
+    row = page.locator("#versus tbody tr").filter(has_text=task).first.locator("td").all_inner_texts()
+    assert row[1] == "file:chinchilla_law / none" and row[5] == "human-refit / none" and row[-1] != "—"
+    assert abs(float(row[-1]) - (float(row[2]) - float(row[6]))) < 2e-3
+    # the wide table scrolls inside its frame; the rank and agent columns stay where they were
+    page.click("#board-tabs button[data-view='all']")
+    first_row = page.locator("#board-table tbody tr").first.locator("td")
+    before = [first_row.nth(column).bounding_box() for column in range(3)]
+    assert before[0]["x"] + before[0]["width"] == pytest.approx(before[1]["x"], abs=1)  # side by side
+    page.evaluate("document.querySelector('#board .scroll').scrollLeft = 10000")
+    assert page.evaluate("document.querySelector('#board .scroll').scrollLeft") > 0
+    after = [first_row.nth(column).bounding_box() for column in range(3)]
+    assert [box["x"] for box in after[:2]] == pytest.approx([box["x"] for box in before[:2]], abs=1)  # frozen, neither covers the other
+    assert after[2]["x"] < before[2]["x"] - 100  # the model column scrolled away under them
+    assert problems == []
     page.close()
 
 

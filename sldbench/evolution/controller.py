@@ -47,6 +47,7 @@ class Pending:
     island: int
     parent: str
     reply: str
+    stage: str = ""  # what the proposer says it was doing (a progress line shows it), e.g. "law grammar"
 
 
 @dataclass
@@ -68,7 +69,11 @@ class Request:
 
 @runtime_checkable
 class Proposer(Protocol):
-    """Writes one child program per request: ``async propose(request) -> (reply text, usage dict)``."""
+    """Writes one child program per request: ``async propose(request) -> (reply text, usage dict)``.
+
+    The usage dict holds token counts (summed over the run) and may name the proposer's
+    ``stage`` (what it was doing), which the iteration's log event carries.
+    """
 
     async def propose(self, request: Request) -> tuple[str, dict]: ...
 
@@ -211,7 +216,7 @@ class Search:
             )
         best = db.best()
         state.trajectory.append({"iteration": item.iteration + 1, "best": best.id, "best_fitness": best.fitness})
-        self.log({**asdict(outcome), "iteration": item.iteration + 1, "best": best.id, "best_fitness": best.fitness})
+        self.log({**asdict(outcome), "iteration": item.iteration + 1, "best": best.id, "best_fitness": best.fitness, "stage": item.stage})
         if self.settings.evolve and self.settings.migration_interval and (item.iteration + 1) % self.settings.migration_interval == 0:
             db.migrate()
 
@@ -236,7 +241,7 @@ class Search:
     async def _ask(self, state: SearchState, waves: list[tuple[Pending, Request]]) -> list[Pending]:
         replies = await asyncio.gather(*(self.proposer.propose(request) for _, request in waves))
         for (pending, _), (text, usage) in zip(waves, replies):
-            pending.reply = text
+            pending.reply, pending.stage = text, str(usage.get("stage", ""))
             for key in state.usage:
                 state.usage[key] += int(usage.get(key, 0) or 0)
         return [pending for pending, _ in waves]

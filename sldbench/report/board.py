@@ -183,8 +183,9 @@ BOARD_CSS = """
 #board th[data-key] { cursor: pointer; user-select: none; }
 #board .scroll { overflow-x: auto; }
 #board-table th:nth-child(2), #board-table th:nth-child(3) { text-align: left; }
-/* the agent stays in view when a wide table (tasks of your own) scrolls sideways */
-#board-table th:nth-child(2), #board-table td:nth-child(2) { position: sticky; left: 0; background: #fff; z-index: 1; box-shadow: 1px 0 0 #d0d7de; }
+/* rank and agent stay in view when a wide table (tasks of your own) scrolls sideways; the script sets the agent's left */
+#board-table th:nth-child(-n+2), #board-table td:nth-child(-n+2) { position: sticky; left: 0; background: #fff; z-index: 1; }
+#board-table th:nth-child(2), #board-table td:nth-child(2) { box-shadow: 1px 0 0 #d0d7de; }
 #board th[aria-sort='ascending']::after { content: ' \\25B2'; font-size: .75em; }
 #board th[aria-sort='descending']::after { content: ' \\25BC'; font-size: .75em; }
 #board td.law button, #versus td button { border: 1px solid #0969da; color: #0969da; background: #fff; border-radius: 5px; cursor: pointer; padding: .1em .5em; }
@@ -264,6 +265,8 @@ BOARD_SCRIPT = r"""
     }
     table.replaceChildren(Object.assign(document.createElement('thead'), {}), body);
     table.tHead.appendChild(head);
+    const rankWidth = head.firstChild.getBoundingClientRect().width;
+    for (const agentCell of table.querySelectorAll('th:nth-child(2), td:nth-child(2)')) agentCell.style.left = rankWidth + 'px';
   }
 
   table.addEventListener('click', (event) => {

@@ -113,7 +113,7 @@ class SymbolicProposer:
         for score, code, uses_all in _from(self._grammar_programs or [], request.iteration):
             if normalized(code) not in request.seen:
                 self.vetted[normalized(code)] = uses_all
-                return f"Law grammar on the train split (mean clipped R^2 of the validation folds {score:.6g}).\n```python\n{code}```\n", {}
+                return f"Law grammar on the train split (mean clipped R^2 of the validation folds {score:.6g}).\n```python\n{code}```\n", {"stage": "law grammar"}
         return None
 
     def _vet(self, code: str) -> tuple[bool, bool]:
@@ -195,7 +195,7 @@ class SymbolicProposer:
             if passes:
                 self.vetted[normalized(code)] = uses_all
                 self.fallback.add(normalized(code))
-                return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {}
+                return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {"stage": "symbolic regression"}
         return None
 
     # -- law search
@@ -224,7 +224,7 @@ class SymbolicProposer:
         best = guarded[0] if guarded else (fresh or ranked)[0]
         if guarded is not None:
             self.vetted[normalized(best.code)] = guarded[1]
-        return f"Law search from {request.parent.id} (extrapolation R^2 on held-out train rows {best.score:.6g}).\n```python\n{best.code}```\n", {}
+        return f"Law search from {request.parent.id} (extrapolation R^2 on held-out train rows {best.score:.6g}).\n```python\n{best.code}```\n", {"stage": "hill climbing"}
 
 
 def _from(programs: list, k: int) -> list:
