@@ -210,6 +210,7 @@ def _first_line(message: str) -> str:
 def discover(
     spec_file: Path, iterations: int = 50, model: str | None = None, seed: int = 42, log_dir: Path | None = None,
     progress: bool = True, plot: Path | None = None, allow_outside_paths: bool = False, isolation: str = "auto",
+    checkpoint: Path | None = None,
 ) -> Discovery:  # fmt: skip
     """Run SLDAgent on a task spec and describe what it found (see `Discovery`).
 
@@ -234,6 +235,9 @@ def discover(
     isolation : {"auto", "required", "rlimits"}
         The local sandbox's policy for every run of a candidate, the scoring and the plot
         (`sldbench.sandbox.local`): bubblewrap where it works, required, or never.
+    checkpoint : Path, optional
+        JSON file the search writes after every wave (every candidate and its score); an
+        existing one is resumed, so an interrupted search loses nothing.
 
     Returns
     -------
@@ -250,7 +254,7 @@ def discover(
     with no_summary():
         (log,) = inspect_eval(
             sldbench_task(spec, isolation=isolation),
-            solver=sldagent(iterations=iterations, proposer=proposer, seed=seed, progress=progress),
+            solver=sldagent(iterations=iterations, proposer=proposer, seed=seed, progress=progress, checkpoint=str(checkpoint) if checkpoint else None),
             model=model or "none",
             log_dir=str(log_dir or spec_file.parent / "logs"),
             display="none",

@@ -5,6 +5,9 @@ A law is one functional form with constants fitted per group, carried by a progr
 
 - `expert`: the paper's expert laws (`HumanLaw` objects; forms in `expert_forms`), and the
   programs that submit them with published or refitted constants;
+- `literature`: the catalogue of published law families (Chinchilla, Kaplan, broken power
+  laws, learning curves, data-constrained, effective sizes, moving optima, ...), each over
+  roles a task's features are bound to; forms in `literature_forms`;
 - `terms`: the law search's forms, ``head(b + sum_k c_k g_k(X; theta))``;
 - `grammar`: the grammar's families, ``E + sum_k s_k c_k phi_k(X; theta)``;
 - `expression`: Operon's expressions, every constant a parameter;
@@ -12,7 +15,7 @@ A law is one functional form with constants fitted per group, carried by a progr
 - `stated`: any other program whose docstring states its law (``TARGET = ...`` lines).
 
 `read_law` returns the law a program carries: the only place that tells kinds apart, by the
-literal each kind's programs assign (``EXPERT_LAW``, ``FAMILY``, ``FORM``, ``SIZES``), then by
+literal each kind's programs assign (``EXPERT_LAW``, ``LITERATURE_LAW``, ``FAMILY``, ``FORM``, ``SIZES``), then by
 being the initial program, then by what the docstring states. The fitters
 copied into programs sit in `fitters`. Searches for laws (`sldbench.evolution`,
 `sldbench.symbolic`) import this package; nothing here imports them.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from . import expert, expression, grammar, initial, stated, terms
+from . import expert, expression, grammar, initial, literature, stated, terms
 from ..submission import parse_program
 from .program import literal_in
 
@@ -40,7 +43,7 @@ class Law(Protocol):
         """``{name: value}`` of a fitted vector, each constant in its natural units (shifts fitted as logs as themselves)."""
 
 
-KINDS = (("EXPERT_LAW", expert.read), ("FAMILY", grammar.read), ("FORM", terms.read), ("SIZES", expression.read))
+KINDS = (("EXPERT_LAW", expert.read), ("LITERATURE_LAW", literature.read), ("FAMILY", grammar.read), ("FORM", terms.read), ("SIZES", expression.read))
 """Each kind of program's marker (a module-level literal) and the reader of its law."""
 
 

@@ -1,0 +1,151 @@
+"""Does discovery hold on data nobody tuned it to? `sldbench discover` on every task of the generality suite.
+
+The suite: the public tasks of ``../shared/generality/`` (real training runs, each with a
+literature reference law) and the synthetic tasks of `benchmarks/suite/synthetic.py` (runs
+drawn from the literature's laws with noise, groups and extrapolation splits; written under
+``--work``). For each task it runs discover at its defaults (symbolic search, budget and seed
+fixed: counts, not seconds) and prints the chosen law, its held-out R^2, the reference law's
+(its spec's ``law:``, fitted on train), the noise-free truth's (synthetic tasks), the best of the
+search's own candidates on the test split (a search miss when that is low too, a selection miss
+when only the chosen law is) and the wall time; then the summary against the targets.
+
+Development only: nothing here reads the eight SLDBench tasks.
+
+    python benchmarks/generality.py [--tasks chinchilla,marin_isoflops] [--seed 42] [--budget 50] \\
+        [--shared ../shared] [--work /tmp/generality] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "suite"))
+
+import synthetic  # noqa: E402
+
+from sldbench.discovery import discover  # noqa: E402
+from sldbench.sandbox.local import IsolatedLocalSandbox  # noqa: E402
+from sldbench.scorer import score_program  # noqa: E402
+from sldbench.specs import load_spec_file  # noqa: E402
+
+SHARED_TASKS = ("llama3_isoflops", "marin_isoflops", "marin_isoflops_hparams", "scan_llm_hparams")
+TOLERANCE = 0.01  # a task passes at or above its reference minus this
+
+
+def suite(shared: Path, work: Path, seed: int) -> dict[str, Path]:
+    """Every task of the suite: name -> its task.yaml (the synthetic ones written under ``work``)."""
+    tasks = {}
+    for name in SHARED_TASKS:
+        path = shared / "generality" / name / "task.yaml"
+        if not path.is_file():
+            raise SystemExit(f"{path} is missing: pass --shared, the folder that holds generality/ (expected {', '.join(SHARED_TASKS)})")
+        tasks[name] = path
+    for task in synthetic.TASKS:
+        tasks[task.name] = synthetic.write_task(task, work / "tasks", seed=0)  # the data are fixed; --seed is the search's
+    return tasks
+
+
+async def _held_out_r2s(spec, codes: list[str]) -> list[float]:
+    sandbox = IsolatedLocalSandbox("auto")  # one sandbox for all: each score still runs in a fresh scratch folder
+    try:
+        return [float((await score_program(sandbox, code, spec, shape="fit_predict")).value["r2_raw"]) for code in codes]
+    finally:
+        sandbox.directory.cleanup()
+
+
+def held_out_r2s(spec, codes: list[str]) -> list[float]:
+    """Raw held-out R^2 of fit-and-predict programs, scored as the benchmark scores (local sandbox)."""
+    return asyncio.run(_held_out_r2s(spec, codes))
+
+
+def best_candidate(spec, checkpoint: Path) -> tuple[float, str]:
+    """The best held-out R^2 among the search's evaluated candidates, and that candidate's id."""
+    programs = sorted(json.loads(checkpoint.read_text())["database"]["programs"].items())
+    scores = held_out_r2s(spec, [p["code"] for _, p in programs])
+    return max(zip(scores, (pid for pid, _ in programs)))
+
+
+def run_task(name: str, path: Path, args) -> dict:
+    spec = load_spec_file(path)
+    reference_code = Path(spec.law_file).read_text() if spec.law_file else None
+    reference = held_out_r2s(spec, [reference_code])[0] if reference_code else float("nan")
+    truth_file = path.parent / "truth.json"
+    truth = json.loads(truth_file.read_text())["r2"] if truth_file.is_file() else float("nan")
+    out = args.work / "runs" / f"{name}-seed{args.seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "search.json"
+    checkpoint.unlink(missing_ok=True)  # a fresh search each time: the wall time is the search's
+    started = time.perf_counter()
+    found = discover(path, iterations=args.budget, seed=args.seed, log_dir=out / "logs", progress=False, plot=out / "law.png", checkpoint=checkpoint)
+    wall = time.perf_counter() - started
+    best, best_id = best_candidate(spec, checkpoint)
+    return {
+        "task": name, "law": found.formula or "(no formula)", "r2": found.r2_raw, "reference": reference, "truth": truth,
+        "best_candidate": best, "best_candidate_id": best_id, "wall_seconds": wall, "param_limit": spec.param_limit,
+    }  # fmt: skip
+
+
+def _r2(value: float) -> str:
+    return "    —" if value != value else f"{max(value, -9.999):7.4f}"
+
+
+def report(rows: list[dict]) -> str:
+    lines = [f"{'task':<24}{'R²':>8}{'ref':>8}{'truth':>8}{'best cand':>10}{'wall s':>8}  verdict"]
+    for row in rows:
+        gap = row["r2"] - row["reference"]
+        verdict = "ok" if gap >= -TOLERANCE else ("selection miss" if row["best_candidate"] >= row["reference"] - TOLERANCE else "search miss")
+        lines.append(
+            f"{row['task']:<24}{_r2(row['r2'])} {_r2(row['reference'])} {_r2(row['truth'])} {_r2(row['best_candidate']):>9}"
+            f"{row['wall_seconds']:8.0f}  {verdict} ({gap:+.3f})"
+        )
+        lines.append(f"    law: {row['law'].splitlines()[0][:150]}")
+    discovered = [r["r2"] for r in rows]
+    references = [r["reference"] for r in rows]
+    passed = sum(r["r2"] >= r["reference"] - TOLERANCE for r in rows)
+    walls = [r["wall_seconds"] for r in rows]
+    clipped = [max(v, -1.0) for v in discovered]
+    lines += [
+        "",
+        f"tasks at or above their reference - {TOLERANCE}: {passed} of {len(rows)}  (target: all)",
+        f"mean held-out R² (clipped at -1): discovered {statistics.mean(clipped):.4f}, references "
+        f"{statistics.mean(max(v, -1.0) for v in references):.4f}  (target: discovered >= references + 0.01)",
+        f"submitted law = best candidate on test (within 0.001): {sum(r['r2'] >= r['best_candidate'] - 1e-3 for r in rows)} of {len(rows)}",
+        f"median wall per task: {statistics.median(walls):.0f} s (target <= 60 s); total {sum(walls) / 60:.1f} min",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", default="", help="comma-separated task names (default: the whole suite)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--budget", type=int, default=50, help="proposals per search (discover's default)")
+    parser.add_argument("--shared", type=Path, default=HERE.parents[1] / "shared")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/sldbench-generality"), help="where tasks, logs and checkpoints go")
+    parser.add_argument("--json", type=Path, help="also write every row to this file")
+    args = parser.parse_args()
+    tasks = suite(args.shared, args.work, args.seed)
+    chosen = [t.strip() for t in args.tasks.split(",") if t.strip()] or list(tasks)
+    unknown = [t for t in chosen if t not in tasks]
+    if unknown:
+        raise SystemExit(f"unknown task(s) {', '.join(unknown)}; the suite has {', '.join(tasks)}")
+    rows = []
+    for name in chosen:
+        print(f"{name} ...", file=sys.stderr, flush=True)
+        rows.append(run_task(name, tasks[name], args))
+        row = rows[-1]
+        print(f"  R² {row['r2']:.4f} (reference {row['reference']:.4f}, best candidate {row['best_candidate']:.4f}) in {row['wall_seconds']:.0f} s", file=sys.stderr, flush=True)
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1))
+    print(report(rows))
+
+
+if __name__ == "__main__":
+    main()

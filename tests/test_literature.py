@@ -1,0 +1,83 @@
+"""The catalogue of literature laws and the synthetic tasks of the generality suite drawn from it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sldbench.laws import read_law
+from sldbench.laws.literature import CATALOGUE, LiteratureLaw, bind, program, register
+from sldbench.specs import load_spec_file
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "suite"))
+import synthetic  # noqa: E402
+
+
+def test_every_synthetic_task_is_sampled_from_a_catalogue_law_with_an_extrapolation_split():
+    laws_used = {task.law for task in synthetic.TASKS}
+    assert laws_used == set(CATALOGUE)  # every family of the catalogue generates at least one task
+    assert len(synthetic.TASKS) >= 12
+    for task in synthetic.TASKS:
+        train, test, truth = synthetic.sample(task)
+        again = synthetic.sample(task)
+        assert train.equals(again[0]) and test.equals(again[1])  # deterministic
+        axis, _ = task.holdout
+        for group in task.groups:
+            assert test[test["group"] == group][axis].min() > train[train["group"] == group][axis].max(), (task.name, group)
+        # noise is there (the truth does not fit exactly) and small (it still predicts the held-out runs)
+        assert 0.95 < truth["r2"] < 1.0, (task.name, truth["r2"])
+        assert set(truth["constants"]) == set(task.groups)
+
+
+@pytest.mark.parametrize("name", ["chinchilla", "learning_curve_m2", "data_constrained", "lr_optimum"])
+def test_a_literature_program_fits_in_the_sandbox_and_says_its_law(name, tmp_path):
+    from sldbench.sandbox.local import IsolatedLocalSandbox
+    from sldbench.scorer import score_program
+
+    path = synthetic.write_task(synthetic.BY_NAME[name], tmp_path)
+    spec = load_spec_file(path)
+    code = Path(spec.law_file).read_text()
+    law = read_law(code)
+    assert law is not None and law.law.name == synthetic.BY_NAME[name].law
+    described = law.describe(spec.features, spec.targets)
+    assert described.startswith(f"{spec.targets[0]} = ") or described.startswith(f"({spec.targets[0]}")
+    assert all(feature in described for feature in spec.features), described
+    sandbox = IsolatedLocalSandbox("auto")
+    try:
+        score = asyncio.run(score_program(sandbox, code, spec, shape="fit_predict"))
+    finally:
+        sandbox.directory.cleanup()
+    truth = synthetic.sample(synthetic.BY_NAME[name])[2]["r2"]
+    assert score.value["r2_raw"] > truth - 0.02, (score.value, truth)
+    assert score.metadata["constants"] and set(next(iter(score.metadata["constants"].values()))) == set(law.law.parameters)
+
+
+def test_a_family_of_your_own_is_a_few_lines():
+    def logistic_form(X, p):
+        E, A, k, x0 = p
+        return E + A / (1.0 + np.exp(k * (np.log(X[:, 0]) - x0)))
+
+    def logistic_starts(X, y):
+        return [[float(np.min(y)), float(np.ptp(y)), 1.0, float(np.median(np.log(X[:, 0])))]]
+
+    law = register(LiteratureLaw("logistic_test", "a test", ("x",), ("E", "A", "k", "x0"), logistic_form, logistic_starts, "{y} = E + A / (1 + exp(k (ln {x} - x0)))"))
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            register(law)
+        code = program(bind(law, [1]), ["N", "steps"], ["loss"])
+        assert read_law(code).describe(["N", "steps"], ["loss"]) == "loss = E + A / (1 + exp(k (ln steps - x0)))"
+        namespace: dict = {}
+        exec(compile(code, "law.py", "exec"), namespace)
+        x = np.geomspace(1e2, 1e6, 30)
+        X = np.column_stack([np.full(30, 7.0), x])
+        y = 2.0 + 3.0 / (1.0 + np.exp(1.5 * (np.log(x) - 8.0)))
+        params = namespace["fit_scaling_law"](X, y)
+        assert np.allclose(namespace["scaling_law_func"](X, params), y, atol=1e-6)
+    finally:
+        CATALOGUE.pop("logistic_test")
+    with pytest.raises(ValueError, match="has roles N, D"):
+        bind(CATALOGUE["chinchilla"], [0])
