@@ -49,7 +49,7 @@ def _grammar_program() -> str:
 def _operon_program() -> str:
     spec, train = _example()
     transforms = program_format.feature_transforms(train.frame[list(spec.features)].to_numpy(dtype=float))
-    expression = expression_law.translate("(1.5 + (2.25 * (X1 ^ -0.3))) + (0.75 * exp(-0.2 * X2))", transforms)
+    expression = expression_law.translate("(1.5 + (2.25 * (X1 ^ -0.3))) + (0.75 * exp(-0.2 * X2))", transforms, spec.features)
     return expression_law.program([expression], list(spec.features), list(spec.targets), note="a recorded example")
 
 

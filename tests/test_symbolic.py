@@ -10,8 +10,8 @@ import pytest
 from inspect_ai import eval as inspect_eval
 
 from sldbench.data import load_split
-from sldbench.evolution import Program, Request, TrainEvaluator, check_candidate, child_from_full_rewrite
-from sldbench.laws.expression import translate
+from sldbench.evolution import Program, Request, TrainEvaluator, check_candidate, child_from_full_rewrite, normalized
+from sldbench.laws.expression import TranslationError, translate
 from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.laws.terms import read_form
 from sldbench.scorer import score_program
@@ -62,8 +62,9 @@ def test_the_first_proposals_are_operon_programs_that_pass_the_checks_and_evalua
     spec = get_spec(task)
     train = load_split(spec, "train", data_dir)
     proposer = SymbolicProposer(train, seed=3, operon_settings=SMALL_OPERON, grammar_proposals=0)
-    first, second = (child_of(proposer, request(1, iteration=i)) for i in range(2))
-    assert "Operon" in first and first != second
+    first = child_of(proposer, request(1, iteration=0))
+    second = child_of(proposer, request(1, iteration=1, seen=frozenset({normalized(first)})))  # as the loop asks: the first was evaluated
+    assert "Operon" in first and "Operon" in second and first != second
     assert read_form(first) is None  # not a law-search form: a later child of it starts from the initial family
     evaluate = TrainEvaluator(local_sandbox, train, 120)
     for child in (first, second):
@@ -101,8 +102,6 @@ def test_same_seed_same_program_and_another_seed_explores(data_dir):
 
 
 def test_the_proposer_avoids_programs_already_evaluated(data_dir):
-    from sldbench.evolution import normalized
-
     train = load_split(get_spec("parallel"), "train", data_dir)
     proposer = SymbolicProposer(train, width=6, depth=1, **CLIMB_ONLY)
     first = child_of(proposer, request(3))
@@ -150,8 +149,18 @@ def test_symreg_end_to_end(tmp_path, data_dir):
 
 
 def test_operon_expressions_become_numpy_with_parameters():
-    expression = translate("(1.5 + ((-2.0) * exp((0.25 * X2)))) ^ X1", ("log", "raw"))
+    expression = translate("(1.5 + ((-2.0) * exp((0.25 * X2)))) ^ X1", ("log", "raw"), ["N", "lr"])
     assert expression.start == (1.5, -2.0, 0.25)
+    # the law a person reads: the features by name (a positive one as its log, as Operon saw it), constants named
+    assert expression.formula == "(c1 + c2*exp(c3*lr))^log(N)"
+    # numbers that sympy merges are one constant: 2 * (0.5 * x) has one, and an unknown name is refused
+    assert translate("2.0 * (0.5 * X1)", ("raw",), ["x"]).start == (1.0,)
+    with pytest.raises(TranslationError, match="unknown name 'open'"):
+        translate("open(X1)", ("raw",))
+    # Operon writes numbers in scientific notation; one that is not finite makes the expression unusable
+    assert translate("1.5e-05 * X1 + 2.0E+3", ("raw",), ["x"]).formula == "c1 + c2*x"
+    with pytest.raises(TranslationError, match="not finite"):
+        translate("1e400 * X1", ("raw",))
     X = np.array([[np.e, 2.0]])
     p = np.array(expression.start)
     value = eval(expression.source, {"np": np, "X": X, "p": p})  # noqa: S307 - the translated test expression

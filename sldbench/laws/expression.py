@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -23,81 +25,115 @@ class TranslationError(ValueError):
     """An expression with a construct `translate` does not know."""
 
 
-FUNCTIONS = {"exp": "np.exp", "log": "np.log", "sqrt": "np.sqrt", "abs": "np.abs", "sin": "np.sin", "cos": "np.cos", "tanh": "np.tanh"}
+FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
 
 
 @dataclass(frozen=True)
 class Expression:
-    """One target's law: numpy source over ``X`` and ``p``, and Operon's values of ``p``."""
+    """One target's law: numpy source over ``X`` and ``p``, the law in words, and the starting values of ``p``.
+
+    Attributes
+    ----------
+    source : str
+        Numpy source of the law over the raw features ``X[:, f]`` and parameters ``p[i]``.
+    start : tuple of float
+        Operon's values of the parameters (the start of the per-group refit).
+    infix : str
+        Operon's expression as it gave it (variables ``X1..XF``, positive features as their logarithm).
+    formula : str
+        The simplified law with the features' names and its constants named ``c1, c2, ...`` in order.
+    """
 
     source: str
     start: tuple[float, ...]
     infix: str
+    formula: str = ""
 
 
-def translate(infix: str, transforms: tuple[str, ...]) -> Expression:
-    """Turn Operon's infix string (variables ``X1..XF``, ``^`` for powers) into numpy source with parameters ``p[i]``.
+def translate(infix: str, transforms: tuple[str, ...], names: Sequence[str] | None = None) -> Expression:
+    """Turn Operon's infix string (variables ``X1..XF``, ``^`` for powers) into a simplified law with named constants.
+
+    The variables become the features (``log(name)`` where the transform is ``log``, as Operon
+    saw them), sympy simplifies the expression (kept only when no longer than before), and every
+    number of it becomes a fitted constant ``c1, c2, ...``, in the order they are read.
+
+    Parameters
+    ----------
+    infix : str
+    transforms : tuple of str
+        Per feature, ``"log"`` or ``"raw"`` (`sldbench.laws.program.feature_transforms`).
+    names : sequence of str, optional
+        The features' names (default ``x1, x2, ...``).
 
     Raises
     ------
     TranslationError
         On a construct outside arithmetic, powers, variables, constants and `FUNCTIONS`.
     """
+    import sympy
+    from sympy.parsing.sympy_parser import parse_expr
+    from sympy.printing.numpy import NumPyPrinter
+
+    names = list(names) if names is not None else [f"x{f + 1}" for f in range(len(transforms))]
+    variables = {f"X{f + 1}": sympy.Symbol(f"X{f + 1}") for f in range(len(transforms))}
+    allowed = {**variables, "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs, "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh}
+    for token in set(re.findall(r"(?<![\d.])[A-Za-z_]\w*", infix)):  # names, not the e of 1.5e-05
+        if token not in allowed:
+            raise TranslationError(f"unknown name {token!r} in Operon's expression {infix!r}")
     try:
-        tree = ast.parse(infix.replace("^", "**"), mode="eval")
-    except SyntaxError as err:
-        raise TranslationError(f"cannot parse Operon's expression {infix!r}: {err.msg}") from err
-    start: list[float] = []
+        expression = parse_expr(infix.replace("^", "**"), local_dict=allowed, global_dict={"Integer": sympy.Integer, "Float": sympy.Float, "Symbol": sympy.Symbol})
+    except (SyntaxError, TypeError, ValueError, sympy.SympifyError) as err:
+        raise TranslationError(f"cannot parse Operon's expression {infix!r}: {err}") from err
+    features = [sympy.Symbol(f"__feature{f}", positive=transforms[f] == "log", real=True) for f in range(len(transforms))]
+    expression = expression.subs({variables[f"X{f + 1}"]: sympy.log(features[f]) if transforms[f] == "log" else features[f] for f in range(len(transforms))})
+    try:
+        simpler = sympy.simplify(expression)
+        if sympy.count_ops(simpler) <= sympy.count_ops(expression):
+            expression = simpler
+    except (TypeError, ValueError, RecursionError):  # simplification is a nicety: keep the expression as it was
+        pass
+    if expression.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+        raise TranslationError(f"Operon's expression {infix!r} is not finite")
+    numbers = list(dict.fromkeys(node for node in sympy.preorder_traversal(expression) if isinstance(node, sympy.Float)))
+    if not all(math.isfinite(float(n)) for n in numbers):
+        raise TranslationError(f"Operon's expression {infix!r} holds a constant that is not finite")
+    constants = [sympy.Symbol(f"__constant{i}") for i in range(len(numbers))]
+    law = expression.xreplace(dict(zip(numbers, constants)))
+    if any(not isinstance(node, (sympy.Symbol, sympy.Number)) and node.is_Atom for node in sympy.preorder_traversal(law)):
+        raise TranslationError(f"Operon's expression {infix!r} holds a constant that is not a number")
+    code = law.xreplace({**{c: sympy.Symbol(f"p[{i}]") for i, c in enumerate(constants)}, **{x: sympy.Symbol(f"X[:, {f}]") for f, x in enumerate(features)}})
+    source = NumPyPrinter().doprint(code).replace("numpy.", "np.")
+    words = law.xreplace({**{c: sympy.Symbol(f"c{i + 1}") for i, c in enumerate(constants)}, **{x: sympy.Symbol(names[f]) for f, x in enumerate(features)}})
+    formula = sympy.sstr(words, order="old").replace("**", "^")  # "old": constants first, c1 + c2*D^c3
+    return Expression(source, tuple(float(n) for n in numbers), infix, formula)
 
-    class Rewrite(ast.NodeTransformer):
-        def _parameter(self, value: float) -> ast.AST:
-            start.append(float(value))
-            return ast.parse(f"p[{len(start) - 1}]", mode="eval").body
 
-        def visit_Constant(self, node):
-            return self._parameter(node.value)
-
-        def visit_UnaryOp(self, node):
-            if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-                return self._parameter(-node.operand.value)
-            return self.generic_visit(node)
-
-        def visit_Name(self, node):
-            if not (node.id.startswith("X") and node.id[1:].isdigit() and 1 <= int(node.id[1:]) <= len(transforms)):
-                raise TranslationError(f"unknown variable {node.id!r} in Operon's expression {infix!r}")
-            f = int(node.id[1:]) - 1
-            return ast.parse(f"np.log(X[:, {f}])" if transforms[f] == "log" else f"X[:, {f}]", mode="eval").body
-
-        def visit_Call(self, node):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                raise TranslationError(f"unsupported function in Operon's expression {infix!r}")
-            node.args = [self.visit(a) for a in node.args]
-            node.func = ast.parse(FUNCTIONS[node.func.id], mode="eval").body
-            return node
-
-        def visit_BinOp(self, node):
-            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
-                raise TranslationError(f"unsupported operator in Operon's expression {infix!r}")
-            return self.generic_visit(node)
-
-    body = Rewrite().visit(tree)
-    return Expression(ast.unparse(ast.fix_missing_locations(body)), tuple(start), infix)
+def _renumbered(formula: str, offset: int) -> str:
+    """``formula`` with its constants ``c1, c2, ...`` renamed ``c{1 + offset}, ...``."""
+    return re.sub(r"\bc(\d+)\b", lambda match: f"c{int(match[1]) + offset}", formula) if offset else formula
 
 
 def program(expressions: list[Expression], names: list[str], targets: list[str], note: str = "") -> str:
-    """A fit-and-predict program (one EVOLVE block): per target ``expressions[t]``, its constants refitted per group."""
+    """A fit-and-predict program (one EVOLVE block): per target ``expressions[t]``, its constants refitted per group.
+
+    The docstring states each target's simplified law with the constants numbered on from one
+    target to the next (``c1..ck`` for the first), then Operon's expression as it came.
+    """
     sizes = [len(e.start) for e in expressions]
-    laws = "\n".join(f"    {t} = {e.infix}" for t, e in zip(targets, expressions))
+    offsets = [sum(sizes[:t]) for t in range(len(expressions))]
+    laws = "\n".join(f"    {t} = {_renumbered(e.formula, offset)}" for t, e, offset in zip(targets, expressions, offsets))
+    raw = "\n".join(f"    {t}: {e.infix}" for t, e in zip(targets, expressions))
     variables = ", ".join(f"X{i + 1} = {name}" for i, name in enumerate(names))
     functions = "\n\n\n".join(f"def law_{t}(X, p):\n    return {e.source} + 0 * X[:, 0]" for t, e in enumerate(expressions))
     return f'''{EVOLVE_START}
-"""Scaling law found by symbolic regression (Operon) on the pooled train split:
+"""Scaling law found by symbolic regression (Operon) on the pooled train split, simplified:
 
 {laws}
 
-with {variables} (positive features enter as their logarithm in the program below).
+Operon's expression ({variables}; a positive feature as its logarithm):
+{raw}
 {note}
-The constants are refitted per group by multi-start least squares from these values.
+The constants c1, c2, ... are refitted per group by multi-start least squares from Operon's values.
 """
 
 import numpy as np
@@ -154,8 +190,8 @@ class ExpressionLaw:
         return self.stated.describe(features, targets)
 
     def constant_names(self, targets: Sequence[str]) -> list[str]:
-        """``p0, p1, ...``: every numeric constant of the expressions, in order."""
-        return [f"p{i}" for i in range(sum(self.sizes))]
+        """``c1, c2, ...``: every constant of the simplified expressions, in order (as the docstring names them)."""
+        return [f"c{i + 1}" for i in range(sum(self.sizes))]
 
     def natural_constants(self, values: Sequence[float], targets: Sequence[str]) -> dict[str, float]:
         return {name: float(value) for name, value in zip(self.constant_names(targets), values)}

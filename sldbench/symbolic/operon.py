@@ -91,10 +91,18 @@ def search_fronts(train: Split, seed: int, generations: int, population: int, ma
 def translate_fronts(train: Split, infixes: list[list[str]]) -> list[list[Expression]]:
     """`translate` every expression of `search_fronts`, dropping repeats (parses: the event loop's thread only)."""
     transforms = feature_transforms(train.frame[list(train.spec.features)].to_numpy(dtype=float))
-    try:
-        return [unique([translate(infix, transforms) for infix in front]) for front in infixes]
-    except TranslationError as err:
-        raise EngineError(str(err)) from err
+    fronts, problems = [], []
+    for front in infixes:
+        translated = []
+        for infix in front:
+            try:
+                translated.append(translate(infix, transforms, train.spec.features))
+            except TranslationError as err:  # one expression we cannot use: the rest of the front can still serve
+                problems.append(str(err))
+        if not translated:
+            raise EngineError(f"no expression of Operon's front could be used; the first problem: {problems[0] if problems else 'an empty front'}")
+        fronts.append(unique(translated))
+    return fronts
 
 
 def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") -> tuple[list[list[Expression]], list[dict]]:

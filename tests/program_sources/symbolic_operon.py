@@ -1,20 +1,21 @@
 # EVOLVE-BLOCK-START
-"""Scaling law found by symbolic regression (Operon) on the pooled train split:
+"""Scaling law found by symbolic regression (Operon) on the pooled train split, simplified:
 
-    loss = (1.5 + (2.25 * (X1 ^ -0.3))) + (0.75 * exp(-0.2 * X2))
+    loss = c1 + c2*D^c3 + c4*log(N)^c5
 
-with X1 = N, X2 = D (positive features enter as their logarithm in the program below).
+Operon's expression (X1 = N, X2 = D; a positive feature as its logarithm):
+    loss: (1.5 + (2.25 * (X1 ^ -0.3))) + (0.75 * exp(-0.2 * X2))
 a recorded example
-The constants are refitted per group by multi-start least squares from these values.
+The constants c1, c2, ... are refitted per group by multi-start least squares from Operon's values.
 """
 
 import numpy as np
 from scipy.optimize import least_squares
 
 SIZES = [5]
-STARTS = [[1.5, 2.25, -0.3, 0.75, -0.2]]
+STARTS = [[1.5, 0.75, -0.2, 2.25, -0.3]]
 def law_0(X, p):
-    return p[0] + p[1] * np.log(X[:, 0]) ** p[2] + p[3] * np.exp(p[4] * np.log(X[:, 1])) + 0 * X[:, 0]
+    return X[:, 1]**p[2]*p[1] + p[0] + p[3]*np.log(X[:, 0])**p[4] + 0 * X[:, 0]
 
 
 LAWS = [law_0]
