@@ -174,15 +174,13 @@ def data_constrained_form(X, p):
 
 
 def data_constrained_starts(X, y):
-    N, D = X[:, 0], X[:, 1]
-    low, spread = float(np.min(y)), float(np.ptp(y)) or 1.0
+    N, D, U = X[:, 0], X[:, 1], X[:, 2]
     starts = []
     for alpha, beta in ((0.3, 0.3), (0.6, 0.3), (0.3, 0.6)):
         for R in (5.0, 15.0, 40.0):
-            floor = low - 0.5 * spread
-            A = 0.5 * (float(np.mean(y)) - floor) * float(np.median(N)) ** alpha
-            B = 0.5 * (float(np.mean(y)) - floor) * float(np.median(D)) ** beta
-            starts.append([floor, A, alpha, B, beta, R])
+            effective = np.minimum(D, U) + U * R * (1.0 - np.exp(-np.maximum(D / U - 1.0, 0.0) / R))
+            E, A, B = linear_start([N ** (-alpha), effective ** (-beta)], y)
+            starts.append([E, max(A, 1e-12), alpha, max(B, 1e-12), beta, R])
     return starts
 
 
@@ -194,15 +192,12 @@ def effective_size_form(X, p):
 
 
 def effective_size_starts(X, y):
-    N, D = X[:, 0], X[:, 2]
-    low, spread = float(np.min(y)), float(np.ptp(y)) or 1.0
+    N, M, D = X[:, 0], X[:, 1], X[:, 2]
     starts = []
     for alpha, beta in ((0.3, 0.3), (0.6, 0.3), (0.3, 0.6)):
         for k in (0.1, 0.5, 2.0):
-            floor = low - 0.5 * spread
-            A = 0.5 * (float(np.mean(y)) - floor) * float(np.median(N)) ** alpha
-            B = 0.5 * (float(np.mean(y)) - floor) * float(np.median(D)) ** beta
-            starts.append([floor, A, alpha, k, B, beta])
+            E, A, B = linear_start([(N * (1.0 + k * np.log(M))) ** (-alpha), D ** (-beta)], y)
+            starts.append([E, max(A, 1e-12), alpha, k, max(B, 1e-12), beta])
     return starts
 
 
@@ -214,15 +209,12 @@ def precision_form(X, p):
 
 
 def precision_starts(X, y):
-    N, D = X[:, 0], X[:, 1]
-    low, spread = float(np.min(y)), float(np.ptp(y)) or 1.0
+    N, D, P = X[:, 0], X[:, 1], X[:, 2]
     starts = []
     for alpha, beta in ((0.3, 0.3), (0.6, 0.3), (0.3, 0.6)):
         for gamma in (1.0, 3.0, 8.0):
-            floor = low - 0.5 * spread
-            A = 0.5 * (float(np.mean(y)) - floor) * float(np.median(N)) ** alpha
-            B = 0.5 * (float(np.mean(y)) - floor) * float(np.median(D)) ** beta
-            starts.append([floor, A, alpha, B, beta, gamma])
+            E, A, B = linear_start([(N * (1.0 - np.exp(-P / gamma))) ** (-alpha), D ** (-beta)], y)
+            starts.append([E, max(A, 1e-12), alpha, max(B, 1e-12), beta, gamma])
     return starts
 
 
@@ -257,16 +249,13 @@ def optimum_form(X, p):
 
 def optimum_starts(X, y):
     N, D, h = X[:, 0], X[:, 1], X[:, 2]
-    low, spread = float(np.min(y)), float(np.ptp(y)) or 1.0
     best = float(np.log(h[np.argmin(y)]))
     starts = []
     for alpha, beta in ((0.3, 0.3), (0.6, 0.3)):
         for m1 in (-0.3, 0.0, 0.3):
-            for c in (0.01, 0.1):
-                floor = low - 0.5 * spread
-                A = 0.5 * (float(np.mean(y)) - floor) * float(np.median(N)) ** alpha
-                B = 0.5 * (float(np.mean(y)) - floor) * float(np.median(D)) ** beta
-                starts.append([floor, A, alpha, B, beta, c * spread, best - m1 * float(np.median(np.log(N))), m1])
+            m0 = best - m1 * float(np.median(np.log(N)))
+            E, A, B, c = linear_start([N ** (-alpha), D ** (-beta), (np.log(h) - m0 - m1 * np.log(N)) ** 2], y)
+            starts.append([E, max(A, 1e-12), alpha, max(B, 1e-12), beta, max(c, 1e-12), m0, m1])
     return starts
 
 
@@ -282,17 +271,15 @@ def two_optima_form(X, p):
 
 def two_optima_starts(X, y):
     N, D, lr, bsz = X[:, 0], X[:, 1], X[:, 2], X[:, 3]
-    low, spread = float(np.min(y)), float(np.ptp(y)) or 1.0
     best_lr, best_bsz = float(np.log(lr[np.argmin(y)])), float(np.log(bsz[np.argmin(y)]))
     starts = []
     for alpha, beta in ((0.3, 0.3), (0.6, 0.3)):
         for m1, b1 in ((-0.3, 0.3), (0.0, 0.0), (-0.3, 0.0)):
-            floor = low - 0.5 * spread
-            A = 0.5 * (float(np.mean(y)) - floor) * float(np.median(N)) ** alpha
-            B = 0.5 * (float(np.mean(y)) - floor) * float(np.median(D)) ** beta
             m0 = best_lr - m1 * float(np.median(np.log(N)))
             b0 = best_bsz - b1 * float(np.median(np.log(D)))
-            starts.append([floor, A, alpha, B, beta, 0.05 * spread, m0, m1, 0.05 * spread, b0, b1])
+            bowls = [(np.log(lr) - m0 - m1 * np.log(N)) ** 2, (np.log(bsz) - b0 - b1 * np.log(D)) ** 2]
+            E, A, B, c, k = linear_start([N ** (-alpha), D ** (-beta), *bowls], y)
+            starts.append([E, max(A, 1e-12), alpha, max(B, 1e-12), beta, max(c, 1e-12), m0, m1, max(k, 1e-12), b0, b1])
     return starts
 
 
