@@ -171,7 +171,7 @@ TASKS: list[SyntheticTask] = [
         about="Language models of N parameters trained on D tokens at peak learning rate lr and batch size bsz (sequences).",
     ),
     SyntheticTask(
-        "u_shape", "u_shape", ("compute",), "loss",
+        "u_shaped", "u_shape", ("compute",), "loss",
         {"task_a": (0.3, 500.0, 0.15, 5e-5, 0.2), "task_b": (0.4, 300.0, 0.14, 1.5e-4, 0.18), "task_c": (0.35, 800.0, 0.16, 4e-5, 0.21)},
         _learning_curve(1e17, 1e23, 20), holdout=("compute", 4), noise=0.01,
         about="Evaluation loss of a downstream task (group) against training compute (FLOPs) of a model family.",

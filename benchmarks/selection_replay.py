@@ -1,0 +1,100 @@
+"""Replay the submission rule on searches already run: how often does it pick the candidate that extrapolates?
+
+`benchmarks/generality.py` keeps each search's checkpoint (every candidate with its fold
+R^2). This reads them back, scores every candidate on its task's test split once (in this
+process: the symbolic search's own programs), and prints, per task, the test R^2 of the
+law SLDAgent's rule submits (`solvers.sldagent.choose_submission`), of the candidate with
+the best mean fold R^2, and of the best candidate on the test split, so a change of the
+rule is judged on the whole suite in seconds instead of a new search per task.
+
+Development only (the generality suite; never the eight SLDBench tasks).
+
+    python benchmarks/selection_replay.py [--work /tmp/sldbench-generality] [--seed 42]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from sldbench.data import load_split  # noqa: E402
+from sldbench.evolution import Settings  # noqa: E402
+from sldbench.evolution.database import Database  # noqa: E402
+from sldbench.folds import fold_score  # noqa: E402
+from sldbench.metrics import heldout_metrics  # noqa: E402
+from sldbench.specs import load_spec_file  # noqa: E402
+from sldbench.symbolic.validation import namespace  # noqa: E402
+from solvers.sldagent import choose_submission  # noqa: E402
+
+
+def test_r2(code: str, train, test) -> float:
+    """Raw held-out R^2 of a fit-and-predict program, fitted per group on train (pooled in sorted group order)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            functions = namespace(code)
+            truth, predicted = [], []
+            for group in test.groups:
+                x_fit, y_fit = train.arrays(group)
+                x_new, y_new = test.arrays(group)
+                params = functions["fit_scaling_law"](x_fit, y_fit[:, 0] if y_fit.shape[1] == 1 else y_fit)
+                predicted.append(np.asarray(functions["scaling_law_func"](x_new, params), dtype=float).reshape(len(x_new), -1))
+                truth.append(y_new)
+            predicted_all = np.concatenate(predicted)
+            if not np.all(np.isfinite(predicted_all)):
+                return -np.inf
+            return float(heldout_metrics(np.concatenate(truth), predicted_all).r2_raw)
+        except Exception:  # noqa: BLE001 - a candidate that fails scores nothing
+            return -np.inf
+
+
+def replay(task_yaml: Path, checkpoint: Path) -> dict:
+    spec = load_spec_file(task_yaml)
+    train, test = load_split(spec, "train"), load_split(spec, "test")
+    document = json.loads(checkpoint.read_text())
+    db = Database.from_json(Settings(**document["settings"]), document["database"], spec.param_limit)
+    scores = {pid: test_r2(p.code, train, test) for pid, p in db.programs.items()}
+    chosen, _ = choose_submission(db)
+    best_folds = max((p for p in db.programs.values() if p.folds), key=lambda p: fold_score(p.folds))
+    best_test = max(scores, key=scores.get)
+    return {
+        "task": spec.name, "chosen": chosen.id, "chosen_r2": scores[chosen.id], "chosen_params": chosen.param_count,
+        "best_folds": best_folds.id, "best_folds_r2": scores[best_folds.id],
+        "best_test": best_test, "best_test_r2": scores[best_test], "candidates": len(scores),
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/sldbench-generality"))
+    parser.add_argument("--shared", type=Path, default=HERE.parents[1] / "shared")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    results = []
+    for checkpoint in sorted(args.work.glob(f"runs/*-seed{args.seed}/search.json")):
+        name = checkpoint.parent.name.rsplit("-seed", 1)[0]
+        task_yaml = args.work / "tasks" / name / "task.yaml"
+        if not task_yaml.is_file():
+            task_yaml = args.shared / "generality" / name / "task.yaml"
+        results.append(replay(task_yaml, checkpoint))
+    print(f"{'task':<24}{'chosen':>9}{'best folds':>11}{'best test':>10}  chosen (params)")
+    for r in results:
+        print(f"{r['task']:<24}{r['chosen_r2']:9.4f}{r['best_folds_r2']:11.4f}{r['best_test_r2']:10.4f}  {r['chosen']} ({r['chosen_params']})")
+    if results:
+        clip = lambda v: max(v, -1.0)  # noqa: E731
+        print(f"\nmean (clipped): chosen {statistics.mean(clip(r['chosen_r2']) for r in results):.4f}, best by folds "
+              f"{statistics.mean(clip(r['best_folds_r2']) for r in results):.4f}, best on test {statistics.mean(clip(r['best_test_r2']) for r in results):.4f}")
+        print(f"chosen within 0.001 of the best on test: {sum(r['chosen_r2'] >= r['best_test_r2'] - 1e-3 for r in results)} of {len(results)}")
+
+
+if __name__ == "__main__":
+    main()
