@@ -16,8 +16,9 @@ expressions, then the best of a few rounds of law-shaped moves from the
 parent's form, all fitted in this process on the train split
 (`sldbench.symbolic`). Its fitness is then the mean clipped R^2 of test-shaped
 validation folds of the train split (``fitness=extrapolation``,
-`sldbench.folds`), and the submission is the program with the best mean fold
-R^2 (the simplest of those tied with it, `choose_submission`), so the loop
+`sldbench.folds`), and the submission is the simplest program within one
+standard error of the best (`sldbench.folds.select`), an Operon
+expression only when no structured law comes that close, so the loop
 prefers laws that extrapolate; the test split is only ever read by the scorer.
 The run is bounded by counts (iterations, candidates), so a seed gives the same
 law on any machine; ``time_budget`` is a safety net whose use the log records.
@@ -37,8 +38,8 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import sandbox as current_sandbox
 
 from sldbench.data import load_split
-from sldbench.evolution import Search, Settings, TrainEvaluator
-from sldbench.folds import extrapolation_folds
+from sldbench.evolution import Search, Settings, TrainEvaluator, normalized
+from sldbench.folds import extrapolation_folds, select, within_one_standard_error
 from sldbench.evolution.controller import HARNESS_FAILURE
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
@@ -60,38 +61,46 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return seed if epoch <= 1 else random.Random(f"{seed}:epoch:{epoch}").getrandbits(31)
 
 
-TIE = 1e-3
-"""Mean fold R^2 within which two programs count as tied, and the simpler is submitted."""
-
-
-def choose_submission(db) -> tuple[object, dict]:
+def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = frozenset()) -> tuple[object, dict]:
     """The submitted program and how it was chosen.
 
-    With per-fold validation scores (``fitness=extrapolation``): among the programs within
-    the parameter limit, the one with the best mean fold R^2, the simplest (fewest
-    parameters, then shortest) among those within `TIE` of it. Every kind of program
-    competes on the same footing: a grammar law, a law-search form, an Operon expression
-    (simplified, its constants named), a model's program. On the generality suite
-    (`benchmarks/selection_replay.py`) this submitted a better law than the
-    one-standard-error rule and than filtering by guard rails or by the use of every
-    feature, which chose simpler or guarded laws that extrapolated worse (README, "Generality").
-    Without fold scores, the best by fitness, as the paper's SLDAgent submits.
+    With per-fold validation scores (``fitness=extrapolation``): the one-standard-error
+    rule over the programs within the parameter limit. ``vetted`` (the symbolic
+    proposer's: `normalized` code -> whether the law responds to every feature) narrows
+    the pool to the programs that passed its guard rails and, where any of them uses
+    every feature the task gives, to those. ``fallback`` (the symbolic proposer's Operon
+    programs, as `normalized` code) are expressions with no structure imposed: one is
+    submitted only when no other program comes within one standard error of it, the
+    laws of the grammar and the law search coming first. Otherwise the best by fitness,
+    as the paper's SLDAgent submits.
     """
     best = db.best()
     limit = db.param_limit
     pool = [p for p in db.programs.values() if p.folds and (limit is None or p.param_count <= limit)]
+    if vetted:
+        pool = [p for p in pool if normalized(p.code) in vetted] or pool
+        pool = [p for p in pool if vetted.get(normalized(p.code))] or pool
     if not pool:
         return best, {"rule": "best fitness", "chosen": best.id}
-    top = max(pool, key=lambda p: (fold_score(p.folds), -p.param_count, -p.complexity))
-    tied = [p for p in pool if fold_score(p.folds) >= fold_score(top.folds) - TIE]
-    chosen = min(tied, key=lambda p: (p.param_count, p.complexity, -fold_score(p.folds)))
+    rank = lambda programs: select(programs, folds=lambda p: p.folds, size=lambda p: (p.param_count, p.complexity))  # noqa: E731
+    ranked = rank(pool)
+    if not ranked:
+        return best, {"rule": "best fitness", "chosen": best.id}
+    structured = rank([p for p in pool if normalized(p.code) not in fallback])
+    leader = lambda programs: max(programs, key=lambda p: fold_score(p.folds))  # noqa: E731
+    used_fallback = not structured or not within_one_standard_error(leader(ranked).folds, leader(structured).folds)
+    if not used_fallback:
+        ranked = structured
+    chosen, top = ranked[0], leader(ranked)
     return chosen, {
-        "rule": f"best mean fold R^2: the simplest program (parameters, then length) within {TIE:g} of the best",
+        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2"
+        + ("" if not fallback else "; a symbolic-regression expression only when no structured law is within one standard error of the best"),
         "chosen": chosen.id,
         "chosen_folds": chosen.folds,
         "best_by_score": top.id,
         "best_folds": top.folds,
         "candidates": len(pool),
+        **({"fallback_programs": len([p for p in pool if normalized(p.code) in fallback]), "fallback_used": used_fallback} if fallback else {}),
     }
 
 
@@ -181,7 +190,8 @@ def _evolution_solver(
         finally:
             await evaluate.close()
         db = result.database
-        best, selection = choose_submission(db)
+        vetted, fallback = (proposal.vetted, proposal.fallback) if proposer == "symbolic" else (None, frozenset())
+        best, selection = choose_submission(db, vetted, fallback)
         store_program(state, best.code, shape="fit_predict")
         lineage, cursor = [], best
         while cursor is not None:

@@ -139,7 +139,11 @@ def test_every_fitted_constant_is_named_as_the_formula_writes_it(data_dir):
     assert values == {"a1": 0.5, "s2": 1.0, "E": 2.0}  # shifts are fitted as logs
 
 
-def test_a_law_that_ignores_a_feature_is_found_out():
+def test_a_law_that_ignores_a_feature_is_found_out_and_not_submitted_beside_one_that_uses_all():
+    from types import SimpleNamespace
+
+    from sldbench.evolution import normalized
+    from sldbench.solvers.sldagent import choose_submission
     from sldbench.symbolic.guards import vet
 
     train = chinchilla_split()
@@ -149,31 +153,41 @@ def test_a_law_that_ignores_a_feature_is_found_out():
     both = program(Family((Piece("power", (0,)), Piece("power", (1,)))), geometry, ["loss"])
     assert vet(only_n, rows, (0,), geometry.transforms) == ("", [1])
     assert vet(both, rows, (0,), geometry.transforms) == ("", [])
+    # the feature-dropping law is simpler and within one standard error; the one of all features is submitted
+    programs = {
+        "p0001": SimpleNamespace(id="p0001", code=only_n, folds=[0.95, 0.94, 0.96], param_count=3, complexity=len(only_n), fitness=0.95),
+        "p0002": SimpleNamespace(id="p0002", code=both, folds=[0.96, 0.94, 0.96], param_count=5, complexity=len(both), fitness=0.953),
+    }
+    db = SimpleNamespace(programs=programs, param_limit=5, best=lambda: programs["p0002"])
+    vetted = {normalized(only_n): False, normalized(both): True}
+    assert choose_submission(db, vetted)[0].id == "p0002"
+    assert choose_submission(db, {k: True for k in vetted})[0].id == "p0001"  # were both complete, the simpler one
 
 
-def test_the_submission_is_the_best_mean_fold_r2_the_simplest_only_among_ties():
+def test_an_operon_expression_is_submitted_only_when_no_structured_law_comes_within_one_standard_error():
     from types import SimpleNamespace
 
-    from sldbench.solvers.sldagent import TIE, choose_submission
+    from sldbench.evolution import normalized
+    from sldbench.solvers.sldagent import choose_submission
 
-    def prog(pid, folds, params):
-        return SimpleNamespace(id=pid, code=f"law = {pid!r}\n", folds=folds, param_count=params, complexity=10 * params, fitness=sum(folds) / len(folds))
+    def prog(pid, code, folds, params):
+        return SimpleNamespace(id=pid, code=code, folds=folds, param_count=params, complexity=len(code), fitness=sum(folds) / len(folds))
 
+    grammar_law, operon_expression = "law = 'grammar'\n", "law = 'operon'\n"
+    # the Operon expression is simpler and scores a little higher: the plain rule would submit it
     programs = {
-        "p0001": prog("p0001", [0.90, 0.80, 0.70], 3),  # simpler, within one standard error of the best: no longer enough
-        "p0002": prog("p0002", [0.92, 0.84, 0.74], 6),  # a clear extrapolation gain on every fold
-        "p0003": prog("p0003", [0.99, 0.99, 0.99], 9),  # over the limit
+        "p0001": prog("p0001", grammar_law, [0.90, 0.80, 0.70], 6),
+        "p0002": prog("p0002", operon_expression, [0.91, 0.81, 0.70], 4),
     }
-    db = SimpleNamespace(programs=programs, param_limit=8, best=lambda: programs["p0003"])
-    chosen, selection = choose_submission(db)
-    assert chosen.id == "p0002" and selection["best_by_score"] == "p0002" and selection["candidates"] == 2
-    # tied within TIE: the simpler one
-    programs["p0001"].folds = [0.92, 0.84, 0.74 - 2 * TIE]
-    assert choose_submission(db)[0].id == "p0001"
-    # without fold scores (fitness=train): the best by fitness
-    for candidate in programs.values():
-        candidate.folds = []
-    assert choose_submission(db) == (programs["p0003"], {"rule": "best fitness", "chosen": "p0003"})
+    db = SimpleNamespace(programs=programs, param_limit=8, best=lambda: programs["p0002"])
+    vetted = {normalized(grammar_law): True, normalized(operon_expression): True}
+    assert choose_submission(db, vetted)[0].id == "p0002"
+    chosen, selection = choose_submission(db, vetted, {normalized(operon_expression)})
+    assert chosen.id == "p0001" and selection["fallback_used"] is False and selection["fallback_programs"] == 1
+    # far ahead of every structured law, the expression is submitted
+    programs["p0002"].folds = [0.99, 0.98, 0.97]
+    chosen, selection = choose_submission(db, vetted, {normalized(operon_expression)})
+    assert chosen.id == "p0002" and selection["fallback_used"] is True
 
 
 def lr_sweep_split(flattening: float, noise: float = 0.002, seed: int = 0) -> Split:

@@ -13,7 +13,7 @@ from ..laws.expression import Expression, program as expression_program
 from ..laws.terms import Form, read_form
 from . import operon
 from .grammar import GrammarSearch
-from .guards import guard_problem
+from .guards import vet
 from .search import LawSearch, Scored
 from .validation import namespace, validation_r2
 
@@ -56,7 +56,11 @@ class SymbolicProposer:
     grammar's guard rails (`guard_problem`: finite, in a sane band and on the
     data's trend beyond the data). The reply is the chosen program in a ```python
     block, as a model would write it, and the loop evaluates it like any other
-    child.
+    child. ``vetted`` maps every program proposed (as `normalized` code) to whether
+    its fitted law responds to every feature, so the solver can submit only programs
+    that passed those checks, and prefer laws of all the task's features;
+    ``fallback`` holds the Operon programs, which the solver submits only when no
+    structured law comes within one standard error of them.
 
     The work is bounded by counts (proposals, candidates per round), never by the
     clock, so a seed gives the same programs on a fast or a loaded machine; a
@@ -92,26 +96,30 @@ class SymbolicProposer:
         self._grammar_programs: list[tuple[float, str, bool]] | None = None
         self._operon_programs: list[tuple[float, str]] | None = None
         self._ranking_lock = asyncio.Lock()
+        self.vetted: dict[str, bool] = {}
+        self.fallback: set[str] = set()  # the Operon programs proposed (normalized code)
 
     @property
     def _grammar_count(self) -> int:
         return min(self.grammar_proposals, len(self._grammar_programs or []))
 
-    def _rank_grammar(self) -> list[tuple[float, str]]:
+    def _rank_grammar(self) -> list[tuple[float, str, bool]]:
         if not self.grammar_proposals:
             return []
-        return [(c.score, c.code) for c in self.grammar.run() if not c.problem][: self.grammar_proposals]
+        return [(c.score, c.code, not c.ignored) for c in self.grammar.run() if not c.problem][: self.grammar_proposals]
 
     def _grammar_reply(self, request: Request) -> tuple[str, dict] | None:
         """The ``request.iteration``-th law of the grammar's ranking, else the next one not evaluated yet."""
-        for score, code in _from(self._grammar_programs or [], request.iteration):
+        for score, code, uses_all in _from(self._grammar_programs or [], request.iteration):
             if normalized(code) not in request.seen:
+                self.vetted[normalized(code)] = uses_all
                 return f"Law grammar on the train split (mean clipped R^2 of the validation folds {score:.6g}).\n```python\n{code}```\n", {"stage": "law grammar"}
         return None
 
-    def _passes(self, code: str) -> bool:
-        """Whether one of this package's programs passes the guard rails (fits: call from a worker thread)."""
-        return not guard_problem(namespace(code), self.grammar.train_rows, self.grammar.axes, self.grammar.geometry.transforms)[0]
+    def _vet(self, code: str) -> tuple[bool, bool]:
+        """(passes the guard rails, responds to every feature) of one of this package's programs."""
+        problem, ignored = vet(code, self.grammar.train_rows, self.grammar.axes, self.grammar.geometry.transforms)
+        return not problem, not ignored
 
     async def propose(self, request: Request) -> tuple[str, dict]:
         async with self._ranking_lock:  # the wave's requests share one grammar ranking
@@ -183,7 +191,10 @@ class SymbolicProposer:
         for score, code in _from(self._operon_programs or [], request.iteration - self._grammar_count):
             if normalized(code) in request.seen:
                 continue
-            if self._passes(code):
+            passes, uses_all = self._vet(code)
+            if passes:
+                self.vetted[normalized(code)] = uses_all
+                self.fallback.add(normalized(code))
                 return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {"stage": "symbolic regression"}
         return None
 
@@ -200,13 +211,19 @@ class SymbolicProposer:
         """The candidates whose programs were not evaluated yet, in rank order."""
         return [s for s in ranked if normalized(s.code) not in request.seen]
 
-    def _first_guarded(self, fresh: list[Scored]) -> Scored | None:
-        """The first candidate that passes the guard rails (fits: call from a worker thread)."""
-        return next((scored for scored in fresh if self._passes(scored.code)), None)
+    def _first_guarded(self, fresh: list[Scored]) -> tuple[Scored, bool] | None:
+        """The first candidate that passes the guard rails, and whether it uses every feature (fits: call from a worker thread)."""
+        for scored in fresh:
+            passes, uses_all = self._vet(scored.code)
+            if passes:
+                return scored, uses_all
+        return None
 
-    def _reply(self, request: Request, ranked: list[Scored], fresh: list[Scored], guarded: Scored | None) -> tuple[str, dict]:
+    def _reply(self, request: Request, ranked: list[Scored], fresh: list[Scored], guarded: tuple[Scored, bool] | None) -> tuple[str, dict]:
         """The best fresh candidate that passes the guard rails (else the best fresh one, else the best), as a model would reply."""
-        best = guarded or (fresh or ranked)[0]
+        best = guarded[0] if guarded else (fresh or ranked)[0]
+        if guarded is not None:
+            self.vetted[normalized(best.code)] = guarded[1]
         return f"Law search from {request.parent.id} (extrapolation R^2 on held-out train rows {best.score:.6g}).\n```python\n{best.code}```\n", {"stage": "hill climbing"}
 
 
