@@ -19,7 +19,6 @@ starting points and its formula in words; a program names its law in
 from __future__ import annotations
 
 import ast
-import inspect
 import json
 import math
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Callable, Sequence
 
 from ..specs import TaskSpec, get_spec
 from . import expert_forms, fitters
+from .program import function_source
 
 
 PUBLISHED_R2 = {
@@ -210,10 +210,6 @@ def load_constants(directory: str | Path, task: str) -> dict[str, list[float]]:
     return constants
 
 
-def _source(function) -> str:
-    return inspect.getsource(function).rstrip() + "\n"
-
-
 def _header(law: HumanLaw, how: str) -> str:
     spec = law.spec
     return (
@@ -240,7 +236,7 @@ def prefitted_program(task: str, constants: dict[str, list[float]]) -> str:
         _header(law, "Published constants per group (not refitted).")
         + f"\nEXPERT_LAW = {law.task!r}\nFEATURES = {list(spec.features)!r}\nTARGETS = {list(spec.targets)!r}\n"
         + f"PARAMETERS = {list(law.parameters)!r}\nCONSTANTS = {{\n{table},\n}}\n\n\n"
-        + _source(law.form)
+        + function_source(law.form)
         + f"""
 
 def law(input_data, group):
@@ -264,11 +260,11 @@ def refit_program(task: str) -> str:
         _header(law, "The published functional form, refitted per group on the train split by multi-start least squares.")
         + "from scipy.optimize import least_squares\n\n"
         + f"EXPERT_LAW = {law.task!r}\nPARAMETERS = {list(law.parameters)!r}\nLOG_PARAMETERS = {list(law.log_parameters)!r}\nFIXED = {law.fixed!r}\n\n\n"
-        + _source(law.form)
+        + function_source(law.form)
         + "\n\n"
-        + _source(law.starts)
+        + function_source(law.starts)
         + "\n\n"
-        + _source(fitters.fit_least_squares)
+        + function_source(fitters.fit_least_squares)
         + f"""
 
 def scaling_law_func(data_points, params):

@@ -26,6 +26,7 @@ class TranslationError(ValueError):
 
 
 FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tanh")
+"""The functions an Operon expression may call (``abs`` is sympy's ``Abs``)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def translate(infix: str, transforms: tuple[str, ...], names: Sequence[str] | No
 
     names = list(names) if names is not None else [f"x{f + 1}" for f in range(len(transforms))]
     variables = {f"X{f + 1}": sympy.Symbol(f"X{f + 1}") for f in range(len(transforms))}
-    allowed = {**variables, "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs, "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh}
+    allowed = {**variables, **{name: sympy.Abs if name == "abs" else getattr(sympy, name) for name in FUNCTIONS}}
     for token in set(re.findall(r"(?<![\d.])[A-Za-z_]\w*", infix)):  # names, not the e of 1.5e-05
         if token not in allowed:
             raise TranslationError(f"unknown name {token!r} in Operon's expression {infix!r}")

@@ -17,13 +17,11 @@ log_parameters))``.
 from __future__ import annotations
 
 import ast
-import inspect
-import textwrap
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from . import fitters, literature_forms as forms
-from .program import literal_in
+from .program import function_source, literal_in
 
 
 @dataclass(frozen=True)
@@ -176,10 +174,6 @@ def bind(law: LiteratureLaw, roles: Sequence[int]) -> BoundLaw:
     return BoundLaw(law, tuple(int(r) for r in roles))
 
 
-def _source(function) -> str:
-    return textwrap.dedent(inspect.getsource(function)).rstrip() + "\n"  # a family defined in a function is indented
-
-
 def program(bound: BoundLaw, features: Sequence[str], targets: Sequence[str]) -> str:
     """A fit-and-predict program of ``bound`` (one target), fitted per group by multi-start least squares.
 
@@ -202,7 +196,7 @@ def program(bound: BoundLaw, features: Sequence[str], targets: Sequence[str]) ->
         f'multi-start least squares.\n"""\n\nimport numpy as np\nfrom scipy.optimize import least_squares\n\n'
         f"LITERATURE_LAW = {law.name!r}\nROLES = {list(bound.roles)!r}\nPARAMETERS = {list(law.parameters)!r}\n"
         f"LOG_PARAMETERS = {list(law.log_parameters)!r}\n\n\n"
-        + _source(law.form) + "\n\n" + _source(forms.linear_start) + "\n\n" + _source(law.starts) + "\n\n" + _source(fitters.fit_least_squares)
+        + function_source(law.form) + "\n\n" + function_source(forms.linear_start) + "\n\n" + function_source(law.starts) + "\n\n" + function_source(fitters.fit_least_squares)
         + f"""
 
 def scaling_law_func(data_points, params):

@@ -8,12 +8,15 @@ of the raw features); `POWER_LAW_BASELINE` the plain power law ``sldbench discov
 law with. The writers of each kind of law (`sldbench.laws`) and the searches (`sldbench.evolution`,
 `sldbench.symbolic`) import these; nothing here imports them. `literal_in` reads a literal a
 program assigns (how a law's kind is recognised, `sldbench.laws.read_law`); `feature_transforms`
-is how a feature enters a written program (its log when positive and spanning a range).
+is how a feature enters a written program (its log when positive and spanning a range);
+`function_source` is how a writer copies a function into a program.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
+import textwrap
 
 import numpy as np
 
@@ -115,3 +118,7 @@ def feature_transforms(X: np.ndarray) -> tuple[str, ...]:
         out.append("log" if positive and column.max() >= 2 * column.min() else "raw")
     return tuple(out)
 
+
+def function_source(function) -> str:
+    """The source of ``function`` as a program carries it: dedented (one defined inside another is indented), one newline at the end."""
+    return textwrap.dedent(inspect.getsource(function)).rstrip() + "\n"
