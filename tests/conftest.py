@@ -14,6 +14,25 @@ HUMAN_DIR = SHARED / "sldbench-data" / "human_laws"
 LEADERBOARD_CSV = SHARED / "sldbench-data" / "leaderboard" / "leaderboard_r2_runs.csv"
 PAPER_TABLES = SHARED / "PAPER_TABLES.md"
 
+# Source for a submission that searches the whole filesystem: os.walk("/") is empty where the root
+# cannot be listed (a worker may read beneath each top-level folder but list none of the kernel's),
+# so it walks each top-level folder it can name. Defines walk_everything(skip): os.walk's triples.
+WALK_EVERYTHING = """
+import os as _os
+
+_TOP_LEVEL = ("bin", "boot", "data", "etc", "home", "lib", "lib64", "media", "mnt", "opt", "root", "run",
+              "sbin", "srv", "tmp", "usr", "var", "work", "workspace", "app", "code", "sandbox")
+
+
+def walk_everything(skip):
+    try:
+        tops = _os.listdir("/")
+    except OSError:
+        tops = _TOP_LEVEL
+    for top in sorted(set(tops) - set(skip)):
+        yield from _os.walk(_os.path.join("/", top))
+"""
+
 if not DATA_DIR.is_dir():
     raise RuntimeError(
         f"test data not found at {DATA_DIR}: the tests read ../shared/sldbench-data beside the "

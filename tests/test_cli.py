@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 
+from conftest import WALK_EVERYTHING
+
 from sldbench.laws.expert import load_constants, prefitted_program
 
 
@@ -79,9 +81,7 @@ def _answers():
     """A lookup table of the test split, from any copy this law can find."""
     table = {}
     candidates = list(PLACES)
-    for folder, dirs, files in os.walk("/"):
-        if folder == "/":
-            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev", "usr")]
+    for folder, dirs, files in walk_everything(("proc", "sys", "dev", "usr")):
         candidates += [os.path.join(folder, f) for f in files if f == "test.csv"]
     for path in candidates:
         try:
@@ -121,7 +121,7 @@ def test_inspect_eval_of_a_cheating_law_scores_its_honest_value(data_dir, plante
 
     honest = 0.9998925970125949  # the published ParScale constants on the test split
     laws = {
-        "search.py": CHEATING_LAW.replace("PLACES_HERE", repr([str(p) for p in planted_test_splits])),
+        "search.py": WALK_EVERYTHING + CHEATING_LAW.replace("PLACES_HERE", repr([str(p) for p in planted_test_splits])),
         "environment.py": ENVIRONMENT_LAW,
     }
     for name, source in laws.items():

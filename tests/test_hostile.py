@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA_DIR
+from conftest import DATA_DIR, WALK_EVERYTHING
 
 from sldbench.data import load_split
 from sldbench.sandbox import bubblewrap
@@ -142,12 +142,15 @@ def test_infinite_loop_times_out(sandbox):
 
 
 def test_fork_bomb(sandbox):
-    if is_docker(sandbox):  # unbounded: the container's process limit stops it
+    if is_docker(sandbox):  # no worker in a container may start a process: the first fork fails
         body = "import os\nwhile True:\n    os.fork()"
     else:  # as root RLIMIT_NPROC does not apply and the host has no cap: a bounded swarm
         body = "import os, time\nfor _ in range(150):\n    if os.fork() == 0:\n        while True:\n            time.sleep(1)\nwhile True:\n    pass"
     score = attack(sandbox, hostile(body), timeout=SHORT)
     # which copy fails first is a race: any of these, always -1
+    if is_docker(sandbox):
+        assert_fails(score, "PermissionError: [Errno 1] Operation not permitted")
+        return
     assert_fails(score, "timeout", "BlockingIOError", "Resource temporarily unavailable", "killed", "no_result")
 
 
@@ -157,8 +160,9 @@ def test_memory_bomb(sandbox):
 
 
 @pytest.mark.docker
-def test_memory_spread_over_processes_is_capped_by_the_container(docker_sandbox, local_sandbox):
-    # each child stays under the per-process limit; only the container bounds their sum
+def test_memory_spread_over_processes_is_stopped_in_the_container(docker_sandbox, local_sandbox):
+    # each child stays under the per-process limit: only a container could bound their sum, and in one
+    # a worker starts no process at all (the container's memory cgroup stays the last bound)
     body = """
     import os, time
     children = []
@@ -176,7 +180,7 @@ def test_memory_spread_over_processes_is_capped_by_the_container(docker_sandbox,
     local = attack(local_sandbox, program, memory_mb=512)
     assert local.metadata["shape"] == "law" and _constant_prediction(local, 5.0)  # no aggregate cap
     contained = attack(docker_sandbox, program, memory_mb=512)
-    assert not _constant_prediction(contained, 5.0)  # the memory cgroup (1 GiB) killed some of them
+    assert_fails(contained, "PermissionError: [Errno 1] Operation not permitted")
     assert lasting_processes(docker_sandbox) == []
 
 
@@ -233,6 +237,8 @@ def test_flooding_the_runner_reply_channel_with_fake_replies(sandbox):
     ids=["self-kill", "segfault", "exit-from-a-thread"],
 )  # fmt: skip
 def test_early_exit(sandbox, body, reason):
+    if is_docker(sandbox) and "threading" in body:
+        reason = "can't start new thread"  # no worker in a container starts a thread
     assert_fails(attack(sandbox, hostile(body)), reason)
 
 
@@ -345,8 +351,10 @@ def test_no_kernel_state_set_in_the_fit_reaches_the_predict_worker(sandbox):
         """,
         """
         import socket
-        status = dict(line.split(":", 1) for line in open("/proc/self/status") if line.startswith("Cap"))
-        capabilities = int(status["CapEff"], 16) | int(status["CapPrm"], 16)
+        import ctypes
+        header, data = (ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)()  # capget, version 3
+        ctypes.CDLL(None).capget(header, data)
+        capabilities = data[0] | data[1] | data[3] | data[4]  # effective and permitted, both halves
         return np.full(len(data_points), 10 * params[0] + 100 * socket.gethostname().startswith("c-") + 1000 * (capabilities != 0))
         """,
     )
@@ -354,12 +362,16 @@ def test_no_kernel_state_set_in_the_fit_reaches_the_predict_worker(sandbox):
 
 
 def pid_channel(spawned: int) -> str:
-    """A fit that starts ``spawned`` processes and a predict that answers with the process numbers it sees."""
+    """A fit that tries to start ``spawned`` processes and a predict that answers with the process numbers
+    and counts it can see (-1 for each it cannot)."""
     return fit_predict(
         f"""
         import os
         for _ in range({spawned}):
-            child = os.fork()
+            try:
+                child = os.fork()
+            except OSError:
+                break
             if child == 0:
                 os._exit(0)
             os.waitpid(child, 0)
@@ -369,33 +381,47 @@ def pid_channel(spawned: int) -> str:
         import os
         state = globals()
         if "seen" not in state:  # the first group's call (the worker predicts every group)
-            child = os.fork()
-            if child == 0:
-                os._exit(0)
-            os.waitpid(child, 0)
-            last = int(open("/proc/loadavg").read().split("/")[1].split()[1])
-            highest = max(int(p) for p in os.listdir("/proc") if p.isdigit())
-            state["seen"] = os.getpid() + 10 * child + 100 * last + 1000 * highest + 1e4 * int(os.readlink("/proc/self"))
+            def number(read):
+                try:
+                    return read()
+                except OSError:
+                    return -1
+
+            def child():
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(0)
+                os.waitpid(pid, 0)
+                return pid
+
+            started = number(child)
+            last = number(lambda: int(open("/proc/loadavg").read().split("/")[1].split()[1]))
+            highest = number(lambda: max(int(p) for p in os.listdir("/proc") if p.isdigit()))
+            forks = number(lambda: int(next(line for line in open("/proc/stat") if line.startswith("processes")).split()[1]))
+            state["seen"] = (os.getpid() == 2) + 10 * started + 100 * last + 1000 * highest + 1e4 * forks
         return np.full(len(data_points), state["seen"])
         """,
     )
 
 
 def test_no_process_number_made_in_the_fit_is_seen_by_the_predict_worker(sandbox):
-    # the numbers the kernel hands out are state both workers see: 20 processes started in the fit
-    # would move every number the predict worker can read by 20, a channel for the fitted constants
+    # the numbers the kernel hands out are state every worker sees: 20 processes started in the fit
+    # would move every number the predict worker can read by 20 (the last process number, the highest
+    # one alive, its own child's, the count of processes ever started), a channel for the constants
     quiet, busy = attack(sandbox, pid_channel(0)), attack(sandbox, pid_channel(20))
+    for score in (quiet, busy):
+        assert "no reads of /proc or /sys" in score.metadata["write_guard"], score.metadata["write_guard"]
     if is_docker(sandbox):
-        # a container cannot make namespaces without privileges: its workers share one PID
-        # namespace, the channel stays, and the run says so
-        assert quiet.value["r2_raw"] != busy.value["r2_raw"]
-        assert "PID namespace" not in busy.metadata["write_guard"]
+        # a container cannot make namespaces without privileges: its workers share one PID namespace,
+        # so none may start a process or thread (the fit could not start its 20), and none reads /proc
+        assert "no new processes or threads" in busy.metadata["write_guard"]
+        for score in (quiet, busy):
+            assert _constant_prediction(score, -10 - 100 - 1000 - 1e4), score.explanation
         return
-    # each worker is process 2 of its own namespace, its child (reaped) was 3, the last number handed
-    # out, and its /proc shows itself and its init alone
+    # each worker is process 2 of its own namespace and its child (reaped) was 3; /proc is not read
     assert "own PID namespace and /proc" in busy.metadata["write_guard"], busy.metadata["write_guard"]
     for score in (quiet, busy):
-        assert _constant_prediction(score, 2 + 10 * 3 + 100 * 3 + 1000 * 2 + 1e4 * 2), score.explanation
+        assert _constant_prediction(score, 1 + 10 * 3 - 100 - 1000 - 1e4), score.explanation
 
 
 def test_the_predict_worker_writes_nowhere_but_its_scratch_folder(sandbox):
@@ -428,7 +454,11 @@ def test_no_worker_can_read_or_write_the_runners_own_processes(sandbox):
     body = """
     import os
     reached = 0
-    for pid in {int(p) for p in os.listdir("/proc") if p.isdigit()} - {os.getpid()}:  # the supervisor, the relay, ...
+    try:  # the supervisor, the relay, ...
+        pids = {int(p) for p in os.listdir("/proc") if p.isdigit()} - {os.getpid()}
+    except OSError:
+        pids = set(range(1, 4096)) - {os.getpid()}  # /proc cannot be listed: every other low process number
+    for pid in pids:
         for path, mode in ((f"/proc/{pid}/mem", "rb"), (f"/proc/{pid}/environ", "rb"), (f"/proc/{pid}/fd/1", "wb")):
             try:
                 with open(path, mode) as handle:
@@ -581,7 +611,11 @@ def test_environment_holds_nothing_of_the_eval(isolated, monkeypatch):
     body = """
     import os
     seen = " ".join(f"{k}={v}" for k, v in os.environ.items())
-    for pid in filter(str.isdigit, os.listdir("/proc")):  # every process it can see, its sandbox's init included
+    try:
+        visible = list(filter(str.isdigit, os.listdir("/proc")))  # every process it can see, its sandbox's init included
+    except OSError:
+        visible = map(str, range(1, 4096))
+    for pid in visible:
         try:
             seen += open(f"/proc/{pid}/environ", errors="ignore").read()
         except OSError:
@@ -637,9 +671,7 @@ def test_whole_filesystem_search_finds_no_test_targets(isolated, data_dir, plant
     @functools.cache
     def search():
         leaks = 0
-        for folder, dirs, files in os.walk("/"):
-            if folder == "/":
-                dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+        for folder, dirs, files in walk_everything(("proc", "sys", "dev")):
             for name in files:
                 path = os.path.join(folder, name)
                 if path == os.path.abspath(__file__) or os.path.islink(path):
@@ -655,7 +687,11 @@ def test_whole_filesystem_search_finds_no_test_targets(isolated, data_dir, plant
                     continue
                 if sum(s in text for s in SECRETS) >= len(SECRETS) // 2:
                     leaks += 1
-        for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            visible = list(filter(str.isdigit, os.listdir("/proc")))
+        except OSError:
+            visible = map(str, range(1, 4096))
+        for pid in visible:
             try:
                 environ = open(f"/proc/{{pid}}/environ", errors="ignore").read()
             except OSError:
@@ -664,7 +700,7 @@ def test_whole_filesystem_search_finds_no_test_targets(isolated, data_dir, plant
         return leaks
     """
     body = 'return [{"loss": float(search())} for _ in input_data]'
-    score = attack(isolated, hostile(body, prelude=search), timeout=300)
+    score = attack(isolated, hostile(body, prelude=WALK_EVERYTHING + textwrap.dedent(search)), timeout=300)
     assert score.metadata["shape"] == "law", score.explanation
     assert _constant_prediction(score, 1.0), score.metadata
 
@@ -674,13 +710,11 @@ def test_the_scoring_code_is_not_in_the_container(docker_sandbox):
     body = """
     import os
     found = 0
-    for folder, dirs, files in os.walk("/"):
-        if folder == "/":
-            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+    for folder, dirs, files in walk_everything(("proc", "sys", "dev")):
         found += sum(name in ("metrics.py", "scorer.py", "host.py") for name in files)
     return [{"loss": float(found)} for _ in input_data]
     """
-    assert _constant_prediction(attack(docker_sandbox, hostile(body), timeout=120), 0.0)
+    assert _constant_prediction(attack(docker_sandbox, hostile(body, prelude=WALK_EVERYTHING), timeout=120), 0.0)
 
 
 # ------------------------------------------------------- what the solver left behind

@@ -79,7 +79,11 @@ STASHES = {
         "import os, socket, time\n_CALLS = [0]",
         '_CALLS[0] += 1\n'
         'name = f"\\0sldbench-stash-{_CALLS[0]}"\n'
-        'if os.fork() == 0:\n'
+        'try:\n'
+        '    child = os.fork()\n'
+        'except OSError:  # a container\'s workers start no process\n'
+        '    child = -1\n'
+        'if child == 0:\n'
         '    try:\n'
         '        os.setsid()\n'
         '        server = socket.socket(socket.AF_UNIX)\n'
@@ -117,7 +121,7 @@ def stash_program(how: str) -> str:
 # predictions, into every pipe it holds (the worker's reply channel among them) and into
 # result files where the runner once read results, and exits before its worker can answer.
 FORGER = '''
-import json, os, base64
+import json, os, base64, stat
 import numpy as np
 
 
@@ -133,9 +137,9 @@ def fit_scaling_law(data_points, loss_values):
               "params": {"pile": _matrix([np.mean(y)]), "stack": _matrix([np.mean(y)])},
               "predictions": {"pile": _matrix(y[:, None]), "stack": _matrix(y[:, None])}, "fit_seconds": 0.0}
     payload = json.dumps(forged).encode()
-    for fd in map(int, os.listdir("/proc/self/fd")):
+    for fd in range(3, 1024):  # every pipe it holds, found without /proc
         try:
-            if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
                 os.write(fd, len(payload).to_bytes(8, "big") + payload)
         except OSError:
             pass

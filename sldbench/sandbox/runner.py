@@ -51,10 +51,12 @@ Every worker (law, fit, predict, batch check) runs in a scratch folder of its ow
 (its working directory and ``TMPDIR``, removed when its phase ends), where the runner
 may make namespaces is process 2 of a PID namespace and /proc of its own
 (`own_pid_namespaces`), and, before the submission runs, gives up every capability (`drop_capabilities`) and, where the
-kernel has Landlock, can write nowhere else, open no TCP connection, and signal or
-trace no process outside its own tree (`forbid_writes`); a seccomp filter keeps it
-from making the kernel objects Landlock does not cover (System V IPC, message
-queues, keyrings: `forbid_ipc`). The reply's ``write_guard`` says which guards were
+kernel has Landlock, can write nowhere else, read nothing in /proc or /sys, open no
+TCP connection, and signal or trace no process outside its own tree (`confine_files`);
+a seccomp filter keeps it from making the kernel objects Landlock does not cover
+(System V IPC, message queues, keyrings: `forbid_ipc`) and, where workers share one
+PID namespace (a container), from starting any process or thread, whose numbers the
+next worker would see. The reply's ``write_guard`` says which guards were
 on; a worker that cannot take one fails the job as the runner's failure. Workers
 are forked before the request is read (none holds its nonce) and send their
 replies up a pipe; what the host trusts (parameter counts, the batch check,
@@ -288,11 +290,14 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
 # Every right that changes the filesystem, by the ABI that introduced it: write, remove, make (files,
 # folders, links, sockets, pipes, devices); then rename across folders (2) and truncate (3).
-# Reading and executing stay allowed.
+# Executing stays allowed.
 LANDLOCK_WRITE_RIGHTS = {1: 0b1_1111_1111_0010, 2: 1 << 13, 3: 1 << 14}
 # Beneath its scratch folder a worker may write, but make no socket, FIFO or device: nothing there
 # another process could reach it through while it runs (the folder is removed when the phase ends)
 LANDLOCK_SCRATCH_EXCLUDED = (1 << 6) | (1 << 9) | (1 << 10) | (1 << 11)  # MAKE_CHAR, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK
+LANDLOCK_READ_RIGHTS = 0b1100  # read a file, list a folder
+LANDLOCK_FILE_RIGHTS = 0b111 | (1 << 14)  # the rights a rule on a file (not a folder) may hold: execute, write, read, truncate
+KERNEL_VIEWS = frozenset({"proc", "sys"})  # top-level folders no worker reads (`confine_files`)
 LANDLOCK_NET_TCP = 0b11  # bind and connect (ABI 4)
 LANDLOCK_SCOPES = 0b11  # abstract Unix sockets and signals of processes outside the domain (ABI 6)
 
@@ -318,32 +323,49 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def forbid_writes(abi: int, scratch: str) -> bool:
-    """Deny this process and its descendants every change to the filesystem outside ``scratch``,
-    TCP, and signals, tracing and abstract sockets to processes outside them (Landlock ABI ``abi``);
-    False if it could not be done.
+def _add_path_rule(libc, ruleset: int, path: str, access: int) -> bool:
+    """Allow ``access`` beneath ``path`` in ``ruleset`` (only the file rights for a file); False if the kernel refused."""
+    try:
+        handle = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if not os.path.isdir(path):
+            access &= LANDLOCK_FILE_RIGHTS
+        rule = _PathBeneath(access, handle)
+        return libc.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)) == 0
+    finally:
+        os.close(handle)
 
-    Files already open (the phase's output log, the reply pipe) stay writable, since rights are
+
+def confine_files(abi: int, scratch: str) -> bool:
+    """Deny this process and its descendants every change to the filesystem outside ``scratch``,
+    every read of /proc and /sys, TCP, and signals, tracing and abstract sockets to processes
+    outside them (Landlock ABI ``abi``); False if it could not be done.
+
+    Files already open (the phase's output log, the reply pipe) stay usable, since rights are
     checked when a file is opened. ``scratch`` is the phase's own folder, removed when the phase
-    ends, so nothing one phase of a job writes can reach another phase or job.
+    ends, so nothing one phase of a job writes can reach another phase or job. /proc and /sys
+    are where the kernel shows state every process shares (how many processes were ever
+    started, the last process number handed out, the processes alive): a fit could write
+    its constants there by starting processes and a predict worker read them back.
     """
     if abi < 1:
         return False
     libc = _libc()
-    rights = sum(bits for version, bits in LANDLOCK_WRITE_RIGHTS.items() if abi >= version)
+    writes = sum(bits for version, bits in LANDLOCK_WRITE_RIGHTS.items() if abi >= version)
+    rights = writes | LANDLOCK_READ_RIGHTS
     attr = (ctypes.c_uint64 * 3)(rights, LANDLOCK_NET_TCP if abi >= 4 else 0, LANDLOCK_SCOPES if abi >= 6 else 0)
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
     ruleset = libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         return False
     try:
-        folder = os.open(scratch, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            rule = _PathBeneath(rights & ~LANDLOCK_SCRATCH_EXCLUDED, folder)
-            if libc.syscall(SYS_LANDLOCK_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
-                return False
-        finally:
-            os.close(folder)
+        if not _add_path_rule(libc, ruleset, scratch, rights & ~LANDLOCK_SCRATCH_EXCLUDED):
+            return False
+        # everything else may be read, but the kernel's views (an entry that cannot take a rule stays unreadable)
+        for entry in sorted(set(os.listdir("/")) - KERNEL_VIEWS):
+            _add_path_rule(libc, ruleset, os.path.join("/", entry), LANDLOCK_READ_RIGHTS)
         return _prctl(PR_SET_NO_NEW_PRIVS, 1) and libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
     finally:
         os.close(ruleset)
@@ -357,6 +379,10 @@ IPC_SYSCALLS = {
     "x86_64": (0xC000003E, (29, 30, 31, 64, 65, 66, 68, 69, 70, 71, 220, 240, 248, 249, 250)),
     "aarch64": (0xC00000B7, (180, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 217, 218, 219)),
 }
+# Every call that makes a task (a process, a thread, io_uring's kernel workers) takes a process
+# number; where workers share one PID namespace (a container) the numbers are a channel from one
+# worker to the next, so there no worker may make one: clone, fork, vfork, clone3, io_uring_setup.
+PROCESS_SYSCALLS = {"x86_64": (56, 57, 58, 435, 425), "aarch64": (220, 435, 425)}
 X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 numbering: refused outright
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 SECCOMP_RET_ALLOW, SECCOMP_RET_EPERM = 0x7FFF0000, 0x00050001
@@ -380,14 +406,16 @@ def ipc_filter_arch() -> str | None:
     return machine if machine in IPC_SYSCALLS and sys.platform == "linux" else None
 
 
-def forbid_ipc() -> bool:
+def forbid_ipc(processes: bool = False) -> bool:
     """Make this process and its descendants fail (EPERM) every call that creates or reaches a System V
-    IPC object, a POSIX message queue or a keyring, and every call through another architecture's
-    entry (a seccomp filter); False if it could not be done."""
+    IPC object, a POSIX message queue or a keyring, every call through another architecture's
+    entry and, with ``processes``, every call that starts a process or thread (a seccomp filter);
+    False if it could not be done."""
     arch = ipc_filter_arch()
     if arch is None:
         return False
     audit_arch, numbers = IPC_SYSCALLS[arch]
+    numbers += PROCESS_SYSCALLS[arch] if processes else ()
     load, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
     n = len(numbers)
     # 0 load arch; 1 another arch (a 32-bit entry into the kernel): deny; 2 load nr; 3 x32: deny;
@@ -785,9 +813,9 @@ def _run_in_worker(message: bytes) -> dict:
     # the phase's scratch folder is its working directory and its temporary folder: the one place it writes
     os.chdir(scratch)
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
-    if header["landlock"] and not forbid_writes(header["landlock"], scratch):
-        return {"ok": False, "kind": "runner", "error": "the write guard (Landlock) could not be applied in the worker"}
-    if header.get("ipc") and not forbid_ipc():
+    if header["landlock"] and not confine_files(header["landlock"], scratch):
+        return {"ok": False, "kind": "runner", "error": "the file guard (Landlock) could not be applied in the worker"}
+    if header.get("ipc") and not forbid_ipc(processes=header.get("no_processes", False)):
         return {"ok": False, "kind": "runner", "error": "the IPC guard (seccomp) could not be applied in the worker"}
     result = _work(job, header["phase"], extras, program_path)
     sys.stdout.flush()
@@ -815,7 +843,7 @@ def _run_phase(
     worker: Worker, phase: str, job: dict, extras: dict, deadline: float, timeout: float, guards: dict, keep: frozenset = frozenset()
 ) -> _Phase:
     """One phase of a job in ``worker`` under ``guards`` (``landlock``: the ABI of the write guard, 0: none;
-    ``ipc``: the seccomp filter of `forbid_ipc`);
+    ``ipc``: the seccomp filter of `forbid_ipc`; ``no_processes``: with process creation in it);
     on return every process of it (the waiting workers ``keep`` aside) has been sent SIGKILL and its files are gone."""
     scratch = tempfile.mkdtemp(prefix="sldbench-run-")
     try:
@@ -896,7 +924,7 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
     A law (``law(input_data, group)``, `static_shape`) runs in one worker, on the points. A
     fit-and-predict program runs in phases, each in a worker forked from this process (which
     never runs a submission) and given only what the phase needs: the fit worker gets the
-    train rows and, under the write guard where the kernel has it (`forbid_writes`), its only
+    train rows and, under the file guard where the kernel has it (`confine_files`), its only
     output is one parameter vector per group, checked here (finite floats) and counted here;
     the predict worker gets the program, the points and those vectors alone; with the batch
     check, a third worker predicts each group's points in halves and this process compares.
@@ -930,7 +958,9 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
         worker = waiting.pop(0) if waiting else _spawn_worker()
         return _run_phase(worker, name, phase_job, extras, deadline, timeout, guards, _pids(waiting))
 
-    guards = {"landlock": landlock_abi(), "ipc": ipc_filter_arch() is not None}
+    ipc = ipc_filter_arch() is not None
+    # without a PID namespace of its own, a worker that started processes would move the numbers the next one sees
+    guards = {"landlock": landlock_abi(), "ipc": ipc, "no_processes": ipc and not own_pid_namespaces()}
     started = time.perf_counter()
     deadline = time.monotonic() + timeout
     outputs = []
@@ -938,7 +968,8 @@ def run_job(body: bytes, timeout: float, workers: list[Worker] | None = None) ->
     def finish(reply: dict) -> dict:
         reply["seconds"] = time.perf_counter() - started
         reply["output"] = "\n".join(text for text in outputs if text)[-TAIL_CHARS:]
-        on = [f"landlock (ABI {guards['landlock']})"] * bool(guards["landlock"]) + ["seccomp (no IPC objects or keyrings)"] * guards["ipc"]
+        on = [f"landlock (ABI {guards['landlock']}; no reads of /proc or /sys)"] * bool(guards["landlock"])
+        on += ["seccomp (no IPC objects or keyrings)"] * guards["ipc"] + ["no new processes or threads"] * guards["no_processes"]
         on += ["own PID namespace and /proc"] * own_pid_namespaces()
         reply["write_guard"] = ", ".join(on + ["no capabilities"])  # every worker of the job, or the job fails
         return reply
