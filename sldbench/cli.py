@@ -246,6 +246,45 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _optimize(args: argparse.Namespace, spec, program: str):
+    from .data import load_split
+    from .decisions.inputs import feature_list, point
+    from .decisions.optimize import check_request, find_optimum
+    from .sandbox.local import IsolatedLocalSandbox, prove_policy
+
+    minimize, at = feature_list(args.minimize, "--minimize", spec), point(args.at, "--at", spec)
+    train = load_split(spec, "train", args.data_dir)
+    group, target = check_request(spec, minimize, at, train, args.group, args.target)
+    runs = [train, load_split(spec, "test", args.data_dir)]  # they judge the decision; the law sees train alone
+    await prove_policy(args.isolation)
+    sandbox = IsolatedLocalSandbox(args.isolation)
+    try:
+        return await find_optimum(sandbox, program, spec, train, runs, minimize, at, group, target, timeout=args.timeout)
+    finally:
+        sandbox.directory.cleanup()
+
+
+def _cmd_optimize(args: argparse.Namespace) -> int:
+    from .decisions.inputs import law_program
+    from .decisions.optimize import DecisionError, describe
+
+    try:
+        spec = _task_spec(args.task, args.allow_outside_paths)
+        program, label = law_program(args.law, spec, args.expert)
+        result = asyncio.run(_optimize(args, spec, program))
+    except (ValueError, DecisionError, _prerequisite_error()) as err:  # a DecisionInputError, DataError or SpecError is a ValueError
+        print(f"sldbench optimize: {for_terminal(str(err))}", file=sys.stderr)
+        return 2
+    except _harness_error() as err:
+        print(f"sldbench optimize: the harness failed: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"task": spec.name, "law": label, **result.as_json()}))
+    else:
+        print(for_terminal(describe(result, label, spec)))
+    return 0
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from .sandbox.doctor import findings
 
@@ -347,6 +386,21 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, r2, r2_raw, baselines, log, plot, spec_file)")
     _add_isolation(discover)
     discover.set_defaults(run=_cmd_discover)
+
+    optimize = commands.add_parser("optimize", help="where a law puts the optimum of some features (lr, batch size) at a target scale")
+    optimize.add_argument("law", nargs="?", default=None, help="the law: a Python file (either shape) or an Inspect log of a scored run; or --expert")
+    optimize.add_argument("--expert", action="store_true", help="use the task's expert law, refitted on the train split")
+    optimize.add_argument("--task", required=True, help=f"task name: {', '.join(TASKS)}, or a task spec file of your own")
+    optimize.add_argument("--minimize", required=True, metavar="FEATURES", help="features to optimize, comma-separated (e.g. lr,bsz)")
+    optimize.add_argument("--at", required=True, metavar="FEATURE=VALUE,...", help="values of every other feature (e.g. data_size=1e11,non_embedding_param_size=1.07e9)")
+    optimize.add_argument("--group", default=None, help="the group whose train rows the law is fitted on (default: the only one)")
+    optimize.add_argument("--target", default=None, help="the target to minimize (default: the only one)")
+    optimize.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
+    optimize.add_argument("--timeout", type=float, default=300.0, help="wall seconds for each run of the law (default 300)")
+    optimize.add_argument("--allow-outside-paths", action="store_true", help="let a task spec file name files outside its own folder")
+    optimize.add_argument("--json", action="store_true", help="print one JSON object (optimum, predicted, nearest_run, nearest_loss, best_loss, regret_percent, ...)")
+    _add_isolation(optimize)
+    optimize.set_defaults(run=_cmd_optimize)
 
     show_parser = commands.add_parser("show", help="the law each sample of an Inspect log was scored on, with its R²")
     show_parser.add_argument("logs", nargs="+", metavar="LOG", help="Inspect logs (.eval, .json) or folders of them")

@@ -1,0 +1,7 @@
+"""From a law to a decision: what researchers fit scaling laws for.
+
+- ``optimize``: where a law puts the optimum of some features (learning rate, batch size) at
+  values of the others (a larger model on more tokens), judged against the task's runs there
+  (``sldbench optimize``).
+- ``inputs``: the law (a file, a logged law, the expert law) and the options, checked.
+"""

@@ -1,0 +1,150 @@
+"""From a law to a decision: `sldbench optimize` on a task whose optimum is known exactly.
+
+The task: loss(N, lr) = 2 + 400 N^-0.3 + 0.1 (log10 lr - c(N))^2 with the best learning rate
+moving with size, c(N) = -2.5 - 0.3 (log10 N - 8), so at N = 1e9 it is 10^-2.8. Train: four
+sizes up to 3e8 on a learning-rate sweep; test: N = 1e9 on a sweep in steps of 0.2 decades
+that holds 10^-2.8. Laws are files in both shapes, run through the real command.
+"""
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def truth(n, lr, centre=None):
+    centre = -2.5 - 0.3 * (np.log10(n) - 8) if centre is None else centre
+    return 2 + 400 * n**-0.3 + 0.1 * (np.log10(lr) - centre) ** 2
+
+
+TEST_LOG_LRS = np.round(np.arange(-3.6, -1.99, 0.2), 10)
+
+
+@pytest.fixture
+def task(tmp_path):
+    train = [(n, lr) for n in (1e7, 3e7, 1e8, 3e8) for lr in 10 ** np.linspace(-4, -1.5, 11)]
+    test = [(1e9, 10**e) for e in TEST_LOG_LRS]
+    for name, rows in (("train", train), ("test", test)):
+        frame = pd.DataFrame(rows, columns=["N", "lr"])
+        frame["loss"] = truth(frame["N"].to_numpy(), frame["lr"].to_numpy())
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    (tmp_path / "task.yaml").write_text(
+        "name: moving_lr\ndescription: loss of models of N parameters trained at learning rate lr\n"
+        "train: train.csv\ntest: test.csv\nfeatures: [N, lr]\ntargets: [loss]\nlog_features: [N, lr]\nextrapolates: [N]\n"
+    )
+    return tmp_path
+
+
+def law_file(folder, name, centre="-2.5 - 0.3 * (math.log10(p['N']) - 8)", lr_term=None):
+    """A law() file: the true law, with the optimum's centre (or the whole lr term) replaced."""
+    term = lr_term or f"0.1 * (math.log10(p['lr']) - ({centre})) ** 2"
+    path = folder / name
+    path.write_text(f"import math\n\ndef law(input_data, group):\n    return [{{'loss': 2 + 400 * p['N'] ** -0.3 + {term}}} for p in input_data]\n")
+    return path
+
+
+def optimize(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "sldbench.cli", "optimize", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def decided(law, task, at="N=1e9"):
+    completed = optimize(law, "--task", task / "task.yaml", "--minimize", "lr", "--at", at, "--json", cwd=task)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def test_the_true_law_finds_the_true_optimum_and_the_best_run(task):
+    found = decided(law_file(task, "true.py"), task)
+    assert found["optimum"]["lr"] == pytest.approx(10**-2.8, rel=1e-3)
+    assert found["predicted"] == pytest.approx(2 + 400 * 1e9**-0.3, rel=1e-9)
+    assert found["outside"] == {} and found["monotone"] == {}
+    assert found["runs_at_point"] == len(TEST_LOG_LRS)
+    assert found["nearest_run"] == found["best_run"] and found["nearest_run"]["lr"] == pytest.approx(10**-2.8)
+    assert found["nearest_loss"] == found["best_loss"] == pytest.approx(truth(1e9, 10**-2.8))
+    assert found["regret_percent"] == 0.0
+
+
+def test_a_fitted_law_decides_from_the_train_split_alone(task):
+    # a fit-and-predict law: the bowl's centre fitted as a + b log10 N on the train rows
+    program = textwrap.dedent('''
+        import numpy as np
+        from scipy.optimize import least_squares
+
+        def scaling_law_func(data_points, params):
+            X = np.asarray(data_points, dtype=float)
+            E, A, alpha, w, a, b = params
+            return E + A * X[:, 0] ** -alpha + w * (np.log10(X[:, 1]) - (a + b * (np.log10(X[:, 0]) - 8))) ** 2
+
+        def fit_scaling_law(data_points, loss_values):
+            X, y = np.asarray(data_points, dtype=float), np.asarray(loss_values, dtype=float).ravel()
+            fit = least_squares(lambda p: scaling_law_func(X, p) - y, [1.5, 300.0, 0.25, 0.05, -2.0, 0.0], x_scale="jac", max_nfev=20000)
+            return fit.x
+    ''')
+    path = task / "fitted.py"
+    path.write_text(program)
+    found = decided(path, task)
+    assert found["optimum"]["lr"] == pytest.approx(10**-2.8, rel=1e-2)
+    assert found["regret_percent"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_law_whose_optimum_does_not_move_pays_its_regret(task):
+    # the optimum kept at 10^-2.55 for every size: the nearest run at N = 1e9 is 10^-2.6, not the best 10^-2.8
+    found = decided(law_file(task, "fixed.py", centre="-2.55"), task)
+    assert found["optimum"]["lr"] == pytest.approx(10**-2.55, rel=1e-3)
+    assert found["nearest_run"]["lr"] == pytest.approx(10**-2.6)
+    expected = 100 * (truth(1e9, 10**-2.6) - truth(1e9, 10**-2.8)) / truth(1e9, 10**-2.8)
+    assert found["regret_percent"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_an_optimum_outside_the_fitted_range_says_how_far(task):
+    found = decided(law_file(task, "high.py", centre="-1.2"), task)
+    assert found["optimum"]["lr"] == pytest.approx(10**-1.2, rel=1e-3)
+    factor = 10**-1.2 / 10**-1.5
+    assert found["outside"]["lr"].startswith(f"{factor:.3g}x above the largest lr the law was fitted on")
+
+
+def test_a_monotone_law_has_no_optimum_rather_than_a_boundary_value(task):
+    found = decided(law_file(task, "monotone.py", lr_term="0.01 * math.log10(p['lr'])"), task)
+    assert found["optimum"] == {} and found["predicted"] is None
+    assert "toward smaller lr" in found["monotone"]["lr"]
+    text = optimize(task / "monotone.py", "--task", task / "task.yaml", "--minimize", "lr", "--at", "N=1e9", cwd=task)
+    assert text.returncode == 0 and "no optimum in lr: the law keeps improving toward smaller lr" in text.stdout
+
+
+def test_a_point_with_no_runs_is_decided_without_a_regret(task):
+    found = decided(law_file(task, "true.py"), task, at="N=3e9")
+    assert found["optimum"]["lr"] == pytest.approx(10 ** (-2.5 - 0.3 * (math.log10(3e9) - 8)), rel=1e-3)
+    assert found["runs_at_point"] == 0 and found["nearest_run"] is None and found["regret_percent"] is None
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--minimize", "momentum", "--at", "N=1e9"], "--minimize: 'momentum' is not a feature of the task moving_lr; its features are N, lr"),
+        (["--minimize", "lr", "--at", "N=big"], "--at: the value of N, 'big', is not a number"),
+        (["--minimize", "lr", "--at", "D=1e9"], "--at: 'D' is not a feature of the task moving_lr"),
+        (["--minimize", "lr", "--at", "lr=1e-3"], "--at gives lr, which --minimize optimizes"),
+        (["--minimize", "lr", "--at", ""], "--at: no value for N; every feature not minimized needs one (add N=VALUE)"),
+    ],
+    ids=["unknown-feature", "not-a-number", "unknown-fixed-feature", "both", "missing-value"],
+)  # fmt: skip
+def test_bad_input_ends_with_one_line_that_names_it(task, arguments, message):
+    completed = optimize(law_file(task, "true.py"), "--task", task / "task.yaml", *arguments, cwd=task)
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr == f"sldbench optimize: {completed.stderr.split(': ', 1)[1]}" and completed.stderr.count("\n") == 1
+    assert message in completed.stderr, completed.stderr
+
+
+def test_a_law_that_fails_to_fit_ends_with_one_line_that_names_it(task):
+    path = task / "broken.py"
+    path.write_text("def scaling_law_func(data_points, params):\n    return data_points[:, 0]\n\ndef fit_scaling_law(data_points, loss_values):\n    raise ValueError('no convergence')\n")
+    completed = optimize(path, "--task", task / "task.yaml", "--minimize", "lr", "--at", "N=1e9", cwd=task)
+    assert completed.returncode == 2 and completed.stderr.count("\n") == 1
+    assert "the law could not be fitted and run on the grid: exception: ValueError: no convergence" in completed.stderr
+    missing = optimize(task / "nowhere.py", "--task", task / "task.yaml", "--minimize", "lr", "--at", "N=1e9", cwd=task)
+    assert missing.returncode == 2 and "no file at" in missing.stderr and "nowhere.py" in missing.stderr
