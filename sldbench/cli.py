@@ -285,6 +285,43 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _select(args: argparse.Namespace, spec, program: str):
+    from .data import load_split
+    from .decisions.select import check_fraction, select_models
+    from .sandbox.local import IsolatedLocalSandbox, prove_policy
+
+    fraction = check_fraction(args.fraction)
+    train, test = load_split(spec, "train", args.data_dir), load_split(spec, "test", args.data_dir)
+    await prove_policy(args.isolation)
+    sandbox = IsolatedLocalSandbox(args.isolation)
+    try:
+        return await select_models(sandbox, program, spec, train, test, fraction, timeout=args.timeout)
+    finally:
+        sandbox.directory.cleanup()
+
+
+def _cmd_select(args: argparse.Namespace) -> int:
+    from .decisions.inputs import law_program
+    from .decisions.optimize import DecisionError
+    from .decisions.select import describe
+
+    try:
+        spec = _task_spec(args.task, args.allow_outside_paths)
+        program, label = law_program(args.law, spec, args.expert)
+        result = asyncio.run(_select(args, spec, program))
+    except (ValueError, DecisionError, _prerequisite_error()) as err:
+        print(f"sldbench select: {for_terminal(str(err))}", file=sys.stderr)
+        return 2
+    except _harness_error() as err:
+        print(f"sldbench select: the harness failed: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"task": spec.name, "law": label, **result.as_json()}))
+    else:
+        print(for_terminal(describe(result, label, spec)))
+    return 0
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from .sandbox.doctor import findings
 
@@ -401,6 +438,18 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--json", action="store_true", help="print one JSON object (optimum, predicted, nearest_run, nearest_loss, best_loss, regret_percent, ...)")
     _add_isolation(optimize)
     optimize.set_defaults(run=_cmd_optimize)
+
+    select = commands.add_parser("select", help="which model to fine-tune, chosen by a law fitted on a small subset of the data")
+    select.add_argument("law", nargs="?", default=None, help="the law: a Python file (either shape) or an Inspect log of a scored run; or --expert")
+    select.add_argument("--expert", action="store_true", help="use the task's expert law, refitted per pair")
+    select.add_argument("--task", required=True, help="sft, or a task spec of your own whose groups are written ('MODEL', 'DATASET')")
+    select.add_argument("--fraction", type=float, default=0.0625, help="share of the full data size the law is fitted on (default 0.0625, the paper's)")
+    select.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
+    select.add_argument("--timeout", type=float, default=600.0, help="wall seconds for the run of the law (default 600)")
+    select.add_argument("--allow-outside-paths", action="store_true", help="let a task spec file name files outside its own folder")
+    select.add_argument("--json", action="store_true", help="print one JSON object (rel_acc, pearson, per_dataset)")
+    _add_isolation(select)
+    select.set_defaults(run=_cmd_select)
 
     show_parser = commands.add_parser("show", help="the law each sample of an Inspect log was scored on, with its R²")
     show_parser.add_argument("logs", nargs="+", metavar="LOG", help="Inspect logs (.eval, .json) or folders of them")

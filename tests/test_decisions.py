@@ -148,3 +148,87 @@ def test_a_law_that_fails_to_fit_ends_with_one_line_that_names_it(task):
     assert "the law could not be fitted and run on the grid: exception: ValueError: no convergence" in completed.stderr
     missing = optimize(task / "nowhere.py", "--task", task / "task.yaml", "--minimize", "lr", "--at", "N=1e9", cwd=task)
     assert missing.returncode == 2 and "no file at" in missing.stderr and "nowhere.py" in missing.stderr
+
+
+# ------------------------------------------------------------------ sldbench select
+
+# loss = E + A size^-alpha per (model, dataset). On d1 the curves cross: m2 is lowest at 1/16 of the
+# full size (3200 of 51200) and highest at the full size, where m1 is best; on d2 the order never changes.
+PAIRS = {
+    ("m1", "d1"): (1.0, 10.0, 0.3), ("m2", "d1"): (1.5, 3.0, 0.3), ("m3", "d1"): (0.8, 30.0, 0.35),
+    ("m1", "d2"): (2.0, 5.0, 0.3), ("m2", "d2"): (2.2, 5.0, 0.3), ("m3", "d2"): (2.4, 5.0, 0.3),
+}  # fmt: skip
+FULL = 51200.0
+
+
+def pair_loss(pair, size):
+    E, A, alpha = PAIRS[pair]
+    return E + A * size**-alpha
+
+
+@pytest.fixture
+def pairs_task(tmp_path):
+    for name, sizes in (("train", [100.0 * 2**k for k in range(9)]), ("test", [FULL])):
+        rows = [(str(pair), size, pair_loss(pair, size)) for pair in PAIRS for size in sizes]
+        pd.DataFrame(rows, columns=["group", "size", "loss"]).to_csv(tmp_path / f"{name}.csv", index=False)
+    (tmp_path / "task.yaml").write_text(
+        "name: pairs\ndescription: fine-tuned loss of models on datasets by data size\n"
+        "train: train.csv\ntest: test.csv\nfeatures: [size]\ntargets: [loss]\ngroup: group\nlog_features: [size]\nextrapolates: [size]\n"
+    )
+    return tmp_path
+
+
+def select(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "sldbench.cli", "select", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def selected(law, task, *extra):
+    completed = select(law, "--task", task / "task.yaml", "--json", *extra, cwd=task)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def test_the_true_law_chooses_the_best_model_of_every_dataset(pairs_task):
+    table = {str(pair): constants for pair, constants in PAIRS.items()}
+    law = pairs_task / "true.py"
+    law.write_text(f"TABLE = {table!r}\n\ndef law(input_data, group):\n    E, A, alpha = TABLE[group]\n    return [{{'loss': E + A * p['size'] ** -alpha}} for p in input_data]\n")
+    found = selected(law, pairs_task)
+    assert found["rel_acc"] == 1.0 and found["pearson"] == pytest.approx(1.0)
+    assert {name: (d["chosen"], d["best"]) for name, d in found["per_dataset"].items()} == {"d1": ("m1", "m1"), "d2": ("m1", "m1")}
+    assert found["per_dataset"]["d1"]["actual"]["m3"] == pytest.approx(pair_loss(("m3", "d1"), FULL))
+
+
+def test_a_law_that_stops_at_the_budget_chooses_as_the_paper_scores_it(pairs_task):
+    # the loss at the largest size fitted on (SubTuning in Lin et al.): on d1 it picks m2, the worst model at full size
+    law = pairs_task / "last.py"
+    law.write_text(
+        "import numpy as np\n\ndef fit_scaling_law(data_points, loss_values):\n"
+        "    X = np.asarray(data_points, dtype=float)\n    return np.array([float(np.asarray(loss_values).ravel()[np.argmax(X[:, 0])])])\n\n"
+        "def scaling_law_func(data_points, params):\n    return np.full(len(np.asarray(data_points)), float(params[0]))\n"
+    )
+    found = selected(law, pairs_task)
+    d1, d2 = found["per_dataset"]["d1"], found["per_dataset"]["d2"]
+    assert (d1["chosen"], d1["best"], d1["rel_acc"]) == ("m2", "m1", 0.0)
+    assert (d2["chosen"], d2["rel_acc"]) == ("m1", 1.0)
+    budget = [pair_loss((m, "d1"), 3200.0) for m in ("m1", "m2", "m3")]
+    full = [pair_loss((m, "d1"), FULL) for m in ("m1", "m2", "m3")]
+    assert d1["pearson"] == pytest.approx(np.corrcoef(budget, full)[0, 1], rel=1e-9)
+    assert found["rel_acc"] == 0.5 and found["pearson"] == pytest.approx((d1["pearson"] + d2["pearson"]) / 2)
+    text = select(law, "--task", pairs_task / "task.yaml", cwd=pairs_task)
+    assert "d1: chose m2; best m1; RelAcc 0.0%" in text.stdout and "mean       RelAcc 50.0%" in text.stdout
+
+
+def test_select_says_what_is_wrong_in_one_line(pairs_task):
+    law = law_file(pairs_task, "any.py")
+    for extra, message in (
+        (["--fraction", "0"], "--fraction: 0 is not in (0, 1]"),
+        (["--fraction", "0.001"], "train run(s) of size at most 0.001 x 51200; a larger --fraction leaves more to fit on"),
+    ):
+        completed = select(law, "--task", pairs_task / "task.yaml", *extra, cwd=pairs_task)
+        assert completed.returncode == 2 and completed.stderr.count("\n") == 1 and message in completed.stderr, completed.stderr
+    for name in ("train", "test"):  # groups that name no pair
+        frame = pd.read_csv(pairs_task / f"{name}.csv")
+        frame["group"] = frame["group"].str.replace(r"\W", "", regex=True)
+        frame.to_csv(pairs_task / f"{name}.csv", index=False)
+    completed = select(law, "--task", pairs_task / "task.yaml", cwd=pairs_task)
+    assert completed.returncode == 2 and "names no (model, dataset) pair; write each group as ('MODEL', 'DATASET')" in completed.stderr

@@ -3,5 +3,8 @@
 - ``optimize``: where a law puts the optimum of some features (learning rate, batch size) at
   values of the others (a larger model on more tokens), judged against the task's runs there
   (``sldbench optimize``).
+- ``select``: which model to fine-tune, from a law fitted per (model, dataset) on a small share
+  of the data, scored by RelAcc and PearCorr as Lin et al. (ICML 2024) define them
+  (``sldbench select``).
 - ``inputs``: the law (a file, a logged law, the expert law) and the options, checked.
 """
