@@ -322,6 +322,50 @@ def _cmd_select(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _predict(args: argparse.Namespace, spec, program: str):
+    from .data import load_split
+    from .decisions.inputs import point
+    from .decisions.optimize import check_request
+    from .decisions.predict import check_level, predict_with_interval
+    from .sandbox.local import IsolatedLocalSandbox, prove_policy
+
+    check_level(args.level, args.resamples)
+    points = [point(text, "--at", spec) for text in args.at]
+    train = load_split(spec, "train", args.data_dir)
+    for values in points:
+        group, target = check_request(spec, [], values, train, args.group, args.target)
+    await prove_policy(args.isolation)
+    sandbox = IsolatedLocalSandbox(args.isolation)
+    try:
+        return await predict_with_interval(
+            sandbox, program, spec, train, points, group, target, args.level, args.resamples, args.seed, timeout=args.timeout
+        )
+    finally:
+        sandbox.directory.cleanup()
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .decisions.inputs import law_program
+    from .decisions.optimize import DecisionError
+    from .decisions.predict import describe
+
+    try:
+        spec = _task_spec(args.task, args.allow_outside_paths)
+        program, label = law_program(args.law, spec, args.expert)
+        result = asyncio.run(_predict(args, spec, program))
+    except (ValueError, DecisionError, _prerequisite_error()) as err:
+        print(f"sldbench predict: {for_terminal(str(err))}", file=sys.stderr)
+        return 2
+    except _harness_error() as err:
+        print(f"sldbench predict: the harness failed: {err}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"task": spec.name, "law": label, **result.as_json()}))
+    else:
+        print(for_terminal(describe(result, label, spec)))
+    return 0
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from .sandbox.doctor import findings
 
@@ -450,6 +494,23 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--json", action="store_true", help="print one JSON object (rel_acc, pearson, per_dataset)")
     _add_isolation(select)
     select.set_defaults(run=_cmd_select)
+
+    predict = commands.add_parser("predict", help="a law's prediction at new points, with an interval from refits on resampled runs")
+    predict.add_argument("law", nargs="?", default=None, help="the law: a Python file (either shape) or an Inspect log of a scored run; or --expert")
+    predict.add_argument("--expert", action="store_true", help="use the task's expert law, refitted on the train split")
+    predict.add_argument("--task", required=True, help=f"task name: {', '.join(TASKS)}, or a task spec file of your own")
+    predict.add_argument("--at", required=True, action="append", metavar="FEATURE=VALUE,...", help="a point: a value for every feature (repeat for more points)")
+    predict.add_argument("--group", default=None, help="the group whose train rows the law is fitted on (default: the only one)")
+    predict.add_argument("--target", default=None, help="the target to predict (default: the only one)")
+    predict.add_argument("--level", type=float, default=0.9, help="the interval's share of the refits (default 0.9)")
+    predict.add_argument("--resamples", type=int, default=100, help="refits on resampled runs (default 100: a count, the same on any machine)")
+    predict.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
+    predict.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
+    predict.add_argument("--timeout", type=float, default=600.0, help="wall seconds for each of the two runs of the law (default 600)")
+    predict.add_argument("--allow-outside-paths", action="store_true", help="let a task spec file name files outside its own folder")
+    predict.add_argument("--json", action="store_true", help="print one JSON object (points, predicted, low, high, constants, constants_low, constants_high)")
+    _add_isolation(predict)
+    predict.set_defaults(run=_cmd_predict)
 
     show_parser = commands.add_parser("show", help="the law each sample of an Inspect log was scored on, with its R²")
     show_parser.add_argument("logs", nargs="+", metavar="LOG", help="Inspect logs (.eval, .json) or folders of them")

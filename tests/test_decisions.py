@@ -232,3 +232,63 @@ def test_select_says_what_is_wrong_in_one_line(pairs_task):
         frame.to_csv(pairs_task / f"{name}.csv", index=False)
     completed = select(law, "--task", pairs_task / "task.yaml", cwd=pairs_task)
     assert completed.returncode == 2 and "names no (model, dataset) pair; write each group as ('MODEL', 'DATASET')" in completed.stderr
+
+
+# ----------------------------------------------------------------- sldbench predict
+
+FITTED_BOWL = textwrap.dedent('''
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    def scaling_law_func(data_points, params):
+        X = np.asarray(data_points, dtype=float)
+        E, A, alpha, w, a, b = params
+        return E + A * X[:, 0] ** -alpha + w * (np.log10(X[:, 1]) - (a + b * (np.log10(X[:, 0]) - 8))) ** 2
+
+    def fit_scaling_law(data_points, loss_values):
+        X, y = np.asarray(data_points, dtype=float), np.asarray(loss_values, dtype=float).ravel()
+        fit = least_squares(lambda p: scaling_law_func(X, p) - y, [1.5, 300.0, 0.25, 0.05, -2.0, 0.0], x_scale="jac", max_nfev=20000)
+        return fit.x
+''')
+
+
+def predicted(law, task, *extra):
+    completed = subprocess.run(
+        [sys.executable, "-m", "sldbench.cli", "predict", str(law), "--task", str(task / "task.yaml"), "--json", *extra],
+        capture_output=True, text=True, cwd=task, timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def test_a_law_of_fixed_constants_predicts_with_no_interval(task):
+    found = predicted(law_file(task, "true.py"), task, "--at", "N=1e9,lr=1e-3", "--at", "N=1e10,lr=1e-3")
+    expected = [truth(1e9, 1e-3), truth(1e10, 1e-3)]
+    assert found["predicted"] == pytest.approx(expected, rel=1e-12)
+    assert found["low"] == found["high"] == found["predicted"] and found["resamples"] == 0 and found["constants"] == []
+
+
+def test_noise_free_runs_give_an_interval_of_nothing_but_the_fit(task):
+    law = task / "fitted.py"
+    law.write_text(FITTED_BOWL)
+    found = predicted(law, task, "--at", "N=1e9,lr=1e-3", "--resamples", "5")
+    assert found["predicted"][0] == pytest.approx(truth(1e9, 1e-3), rel=1e-6)
+    assert found["high"][0] - found["low"][0] == pytest.approx(0, abs=1e-6)
+    assert found["constants"] == pytest.approx([2.0, 400.0, 0.3, 0.1, -2.5, -0.3], rel=1e-4)
+
+
+def test_noisy_runs_give_an_interval_around_the_truth_and_the_same_one_for_the_same_seed(task):
+    rng = np.random.default_rng(7)
+    frame = pd.read_csv(task / "train.csv")
+    frame["loss"] *= np.exp(rng.normal(0, 0.01, len(frame)))  # 1% noise, as real runs have
+    frame.to_csv(task / "train.csv", index=False)
+    law = task / "fitted.py"
+    law.write_text(FITTED_BOWL)
+    at = ["--at", "N=1e9,lr=1.585e-3", "--resamples", "40"]
+    found = predicted(law, task, *at)
+    low, high = found["low"][0], found["high"][0]
+    assert low < found["predicted"][0] < high and 0 < high - low < 0.2
+    assert low <= truth(1e9, 1.585e-3) <= high
+    assert all(lo <= c <= hi for c, lo, hi in zip(found["constants"], found["constants_low"], found["constants_high"]))
+    assert predicted(law, task, *at) == found  # a seed and a count: the same interval on any machine
+    assert predicted(law, task, *at, "--seed", "1")["low"] != found["low"]

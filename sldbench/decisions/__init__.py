@@ -6,5 +6,7 @@
 - ``select``: which model to fine-tune, from a law fitted per (model, dataset) on a small share
   of the data, scored by RelAcc and PearCorr as Lin et al. (ICML 2024) define them
   (``sldbench select``).
+- ``predict``: a law's prediction at new points with an interval from a residual bootstrap
+  that keeps the runs' design (``sldbench predict``).
 - ``inputs``: the law (a file, a logged law, the expert law) and the options, checked.
 """

@@ -1,0 +1,172 @@
+"""A law's prediction at new points, with an interval (``sldbench predict``).
+
+The interval comes from a residual bootstrap that keeps the runs' design: the law is fitted
+on the group's train rows; each run's residual is its ratio to the fitted value (log scale,
+where every target and prediction is positive; a difference otherwise); each of ``resamples``
+replicates keeps every run's features (its scale, its group) and gives it the fitted value
+times a residual drawn from the group's, and the law is refitted on it. The interval is the
+replicates' central ``level`` share of predictions at each point, and of each fitted constant:
+how far the law's answer moves when the noise of its runs is drawn again. All replicates fit
+in one sandboxed run (each a group of its own, so a fitting routine sees one replicate at a
+time), and a seed fixes the draws. A law with no fitting routine (``law()``) has nothing to
+refit: its interval is its value.
+
+Run it as::
+
+    sldbench predict LAW --task TASK --at N=7e10,D=1.4e12 [--at ...] [--level 0.9] [--resamples 100]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data import Split
+from ..specs import TaskSpec
+from .inputs import DecisionInputError
+from .optimize import DecisionError
+
+DEFAULT_RESAMPLES = 100
+DEFAULT_LEVEL = 0.9
+
+
+@dataclass
+class Prediction:
+    """Predictions at the points with their intervals, and the fitted constants' intervals.
+
+    Attributes
+    ----------
+    points : list of dict
+        The points, feature -> value.
+    predicted : list of float
+        The law fitted on the train rows, at each point.
+    low, high : list of float
+        The interval's ends at each point.
+    constants, constants_low, constants_high : list of float
+        The fitted vector and each entry's interval (empty for a ``law()``).
+    """
+
+    group: str
+    target: str
+    level: float
+    resamples: int
+    residuals: str  # "relative" or "absolute"
+    points: list[dict]
+    predicted: list[float]
+    low: list[float]
+    high: list[float]
+    constants: list[float]
+    constants_low: list[float]
+    constants_high: list[float]
+
+    def as_json(self) -> dict:
+        """The keys of ``sldbench predict --json``."""
+        return dict(vars(self))
+
+
+def check_level(level: float, resamples: int) -> None:
+    """`DecisionInputError` unless ``level`` is in (0, 1) and ``resamples`` at least 2."""
+    if not 0 < level < 1:
+        raise DecisionInputError(f"--level: {level:g} is not in (0, 1); e.g. 0.9 for a 90% interval")
+    if resamples < 2:
+        raise DecisionInputError(f"--resamples: {resamples} is too few; the interval needs at least 2 (default {DEFAULT_RESAMPLES})")
+
+
+async def predict_with_interval(
+    runner,
+    program: str,
+    spec: TaskSpec,
+    train: Split,
+    points: list[dict],
+    group: str,
+    target: str,
+    level: float = DEFAULT_LEVEL,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    timeout: float = 600.0,
+) -> Prediction:
+    """Fit ``program`` on ``group``'s train rows, predict ``points``, and bound both by a residual bootstrap.
+
+    Parameters
+    ----------
+    runner : SandboxEnvironment
+        Where the law runs (`sldbench.sandbox.host.run_program`).
+    program : str
+        The law, either submission shape.
+    spec : TaskSpec
+    train : Split
+    points : list of dict
+        Each a value for every feature.
+    group, target : str
+    level : float
+        The interval's share of the replicates (0.9: from the 5th to the 95th percentile).
+    resamples : int
+        Replicates (a count: the same seed gives the same interval on any machine).
+    seed : int
+    timeout : float
+        Wall seconds for each of the two runs.
+
+    Returns
+    -------
+    Prediction
+    """
+    from ..sandbox.host import Limits, run_program
+
+    X, Y = train.arrays(group)
+    column = spec.targets.index(target)
+    P = np.array([[point[name] for name in spec.features] for point in points], dtype=float)
+    first = await run_program(runner, program, spec, predict={group: np.vstack([X, P])}, fit={group: (X, Y)}, limits=Limits(timeout=timeout))
+    if not first.ok:
+        raise DecisionError(f"the law could not be fitted and run: {first.kind}: {first.error}")
+    fitted, predicted = first.predictions[group][: len(X)], first.predictions[group][len(X) :, column]
+    constants = [float(v) for v in first.params.get(group, [])] if first.shape == "fit_predict" else []
+    relative = bool(np.all(Y > 0) and np.all(fitted > 0))
+    residuals = np.log(Y / fitted) if relative else Y - fitted
+    rng = np.random.default_rng(seed)
+    replicates = {}
+    for b in range(resamples if first.shape == "fit_predict" else 0):
+        drawn = residuals[rng.integers(0, len(X), size=len(X))]
+        replicates[f"replicate {b}"] = (X, fitted * np.exp(drawn) if relative else fitted + drawn)
+    low, high = predicted.copy(), predicted.copy()
+    constants_low, constants_high = list(constants), list(constants)
+    if replicates:
+        again = await run_program(runner, program, spec, predict={name: P for name in replicates}, fit=replicates, limits=Limits(timeout=timeout))
+        if not again.ok:
+            raise DecisionError(f"the law could not be refitted on the resampled runs: {again.kind}: {again.error}")
+        tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+        values = np.array([again.predictions[name][:, column] for name in replicates])
+        low, high = np.percentile(values, tails, axis=0)
+        vectors = [np.asarray(again.params[name], dtype=float) for name in replicates]
+        if all(len(vector) == len(constants) for vector in vectors):
+            constants_low, constants_high = (list(map(float, row)) for row in np.percentile(np.array(vectors), tails, axis=0))
+    return Prediction(
+        group=group,
+        target=target,
+        level=level,
+        resamples=len(replicates),
+        residuals="relative" if relative else "absolute",
+        points=points,
+        predicted=[float(v) for v in predicted],
+        low=[float(v) for v in low],
+        high=[float(v) for v in high],
+        constants=constants,
+        constants_low=constants_low,
+        constants_high=constants_high,
+    )
+
+
+def describe(prediction: Prediction, law: str, spec: TaskSpec) -> str:
+    """The predictions and intervals as lines for a terminal."""
+    share = f"{100 * prediction.level:g}%"
+    lines = [f"task       {spec.name} (group {prediction.group}, predicting {prediction.target})", f"law        {law}"]
+    if prediction.resamples:
+        lines.append(f"interval   {share}, from {prediction.resamples} refits on the runs with their {prediction.residuals} residuals drawn again")
+    else:
+        lines.append("interval   none: the law has no fitting routine to refit (a law() of fixed constants)")
+    for point, value, low, high in zip(prediction.points, prediction.predicted, prediction.low, prediction.high):
+        where = ", ".join(f"{name}={v:.4g}" for name, v in point.items())
+        lines.append(f"at {where}: {value:.6g}  [{low:.6g}, {high:.6g}]")
+    for index, (value, low, high) in enumerate(zip(prediction.constants, prediction.constants_low, prediction.constants_high)):
+        lines.append(f"constant {index}: {value:.6g}  [{low:.6g}, {high:.6g}]")
+    return "\n".join(lines)
