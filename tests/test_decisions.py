@@ -292,3 +292,29 @@ def test_noisy_runs_give_an_interval_around_the_truth_and_the_same_one_for_the_s
     assert all(lo <= c <= hi for c, lo, hi in zip(found["constants"], found["constants_low"], found["constants_high"]))
     assert predicted(law, task, *at) == found  # a seed and a count: the same interval on any machine
     assert predicted(law, task, *at, "--seed", "1")["low"] != found["low"]
+
+
+# ------------------------------------------------- the paper's applications, in the law dialog
+
+
+@pytest.mark.parametrize("task", ["lr_bsz", "sft"])
+def test_the_law_dialog_shows_the_decision_of_the_expert_law(task, data_dir):
+    import re
+
+    from sldbench.laws.expert import refit_program
+    from sldbench.report.leaderboard import law_decision
+
+    run = pd.Series({"task": task, "data_dir": str(data_dir), "spec_file": ""})
+    text = law_decision(run, refit_program(task))
+    if task == "lr_bsz":
+        found = re.fullmatch(
+            r"Decision \(1B model, 100B tokens\): lr ([\d.e-]+), batch size ([\d.e+]+); nearest run's loss ([\d.]+), "
+            r"best run's ([\d.]+): regret ([\d.]+)% \(the paper's SLDAgent law: 0.067%\)", text)  # fmt: skip
+        assert found, text
+        nearest, best, regret = (float(found.group(i)) for i in (3, 4, 5))
+        assert best == 2.0762 and nearest > best  # the grid's best run; the refitted expert law misses it
+        assert regret == pytest.approx(100 * (nearest - best) / best, abs=5e-4)
+    else:
+        assert text.startswith("Decision (model to fine-tune, from 6.25% of the data): flan: ")
+        assert re.search(r"RelAcc [\d.]+%, PearCorr -?[\d.]+% \(the paper's SLDAgent law: 100%, 87.7%\)$", text), text
+    assert law_decision(pd.Series({"task": "parallel", "data_dir": str(data_dir), "spec_file": ""}), refit_program("parallel")) == ""

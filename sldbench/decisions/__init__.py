@@ -8,5 +8,7 @@
   (``sldbench select``).
 - ``predict``: a law's prediction at new points with an interval from a residual bootstrap
   that keeps the runs' design (``sldbench predict``).
+- ``paper``: the paper's two applications on lr_bsz and sft as one line each, for the
+  leaderboard's law dialog.
 - ``inputs``: the law (a file, a logged law, the expert law) and the options, checked.
 """

@@ -44,6 +44,7 @@ class Law:
     plot: str = ""  # a PNG data URI
     problem: str = ""  # why there is no plot
     transcript: str = ""  # link into the bundled log viewer
+    decision: str = ""  # what the law decides in the paper's application of its task (lr_bsz, sft)
 
 
 def _finite(value: float) -> float | None:
@@ -311,6 +312,9 @@ BOARD_SCRIPT = r"""
     dialog.querySelector('code').textContent = law.source || '(the log holds no program)';
     const explanation = dialog.querySelector('.explanation');
     explanation.textContent = law.explanation || 'The agent left no explanation.';
+    const decision = dialog.querySelector('.decision');
+    decision.textContent = law.decision || '';
+    decision.hidden = !law.decision;
     const link = dialog.querySelector('a.transcript');
     if (law.transcript) { link.href = law.transcript; link.hidden = false; } else { link.hidden = true; }
     dialog.showModal();
@@ -363,7 +367,7 @@ def board_html(data: dict) -> str:
         "or the numbers in a pre-fitted law's source. A task an entry never ran is empty.</p>\n"
         f"{_versus_table(data)}\n</section>\n"
         "<dialog id='law'><header><h3></h3><button class='close' aria-label='close'>close</button></header>"
-        "<p class='meta note'></p><img hidden><p class='problem note'></p>"
+        "<p class='meta note'></p><p class='decision' hidden></p><img hidden><p class='problem note'></p>"
         "<p><a class='transcript' hidden>open the transcript (serve this folder, e.g. python -m http.server)</a></p>"
         "<h4>Source that was scored</h4><pre><code></code></pre><h4>The agent's explanation</h4><div class='explanation'></div></dialog>\n"
         f"<script id='board-data' type='application/json'>{payload}</script>\n<script>{BOARD_SCRIPT}</script>\n"

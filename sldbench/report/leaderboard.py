@@ -14,6 +14,7 @@ nothing from the network):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 import re
@@ -160,6 +161,30 @@ def plot_file(task: str) -> str:
     return "law_" + re.sub(r"[^A-Za-z0-9_-]", "_", task) + ".png"
 
 
+def law_decision(run: pd.Series, program: str, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT, isolation: str = "auto") -> str:
+    """What a logged run's law decides in the paper's application of its task (lr_bsz, sft); "" for other tasks."""
+    from ..decisions.paper import TASKS, paper_decision
+    from ..sandbox.local import IsolatedLocalSandbox
+
+    if run["task"] not in TASKS or run.get("spec_file"):
+        return ""
+    spec = get_spec(run["task"])
+    try:
+        train = load_split(spec, "train", data_dir or run["data_dir"] or None)
+        test = load_split(spec, "test", data_dir or run["data_dir"] or None)
+    except DataError as err:
+        return f"Decision: data not available: {err}"
+
+    async def decide() -> str:
+        sandbox = IsolatedLocalSandbox(isolation)
+        try:
+            return await paper_decision(sandbox, program, spec, train, test, timeout)
+        finally:
+            sandbox.directory.cleanup()
+
+    return asyncio.run(decide())
+
+
 def write_leaderboard(
     report: Report, out: str | Path, data_dir: str | None = None, timeout: float = DEFAULT_TIMEOUT, transcripts: bool = True,
     isolation: str = "auto",
@@ -211,6 +236,7 @@ def write_leaderboard(
             pngs[key] = plot
             law.plot = _data_uri(plot.png) if plot.png else ""
             law.problem = plot.problem
+            law.decision = law_decision(run, law.source, data_dir, timeout, isolation)
         else:
             law.problem = "the log holds no program for this run"
         if run["source"] in viewer_names:
