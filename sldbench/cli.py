@@ -207,7 +207,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             print(f"searching for a law of {args.target} in {data} ({args.budget} proposals{', model ' + args.model if args.model else ', no model'}) ...", file=sys.stderr)
         found = discover(
             spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json, isolation=args.isolation,
-            allow_outside_paths=True,  # the spec holds the paths given on this command line
+            allow_outside_paths=True, intervals=args.intervals,  # the spec holds the paths given on this command line
         )  # fmt: skip
     except (SpecError, _data_error(), _prerequisite_error()) as err:
         print(f"sldbench discover: {err}", file=sys.stderr)
@@ -463,8 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--budget", type=int, default=50, help="proposals the search evaluates (default 50: a count, the same on any machine)")
     discover.add_argument("--model", default=None, help="an Inspect model for SLDAgent (default: the symbolic search, no model)")
     discover.add_argument("--seed", type=int, default=42, help="seed of the search (default 42): for the symbolic search, the same seed and budget give the same law")
+    discover.add_argument(
+        "--intervals", type=int, default=20, metavar="N",
+        help="refits per group on the runs with their residuals drawn again, bounding each constant (default 20; 0: none)",
+    )  # fmt: skip
     discover.add_argument("--out", default=None, help="folder for the spec, the log and the plot (default: DATA-discovery)")
-    discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, r2, r2_raw, baselines, log, plot, spec_file)")
+    discover.add_argument("--json", action="store_true", help="print one JSON object (formula, program, constants, intervals, r2, r2_raw, baselines, log, plot, spec_file)")
     _add_isolation(discover)
     discover.set_defaults(run=_cmd_discover)
 

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .data import load_split
 from .laws import read_law
 from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
@@ -45,6 +47,9 @@ class Discovery:
     plot : str
         The PNG of the law against the data ("" when it could not be drawn; see ``plot_problem``).
     spec_file : str
+    intervals : dict of str to dict of str to list of float
+        Per group, each named constant's interval (``[low, high]``, `INTERVAL_LEVEL`) from refits on the
+        runs with their residuals drawn again (`sldbench.decisions.predict`); ``interval_note`` says how many.
     """
 
     formula: str
@@ -59,11 +64,14 @@ class Discovery:
     spec_file: str = ""
     explanation: str = ""
     extra: dict = field(default_factory=dict)
+    intervals: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    interval_note: str = ""
 
     def as_json(self) -> dict:
         return {
             "formula": self.formula, "program": self.program, "constants": self.constants, "r2": self.r2, "r2_raw": self.r2_raw,
             "baselines": self.baselines, "log": self.log, "plot": self.plot, "spec_file": self.spec_file,
+            "intervals": self.intervals,
         }  # fmt: skip
 
 
@@ -182,6 +190,32 @@ def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
     return law.constant_names(spec.targets) if law is not None else None
 
 
+INTERVAL_LEVEL = 0.9
+INTERVAL_RESAMPLES = 20  # refits per group: a count, so the intervals are the same on any machine
+INTERVAL_REFITS = 200  # refits in all: a task of many groups gets fewer per group (never fewer than 5)
+
+
+async def _constant_intervals(spec: TaskSpec, program: str, train, isolation: str, resamples: int, seed: int) -> dict:
+    """Per group, each named constant's interval from `INTERVAL_RESAMPLES` refits on resampled runs."""
+    from .decisions.predict import constant_intervals, refit_on_resampled_runs
+    from .sandbox.local import IsolatedLocalSandbox
+
+    names = constant_names(program, spec)
+    fit = {group: train.arrays(group) for group in train.groups}
+    points = {group: np.empty((0, len(spec.features))) for group in train.groups}
+    sandbox = IsolatedLocalSandbox(isolation)
+    try:
+        first, refits = await refit_on_resampled_runs(sandbox, program, spec, fit, points, resamples, seed)
+    finally:
+        sandbox.directory.cleanup()
+    bounds = constant_intervals(first, refits, INTERVAL_LEVEL)
+    return {
+        group: {name: list(bound) for name, bound in zip(names, group_bounds)}
+        for group, group_bounds in bounds.items()
+        if names and len(names) == len(group_bounds)
+    }
+
+
 async def _score(spec: TaskSpec, program: str, isolation: str) -> float:
     from .sandbox.local import IsolatedLocalSandbox
     from .scorer import score_program
@@ -210,7 +244,7 @@ def _first_line(message: str) -> str:
 def discover(
     spec_file: Path, iterations: int = 50, model: str | None = None, seed: int = 42, log_dir: Path | None = None,
     progress: bool = True, plot: Path | None = None, allow_outside_paths: bool = False, isolation: str = "auto",
-    checkpoint: Path | None = None,
+    checkpoint: Path | None = None, intervals: int = INTERVAL_RESAMPLES,
 ) -> Discovery:  # fmt: skip
     """Run SLDAgent on a task spec and describe what it found (see `Discovery`).
 
@@ -238,6 +272,8 @@ def discover(
     checkpoint : Path, optional
         JSON file the search writes after every wave (every candidate and its score); an
         existing one is resumed, so an interrupted search loses nothing.
+    intervals : int
+        Refits per group on resampled runs that bound each constant (0: none).
 
     Returns
     -------
@@ -245,6 +281,7 @@ def discover(
     """
     from inspect_ai import eval as inspect_eval
 
+    from .decisions.optimize import DecisionError
     from .report.plots import draw_law
     from .solvers import sldagent
     from .tasks import sldbench_task
@@ -280,6 +317,14 @@ def discover(
         spec_file=str(spec_file),
         explanation=score.explanation or "",
     )
+    if intervals:
+        intervals = max(5, min(intervals, INTERVAL_REFITS // max(len(train.groups), 1)))
+        _stage(progress, f"bounding the constants ({intervals} refits per group on the runs with their residuals drawn again) ...")
+        try:
+            found.intervals = asyncio.run(_constant_intervals(spec, program, train, isolation, intervals, seed))
+            found.interval_note = f"{INTERVAL_LEVEL:.0%} intervals from {intervals} refits per group on the runs with their residuals drawn again"
+        except DecisionError as err:
+            found.interval_note = f"no intervals: {err}"
     _stage(progress, "drawing the plot ...")
     picture = draw_law(spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}", isolation=isolation)
     if picture.png:
@@ -298,6 +343,13 @@ def render(found: Discovery) -> str:
     if found.constants:
         lines.append("\nConstants per group:")
         lines += constant_lines(found.constants)
+    if found.intervals:
+        lines.append(f"\nConstants' {found.interval_note}:")
+        width = max(len(str(group)) for group in found.intervals)
+        for group, bounds in found.intervals.items():
+            lines.append(f"    {str(group):<{width}}  " + "  ".join(f"{name} [{low:.4g}, {high:.4g}]" for name, (low, high) in bounds.items()))
+    elif found.interval_note:
+        lines.append(f"\nConstants' intervals: {found.interval_note}")
     lines.append("\nHeld-out R² (the rows the holdout rule set aside):")
     for name, value in {"discovered law": found.r2_raw, **found.baselines}.items():
         lines.append(f"    {name:<16} {_r2(value)}")

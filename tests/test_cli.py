@@ -229,6 +229,16 @@ def test_discover_says_which_stage_it_is_in(tmp_path):
     assert found.returncode == 0, found.stderr[-2000:]
     progress = found.stderr.replace("\r", "\n")
     assert "(law grammar)" in progress and "3/3  best validation R^2" in progress
-    stages = ["choosing the law to submit, then scoring it on the held-out rows", "scoring the baselines", "drawing the plot"]
+    stages = [
+        "choosing the law to submit, then scoring it on the held-out rows", "scoring the baselines",
+        "bounding the constants (20 refits per group on the runs with their residuals drawn again)", "drawing the plot",
+    ]  # fmt: skip
     assert [progress.index(stage) for stage in stages] == sorted(progress.index(stage) for stage in stages)
     assert "Law (one form for every group):" in found.stdout and "Plot: " in found.stdout
+    # every constant of every group is bounded, by name, after the constants themselves
+    constants = found.stdout.split("Constants per group:\n")[1].split("\n\n")[0].splitlines()
+    bounded = found.stdout.split("Constants' 90% intervals from 20 refits per group on the runs with their residuals drawn again:\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split()[0] for line in bounded] == [line.split()[0] for line in constants] == ["dense", "moe"]
+    for value_line, bound_line in zip(constants, bounded):
+        names = [item.split("=")[0] for item in value_line.split()[1:]]
+        assert [item for item in bound_line.split()[1:] if not item.startswith("[") and not item.endswith("]")] == names

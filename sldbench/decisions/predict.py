@@ -111,40 +111,26 @@ async def predict_with_interval(
     -------
     Prediction
     """
-    from ..sandbox.host import Limits, run_program
-
-    X, Y = train.arrays(group)
+    X, _ = train.arrays(group)
     column = spec.targets.index(target)
     P = np.array([[point[name] for name in spec.features] for point in points], dtype=float)
-    first = await run_program(runner, program, spec, predict={group: np.vstack([X, P])}, fit={group: (X, Y)}, limits=Limits(timeout=timeout))
-    if not first.ok:
-        raise DecisionError(f"the law could not be fitted and run: {first.kind}: {first.error}")
-    fitted, predicted = first.predictions[group][: len(X)], first.predictions[group][len(X) :, column]
+    first, refits = await refit_on_resampled_runs(runner, program, spec, {group: train.arrays(group)}, {group: P}, resamples, seed, timeout)
+    predicted = first.predictions[group][len(X) :, column]
     constants = [float(v) for v in first.params.get(group, [])] if first.shape == "fit_predict" else []
-    relative = bool(np.all(Y > 0) and np.all(fitted > 0))
-    residuals = np.log(Y / fitted) if relative else Y - fitted
-    rng = np.random.default_rng(seed)
-    replicates = {}
-    for b in range(resamples if first.shape == "fit_predict" else 0):
-        drawn = residuals[rng.integers(0, len(X), size=len(X))]
-        replicates[f"replicate {b}"] = (X, fitted * np.exp(drawn) if relative else fitted + drawn)
     low, high = predicted.copy(), predicted.copy()
     constants_low, constants_high = list(constants), list(constants)
-    if replicates:
-        again = await run_program(runner, program, spec, predict={name: P for name in replicates}, fit=replicates, limits=Limits(timeout=timeout))
-        if not again.ok:
-            raise DecisionError(f"the law could not be refitted on the resampled runs: {again.kind}: {again.error}")
-        tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
-        values = np.array([again.predictions[name][:, column] for name in replicates])
-        low, high = np.percentile(values, tails, axis=0)
-        vectors = [np.asarray(again.params[name], dtype=float) for name in replicates]
-        if all(len(vector) == len(constants) for vector in vectors):
-            constants_low, constants_high = (list(map(float, row)) for row in np.percentile(np.array(vectors), tails, axis=0))
+    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    if refits:
+        low, high = np.percentile(np.array([prediction[:, column] for prediction in refits[group].predictions]), tails, axis=0)
+        bounds = constant_intervals(first, refits, level).get(group)
+        if bounds:
+            constants_low, constants_high = [low_ for low_, _ in bounds], [high_ for _, high_ in bounds]
+    relative = refits[group].relative if refits else True
     return Prediction(
         group=group,
         target=target,
         level=level,
-        resamples=len(replicates),
+        resamples=len(refits[group].predictions) if refits else 0,
         residuals="relative" if relative else "absolute",
         points=points,
         predicted=[float(v) for v in predicted],
@@ -154,6 +140,80 @@ async def predict_with_interval(
         constants_low=constants_low,
         constants_high=constants_high,
     )
+
+
+@dataclass
+class Refits:
+    """The refits of one group: each replicate's predictions and fitted vector, and how residuals were drawn."""
+
+    predictions: list[np.ndarray]
+    params: list[np.ndarray]
+    relative: bool
+
+
+async def refit_on_resampled_runs(runner, program: str, spec: TaskSpec, fit: dict, points: dict, resamples: int, seed: int = 0, timeout: float = 600.0):
+    """Fit ``program`` on every group of ``fit`` and predict its train rows and ``points``; then refit it on
+    ``resamples`` replicates per group, each the group's runs with their residuals drawn again.
+
+    Parameters
+    ----------
+    runner : SandboxEnvironment
+    program : str
+    spec : TaskSpec
+    fit : dict of str to (ndarray, ndarray)
+        Each group's train rows.
+    points : dict of str to ndarray
+        Points to predict per group (may have no rows).
+    resamples : int
+    seed : int
+    timeout : float
+        Wall seconds for each of the two runs.
+
+    Returns
+    -------
+    tuple of (RunResult, dict of str to Refits)
+        The fit on the runs themselves (predictions: the train rows, then the points), and each group's
+        refits (none for a ``law()``, which has nothing to refit).
+    """
+    from ..sandbox.host import Limits, run_program
+
+    predict = {group: np.vstack([X, points[group]]) for group, (X, _) in fit.items()}
+    first = await run_program(runner, program, spec, predict=predict, fit=fit, limits=Limits(timeout=timeout))
+    if not first.ok:
+        raise DecisionError(f"the law could not be fitted and run: {first.kind}: {first.error}")
+    if first.shape != "fit_predict" or resamples < 1:
+        return first, {}
+    rng = np.random.default_rng(seed)
+    replicates, owners, relative = {}, {}, {}
+    for group, (X, Y) in fit.items():
+        fitted = first.predictions[group][: len(X)]
+        relative[group] = bool(np.all(Y > 0) and np.all(fitted > 0))
+        residuals = np.log(Y / fitted) if relative[group] else Y - fitted
+        for b in range(resamples):
+            drawn = residuals[rng.integers(0, len(X), size=len(X))]
+            name = f"{group} replicate {b}"
+            replicates[name] = (X, fitted * np.exp(drawn) if relative[group] else fitted + drawn)
+            owners[name] = group
+    again = await run_program(runner, program, spec, predict={name: points[owners[name]] for name in replicates}, fit=replicates, limits=Limits(timeout=timeout))
+    if not again.ok:
+        raise DecisionError(f"the law could not be refitted on the resampled runs: {again.kind}: {again.error}")
+    refits = {group: Refits([], [], relative[group]) for group in fit}
+    for name, group in owners.items():
+        refits[group].predictions.append(again.predictions[name])
+        refits[group].params.append(np.asarray(again.params.get(name, []), dtype=float))
+    return first, refits
+
+
+def constant_intervals(first, refits: dict, level: float) -> dict[str, list[tuple[float, float]]]:
+    """Each group's fitted constants' intervals, from `refit_on_resampled_runs` (groups whose refits disagree in size are left out)."""
+    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    bounds = {}
+    for group, found in refits.items():
+        size = len(first.params.get(group, []))
+        if size and found.params and all(len(vector) == size for vector in found.params):
+            low, high = np.percentile(np.array(found.params), tails, axis=0)
+            bounds[group] = [(float(a), float(b)) for a, b in zip(low, high)]
+    return bounds
 
 
 def describe(prediction: Prediction, law: str, spec: TaskSpec) -> str:
