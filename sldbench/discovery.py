@@ -326,7 +326,10 @@ def discover(
         except DecisionError as err:
             found.interval_note = f"no intervals: {err}"
     _stage(progress, "drawing the plot ...")
-    picture = draw_law(spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}", isolation=isolation)
+    picture = draw_law(
+        spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}",
+        isolation=isolation, band_refits=intervals, band_level=INTERVAL_LEVEL,
+    )  # fmt: skip
     if picture.png:
         target = plot or spec_file.parent / "law.png"
         target.write_bytes(picture.png)

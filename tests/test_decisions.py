@@ -318,3 +318,21 @@ def test_the_law_dialog_shows_the_decision_of_the_expert_law(task, data_dir):
         assert text.startswith("Decision (model to fine-tune, from 6.25% of the data): flan: ")
         assert re.search(r"RelAcc [\d.]+%, PearCorr -?[\d.]+% \(the paper's SLDAgent law: 100%, 87.7%\)$", text), text
     assert law_decision(pd.Series({"task": "parallel", "data_dir": str(data_dir), "spec_file": ""}), refit_program("parallel")) == ""
+
+
+def test_a_law_plot_draws_the_band_of_the_refits(task):
+    import asyncio
+
+    from sldbench.report.plots import _bands, draw_law, plot_series
+    from sldbench.specs import load_spec_file
+
+    train, test = pd.read_csv(task / "train.csv"), pd.read_csv(task / "test.csv")
+    train["loss"] *= np.exp(np.random.default_rng(3).normal(0, 0.01, len(train)))
+    train["group"] = test["group"] = "all_data"
+    spec = load_spec_file(str(task / "task.yaml"))
+    series = plot_series(spec, train, test)
+    asyncio.run(_bands(spec, FITTED_BOWL, train, series, 8, 0.9, "auto"))
+    assert series and all(s.band is not None and len(s.band[0]) == len(s.grid) for s in series)
+    assert all(np.all(s.band[0] <= s.band[1]) and np.any(s.band[0] < s.band[1]) for s in series)
+    picture = draw_law(spec, FITTED_BOWL, "fit_predict", train, test, "moving_lr", band_refits=8)
+    assert picture.png.startswith(b"\x89PNG") and not picture.problem

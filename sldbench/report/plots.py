@@ -71,6 +71,7 @@ class Series:
     grid: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
     curve: np.ndarray = field(default_factory=lambda: np.empty(0))
     of: int = 1  # how many series its group has (the plot shows up to MAX_SERIES of them)
+    band: tuple[np.ndarray, np.ndarray] | None = None  # the curve's interval (low, high) from refits, when drawn
 
 
 @dataclass
@@ -241,14 +242,41 @@ async def _predict(spec: TaskSpec, program: str, shape: str, train, test, series
     return result, slices
 
 
+async def _bands(spec: TaskSpec, program: str, train: pd.DataFrame, series: list[Series], refits: int, level: float, isolation: str) -> None:
+    """Set each series' ``band``: the central ``level`` share of the law refitted ``refits`` times on resampled runs."""
+    from ..decisions.predict import refit_on_resampled_runs
+    from ..sandbox.local import IsolatedLocalSandbox
+
+    fit, points = {}, {}
+    for group in sorted({s.group for s in series}):
+        rows = train[train["group"].astype(str) == group]
+        if len(rows):
+            fit[group] = (rows[list(spec.features)].to_numpy(dtype=float), rows[list(spec.targets)].to_numpy(dtype=float))
+            points[group] = np.concatenate([s.grid for s in series if s.group == group])
+    sandbox = IsolatedLocalSandbox(isolation)
+    try:
+        _, found = await refit_on_resampled_runs(sandbox, program, spec, fit, points, refits)
+    finally:
+        sandbox.directory.cleanup()
+    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    for group, group_refits in found.items():
+        low, high = np.percentile(np.array([prediction[:, 0] for prediction in group_refits.predictions]), tails, axis=0)
+        start = 0
+        for s in (s for s in series if s.group == group):
+            s.band = (low[start : start + len(s.grid)], high[start : start + len(s.grid)])
+            start += len(s.grid)
+
+
 def draw_law(
     spec: TaskSpec, program: str, shape: str, train: pd.DataFrame, test: pd.DataFrame, title: str, timeout: float = DEFAULT_TIMEOUT,
-    isolation: str = "auto",
+    isolation: str = "auto", band_refits: int = 0, band_level: float = 0.9,
 ) -> LawPlot:  # fmt: skip
     """Plot ``program`` (fitted on ``train`` where it is fit-and-predict) against the train and held-out points.
 
-    The law runs in the local sandbox through the scorer's runner. Returns a `LawPlot`
-    with ``png``, or ``problem`` saying why the law could not be drawn.
+    The law runs in the local sandbox through the scorer's runner. With ``band_refits``, each
+    curve gets the band of the law refitted that many times on its group's runs with their
+    residuals drawn again (`sldbench.decisions.predict`), its central ``band_level`` share.
+    Returns a `LawPlot` with ``png``, or ``problem`` saying why the law could not be drawn.
     """
     # A law may be undefined off its data (NaN on part of a wide grid): narrow the curves, then drop them.
     for span in ("group", "series", None):
@@ -271,6 +299,13 @@ def draw_law(
                 block = 2 + grid_index.get(group, 0)
                 grid_index[group] = grid_index.get(group, 0) + 1
                 s.curve = prediction[bounds[block] : bounds[block + 1], 0]
+    if band_refits and series and shape != "law":
+        from ..decisions.optimize import DecisionError
+
+        try:
+            asyncio.run(_bands(spec, program, train, series, band_refits, band_level, isolation))
+        except DecisionError:
+            pass  # a law that cannot be refitted on resampled runs is drawn without its band
     both = pd.concat([train, test])
     png = _draw_law(spec, title, series, {k: np.concatenate(v) for k, v in observed.items()}, {k: np.concatenate(v) for k, v in predicted.items()}, both)
     return LawPlot(spec.name, title, png=png)
@@ -301,12 +336,16 @@ def _draw_law(spec: TaskSpec, title: str, series: list[Series], observed: dict, 
         in_group = [s for s in series if s.group == group]
         for colour, s in zip(COLOURS, in_group):
             axis.plot(s.grid[:, spec.features.index(x_name)], s.curve, color=colour, linewidth=1.6, label=s.label)
+            if s.band is not None:
+                axis.fill_between(s.grid[:, spec.features.index(x_name)], *s.band, color=colour, alpha=0.18, linewidth=0)
             if len(s.train):
                 axis.scatter(s.train[x_name], s.train[target], color=colour, s=22, marker="o", alpha=0.85)
             if len(s.test):
                 axis.scatter(s.test[x_name], s.test[target], facecolors="none", edgecolors=colour, s=60, marker="^", linewidths=1.6)
         axis.scatter([], [], color="gray", marker="o", s=22, label="train points")
         axis.scatter([], [], facecolors="none", edgecolors="gray", marker="^", s=60, label="held-out points")
+        if any(s.band is not None for s in in_group):
+            axis.fill_between([], [], [], color="gray", alpha=0.18, label="band: refits on resampled runs")
         if log_scale:
             axis.set_xscale("log")
         axis.set_xlabel(x_name, fontsize=8 if small else 10)
