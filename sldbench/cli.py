@@ -246,124 +246,93 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _optimize(args: argparse.Namespace, spec, program: str):
+def _optimize(args: argparse.Namespace, spec):
+    """Check ``sldbench optimize``'s options; return how to decide in a sandbox, and how to describe the result."""
     from .data import load_split
     from .decisions.inputs import feature_list, point
-    from .decisions.optimize import check_request, find_optimum
-    from .sandbox.local import IsolatedLocalSandbox, prove_policy
+    from .decisions.optimize import check_request, describe, find_optimum
 
     minimize, at = feature_list(args.minimize, "--minimize", spec), point(args.at, "--at", spec)
     train = load_split(spec, "train", args.data_dir)
     group, target = check_request(spec, minimize, at, train, args.group, args.target)
     runs = [train, load_split(spec, "test", args.data_dir)]  # they judge the decision; the law sees train alone
-    await prove_policy(args.isolation)
-    sandbox = IsolatedLocalSandbox(args.isolation)
-    try:
-        return await find_optimum(sandbox, program, spec, train, runs, minimize, at, group, target, timeout=args.timeout)
-    finally:
-        sandbox.directory.cleanup()
+    return lambda sandbox, program: find_optimum(sandbox, program, spec, train, runs, minimize, at, group, target, timeout=args.timeout), describe
 
 
-def _cmd_optimize(args: argparse.Namespace) -> int:
-    from .decisions.inputs import law_program
-    from .decisions.optimize import DecisionError, describe
-
-    try:
-        spec = _task_spec(args.task, args.allow_outside_paths)
-        program, label = law_program(args.law, spec, args.expert)
-        result = asyncio.run(_optimize(args, spec, program))
-    except (ValueError, DecisionError, _prerequisite_error()) as err:  # a DecisionInputError, DataError or SpecError is a ValueError
-        print(f"sldbench optimize: {for_terminal(str(err))}", file=sys.stderr)
-        return 2
-    except _harness_error() as err:
-        print(f"sldbench optimize: the harness failed: {err}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps({"task": spec.name, "law": label, **result.as_json()}))
-    else:
-        print(for_terminal(describe(result, label, spec)))
-    return 0
-
-
-async def _select(args: argparse.Namespace, spec, program: str):
+def _select(args: argparse.Namespace, spec):
+    """Check ``sldbench select``'s options; return how to decide in a sandbox, and how to describe the result."""
     from .data import load_split
-    from .decisions.select import check_fraction, select_models
-    from .sandbox.local import IsolatedLocalSandbox, prove_policy
+    from .decisions.select import check_fraction, describe, select_models
 
     fraction = check_fraction(args.fraction)
     train, test = load_split(spec, "train", args.data_dir), load_split(spec, "test", args.data_dir)
-    await prove_policy(args.isolation)
-    sandbox = IsolatedLocalSandbox(args.isolation)
-    try:
-        return await select_models(sandbox, program, spec, train, test, fraction, timeout=args.timeout)
-    finally:
-        sandbox.directory.cleanup()
+    return lambda sandbox, program: select_models(sandbox, program, spec, train, test, fraction, timeout=args.timeout), describe
 
 
-def _cmd_select(args: argparse.Namespace) -> int:
-    from .decisions.inputs import law_program
-    from .decisions.optimize import DecisionError
-    from .decisions.select import describe
-
-    try:
-        spec = _task_spec(args.task, args.allow_outside_paths)
-        program, label = law_program(args.law, spec, args.expert)
-        result = asyncio.run(_select(args, spec, program))
-    except (ValueError, DecisionError, _prerequisite_error()) as err:
-        print(f"sldbench select: {for_terminal(str(err))}", file=sys.stderr)
-        return 2
-    except _harness_error() as err:
-        print(f"sldbench select: the harness failed: {err}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps({"task": spec.name, "law": label, **result.as_json()}))
-    else:
-        print(for_terminal(describe(result, label, spec)))
-    return 0
-
-
-async def _predict(args: argparse.Namespace, spec, program: str):
+def _predict(args: argparse.Namespace, spec):
+    """Check ``sldbench predict``'s options; return how to decide in a sandbox, and how to describe the result."""
     from .data import load_split
     from .decisions.inputs import point
     from .decisions.optimize import check_request
-    from .decisions.predict import check_level, predict_with_interval
-    from .sandbox.local import IsolatedLocalSandbox, prove_policy
+    from .decisions.predict import check_level, describe, predict_with_interval
 
     check_level(args.level, args.resamples)
     points = [point(text, "--at", spec) for text in args.at]
     train = load_split(spec, "train", args.data_dir)
     for values in points:
         group, target = check_request(spec, [], values, train, args.group, args.target)
-    await prove_policy(args.isolation)
-    sandbox = IsolatedLocalSandbox(args.isolation)
+
+    def decide(sandbox, program):
+        return predict_with_interval(sandbox, program, spec, train, points, group, target, args.level, args.resamples, args.seed, timeout=args.timeout)
+
+    return decide, describe
+
+
+async def _in_sandbox(isolation: str, decide, program: str):
+    from .sandbox.local import IsolatedLocalSandbox, prove_policy
+
+    await prove_policy(isolation)  # the sandbox decides with a known law exactly, or this stops with the cause
+    sandbox = IsolatedLocalSandbox(isolation)
     try:
-        return await predict_with_interval(
-            sandbox, program, spec, train, points, group, target, args.level, args.resamples, args.seed, timeout=args.timeout
-        )
+        return await decide(sandbox, program)
     finally:
         sandbox.directory.cleanup()
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
+def _cmd_decide(args: argparse.Namespace) -> int:
+    """``sldbench optimize|select|predict``: read the law and the options, decide in the sandbox, print the result."""
     from .decisions.inputs import law_program
     from .decisions.optimize import DecisionError
-    from .decisions.predict import describe
 
     try:
         spec = _task_spec(args.task, args.allow_outside_paths)
         program, label = law_program(args.law, spec, args.expert)
-        result = asyncio.run(_predict(args, spec, program))
-    except (ValueError, DecisionError, _prerequisite_error()) as err:
-        print(f"sldbench predict: {for_terminal(str(err))}", file=sys.stderr)
+        decide, describe = args.decision(args, spec)
+        result = asyncio.run(_in_sandbox(args.isolation, decide, program))
+    except (ValueError, DecisionError, _prerequisite_error()) as err:  # a DecisionInputError, DataError or SpecError is a ValueError
+        print(f"sldbench {args.command}: {for_terminal(str(err))}", file=sys.stderr)
         return 2
     except _harness_error() as err:
-        print(f"sldbench predict: the harness failed: {err}", file=sys.stderr)
+        print(f"sldbench {args.command}: the harness failed: {err}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps({"task": spec.name, "law": label, **result.as_json()}))
     else:
         print(for_terminal(describe(result, label, spec)))
     return 0
+
+
+def _add_decision_inputs(parser: argparse.ArgumentParser, task_help: str, expert_help: str, json_keys: str) -> None:
+    """What every decision command takes: the law, the task, the data, the sandbox, the output."""
+    parser.add_argument("law", nargs="?", default=None, help="the law: a Python file (either shape) or an Inspect log of a scored run; or --expert")
+    parser.add_argument("--expert", action="store_true", help=expert_help)
+    parser.add_argument("--task", required=True, help=task_help)
+    parser.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="wall seconds for each run of the law (default 600)")
+    parser.add_argument("--allow-outside-paths", action="store_true", help="let a task spec file name files outside its own folder")
+    parser.add_argument("--json", action="store_true", help=f"print one JSON object ({json_keys})")
+    _add_isolation(parser)
+    parser.set_defaults(run=_cmd_decide)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -472,49 +441,38 @@ def build_parser() -> argparse.ArgumentParser:
     _add_isolation(discover)
     discover.set_defaults(run=_cmd_discover)
 
+    any_task = f"task name: {', '.join(TASKS)}, or a task spec file of your own"
     optimize = commands.add_parser("optimize", help="where a law puts the optimum of some features (lr, batch size) at a target scale")
-    optimize.add_argument("law", nargs="?", default=None, help="the law: a Python file (either shape) or an Inspect log of a scored run; or --expert")
-    optimize.add_argument("--expert", action="store_true", help="use the task's expert law, refitted on the train split")
-    optimize.add_argument("--task", required=True, help=f"task name: {', '.join(TASKS)}, or a task spec file of your own")
+    _add_decision_inputs(
+        optimize, any_task, "use the task's expert law, refitted on the train split",
+        "optimum, predicted, nearest_run, nearest_loss, best_loss, regret_percent, ...",
+    )  # fmt: skip
     optimize.add_argument("--minimize", required=True, metavar="FEATURES", help="features to optimize, comma-separated (e.g. lr,bsz)")
     optimize.add_argument("--at", required=True, metavar="FEATURE=VALUE,...", help="values of every other feature (e.g. data_size=1e11,non_embedding_param_size=1.07e9)")
     optimize.add_argument("--group", default=None, help="the group whose train rows the law is fitted on (default: the only one)")
     optimize.add_argument("--target", default=None, help="the target to minimize (default: the only one)")
-    optimize.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
-    optimize.add_argument("--timeout", type=float, default=300.0, help="wall seconds for each run of the law (default 300)")
-    optimize.add_argument("--allow-outside-paths", action="store_true", help="let a task spec file name files outside its own folder")
-    optimize.add_argument("--json", action="store_true", help="print one JSON object (optimum, predicted, nearest_run, nearest_loss, best_loss, regret_percent, ...)")
-    _add_isolation(optimize)
-    optimize.set_defaults(run=_cmd_optimize)
+    optimize.set_defaults(decision=_optimize)
 
     select = commands.add_parser("select", help="which model to fine-tune, chosen by a law fitted on a small subset of the data")
-    select.add_argument("law", nargs="?", default=None, help="the law: a Python file (either shape) or an Inspect log of a scored run; or --expert")
-    select.add_argument("--expert", action="store_true", help="use the task's expert law, refitted per pair")
-    select.add_argument("--task", required=True, help="sft, or a task spec of your own whose groups are written ('MODEL', 'DATASET')")
+    _add_decision_inputs(
+        select, "sft, or a task spec of your own whose groups are written ('MODEL', 'DATASET')", "use the task's expert law, refitted per pair",
+        "rel_acc, pearson, per_dataset",
+    )  # fmt: skip
     select.add_argument("--fraction", type=float, default=0.0625, help="share of the full data size the law is fitted on (default 0.0625, the paper's)")
-    select.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
-    select.add_argument("--timeout", type=float, default=600.0, help="wall seconds for the run of the law (default 600)")
-    select.add_argument("--allow-outside-paths", action="store_true", help="let a task spec file name files outside its own folder")
-    select.add_argument("--json", action="store_true", help="print one JSON object (rel_acc, pearson, per_dataset)")
-    _add_isolation(select)
-    select.set_defaults(run=_cmd_select)
+    select.set_defaults(decision=_select)
 
     predict = commands.add_parser("predict", help="a law's prediction at new points, with an interval from refits on resampled runs")
-    predict.add_argument("law", nargs="?", default=None, help="the law: a Python file (either shape) or an Inspect log of a scored run; or --expert")
-    predict.add_argument("--expert", action="store_true", help="use the task's expert law, refitted on the train split")
-    predict.add_argument("--task", required=True, help=f"task name: {', '.join(TASKS)}, or a task spec file of your own")
+    _add_decision_inputs(
+        predict, any_task, "use the task's expert law, refitted on the train split",
+        "points, predicted, low, high, constants, constants_low, constants_high",
+    )  # fmt: skip
     predict.add_argument("--at", required=True, action="append", metavar="FEATURE=VALUE,...", help="a point: a value for every feature (repeat for more points)")
     predict.add_argument("--group", default=None, help="the group whose train rows the law is fitted on (default: the only one)")
     predict.add_argument("--target", default=None, help="the target to predict (default: the only one)")
     predict.add_argument("--level", type=float, default=0.9, help="the interval's share of the refits (default 0.9)")
     predict.add_argument("--resamples", type=int, default=100, help="refits on resampled runs (default 100: a count, the same on any machine)")
     predict.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
-    predict.add_argument("--data-dir", default=None, help="local data directory (default: $SLDBENCH_DATA_DIR, then the Hub)")
-    predict.add_argument("--timeout", type=float, default=600.0, help="wall seconds for each of the two runs of the law (default 600)")
-    predict.add_argument("--allow-outside-paths", action="store_true", help="let a task spec file name files outside its own folder")
-    predict.add_argument("--json", action="store_true", help="print one JSON object (points, predicted, low, high, constants, constants_low, constants_high)")
-    _add_isolation(predict)
-    predict.set_defaults(run=_cmd_predict)
+    predict.set_defaults(decision=_predict)
 
     show_parser = commands.add_parser("show", help="the law each sample of an Inspect log was scored on, with its R²")
     show_parser.add_argument("logs", nargs="+", metavar="LOG", help="Inspect logs (.eval, .json) or folders of them")

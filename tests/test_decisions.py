@@ -70,23 +70,9 @@ def test_the_true_law_finds_the_true_optimum_and_the_best_run(task):
 
 
 def test_a_fitted_law_decides_from_the_train_split_alone(task):
-    # a fit-and-predict law: the bowl's centre fitted as a + b log10 N on the train rows
-    program = textwrap.dedent('''
-        import numpy as np
-        from scipy.optimize import least_squares
-
-        def scaling_law_func(data_points, params):
-            X = np.asarray(data_points, dtype=float)
-            E, A, alpha, w, a, b = params
-            return E + A * X[:, 0] ** -alpha + w * (np.log10(X[:, 1]) - (a + b * (np.log10(X[:, 0]) - 8))) ** 2
-
-        def fit_scaling_law(data_points, loss_values):
-            X, y = np.asarray(data_points, dtype=float), np.asarray(loss_values, dtype=float).ravel()
-            fit = least_squares(lambda p: scaling_law_func(X, p) - y, [1.5, 300.0, 0.25, 0.05, -2.0, 0.0], x_scale="jac", max_nfev=20000)
-            return fit.x
-    ''')
+    # a fit-and-predict law: the bowl's centre fitted as a + b log10 N on the train rows (FITTED_BOWL, below)
     path = task / "fitted.py"
-    path.write_text(program)
+    path.write_text(FITTED_BOWL)
     found = decided(path, task)
     assert found["optimum"]["lr"] == pytest.approx(10**-2.8, rel=1e-2)
     assert found["regret_percent"] == pytest.approx(0.0, abs=1e-9)
