@@ -15,7 +15,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from .data import load_split
 from .laws import read_law
@@ -195,20 +194,9 @@ INTERVAL_RESAMPLES = 20  # refits per group: a count, so the intervals are the s
 INTERVAL_REFITS = 200  # refits in all: a task of many groups gets fewer per group (never fewer than 5)
 
 
-async def _constant_intervals(spec: TaskSpec, program: str, train, isolation: str, resamples: int, seed: int) -> dict:
-    """Per group, each named constant's interval from `INTERVAL_RESAMPLES` refits on resampled runs."""
-    from .decisions.predict import constant_intervals, refit_on_resampled_runs
-    from .sandbox.local import IsolatedLocalSandbox
-
+def _named_intervals(program: str, spec: TaskSpec, bounds: dict) -> dict[str, dict[str, list[float]]]:
+    """Per group, each named constant's interval (groups whose vector the law does not name are left out)."""
     names = constant_names(program, spec)
-    fit = {group: train.arrays(group) for group in train.groups}
-    points = {group: np.empty((0, len(spec.features))) for group in train.groups}
-    sandbox = IsolatedLocalSandbox(isolation)
-    try:
-        first, refits = await refit_on_resampled_runs(sandbox, program, spec, fit, points, resamples, seed)
-    finally:
-        sandbox.directory.cleanup()
-    bounds = constant_intervals(first, refits, INTERVAL_LEVEL)
     return {
         group: {name: list(bound) for name, bound in zip(names, group_bounds)}
         for group, group_bounds in bounds.items()
@@ -281,7 +269,6 @@ def discover(
     """
     from inspect_ai import eval as inspect_eval
 
-    from .decisions.optimize import DecisionError
     from .report.plots import draw_law
     from .solvers import sldagent
     from .tasks import sldbench_task
@@ -319,17 +306,20 @@ def discover(
     )
     if intervals:
         intervals = max(5, min(intervals, INTERVAL_REFITS // max(len(train.groups), 1)))
-        _stage(progress, f"bounding the constants ({intervals} refits per group on the runs with their residuals drawn again) ...")
-        try:
-            found.intervals = asyncio.run(_constant_intervals(spec, program, train, isolation, intervals, seed))
-            found.interval_note = f"{INTERVAL_LEVEL:.0%} intervals from {intervals} refits per group on the runs with their residuals drawn again"
-        except DecisionError as err:
-            found.interval_note = f"no intervals: {err}"
-    _stage(progress, "drawing the plot ...")
+        _stage(progress, f"drawing the plot, bounding the constants ({intervals} refits per group on the runs with their residuals drawn again) ...")
+    else:
+        _stage(progress, "drawing the plot ...")
     picture = draw_law(
         spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}",
-        isolation=isolation, band_refits=intervals, band_level=INTERVAL_LEVEL,
+        isolation=isolation, band_refits=intervals, band_level=INTERVAL_LEVEL, band_seed=seed,
     )  # fmt: skip
+    if intervals:
+        found.intervals = _named_intervals(program, spec, picture.constant_bounds)
+        problem = picture.band_problem or picture.problem
+        found.interval_note = (
+            f"no intervals: {problem}" if problem
+            else f"{INTERVAL_LEVEL:.0%} intervals from {intervals} refits per group on the runs with their residuals drawn again"
+        )  # fmt: skip
     if picture.png:
         target = plot or spec_file.parent / "law.png"
         target.write_bytes(picture.png)

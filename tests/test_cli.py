@@ -231,7 +231,7 @@ def test_discover_says_which_stage_it_is_in(tmp_path):
     assert "(law grammar)" in progress and "3/3  best validation R^2" in progress
     stages = [
         "choosing the law to submit, then scoring it on the held-out rows", "scoring the baselines",
-        "bounding the constants (20 refits per group on the runs with their residuals drawn again)", "drawing the plot",
+        "drawing the plot, bounding the constants (20 refits per group on the runs with their residuals drawn again)",
     ]  # fmt: skip
     assert [progress.index(stage) for stage in stages] == sorted(progress.index(stage) for stage in stages)
     assert "Law (one form for every group):" in found.stdout and "Plot: " in found.stdout

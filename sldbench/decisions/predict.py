@@ -119,9 +119,8 @@ async def predict_with_interval(
     constants = [float(v) for v in first.params.get(group, [])] if first.shape == "fit_predict" else []
     low, high = predicted.copy(), predicted.copy()
     constants_low, constants_high = list(constants), list(constants)
-    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     if refits:
-        low, high = np.percentile(np.array([prediction[:, column] for prediction in refits[group].predictions]), tails, axis=0)
+        low, high = central_interval([prediction[:, column] for prediction in refits[group].predictions], level)
         bounds = constant_intervals(first, refits, level).get(group)
         if bounds:
             constants_low, constants_high = [low_ for low_, _ in bounds], [high_ for _, high_ in bounds]
@@ -204,14 +203,32 @@ async def refit_on_resampled_runs(runner, program: str, spec: TaskSpec, fit: dic
     return first, refits
 
 
+def central_interval(replicates: list, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The central ``level`` share of the replicates, entry by entry.
+
+    Parameters
+    ----------
+    replicates : list of array_like
+        One array per replicate, all of one shape.
+    level : float
+        In (0, 1); 0.9 runs from the 5th to the 95th percentile.
+
+    Returns
+    -------
+    tuple of ndarray
+        The interval's low and high ends, each of one replicate's shape.
+    """
+    low, high = np.percentile(np.array(replicates, dtype=float), [(1 - level) / 2 * 100, (1 + level) / 2 * 100], axis=0)
+    return low, high
+
+
 def constant_intervals(first, refits: dict, level: float) -> dict[str, list[tuple[float, float]]]:
     """Each group's fitted constants' intervals, from `refit_on_resampled_runs` (groups whose refits disagree in size are left out)."""
-    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     bounds = {}
     for group, found in refits.items():
         size = len(first.params.get(group, []))
         if size and found.params and all(len(vector) == size for vector in found.params):
-            low, high = np.percentile(np.array(found.params), tails, axis=0)
+            low, high = central_interval(found.params, level)
             bounds[group] = [(float(a), float(b)) for a, b in zip(low, high)]
     return bounds
 

@@ -86,12 +86,18 @@ class LawPlot:
     png : bytes or None
         The figure; None when ``problem`` says why there is none.
     problem : str
+    constant_bounds : dict of str to list of (float, float)
+        Per group, each fitted constant's interval from the refits that drew the band (empty
+        without a band; ``band_problem`` says why when the refits failed).
+    band_problem : str
     """
 
     task: str
     title: str
     png: bytes | None = None
     problem: str = ""
+    constant_bounds: dict = field(default_factory=dict)
+    band_problem: str = ""
 
 
 def _figure_png(figure) -> bytes:
@@ -242,40 +248,50 @@ async def _predict(spec: TaskSpec, program: str, shape: str, train, test, series
     return result, slices
 
 
-async def _bands(spec: TaskSpec, program: str, train: pd.DataFrame, series: list[Series], refits: int, level: float, isolation: str) -> None:
-    """Set each series' ``band``: the central ``level`` share of the law refitted ``refits`` times on resampled runs."""
-    from ..decisions.predict import refit_on_resampled_runs
+async def _bands(
+    spec: TaskSpec, program: str, train: pd.DataFrame, series: list[Series], refits: int, level: float, isolation: str, seed: int = 0,
+) -> dict[str, list[tuple[float, float]]]:  # fmt: skip
+    """Set each series' ``band``: the central ``level`` share of the law refitted ``refits`` times on resampled runs.
+
+    Every group of ``train`` is refitted (one with no curve on the plot too), so the same refits
+    bound the law's constants: returns each group's constants' intervals
+    (`sldbench.decisions.predict.constant_intervals`).
+    """
+    from ..decisions.predict import central_interval, constant_intervals, refit_on_resampled_runs
     from ..sandbox.local import IsolatedLocalSandbox
 
     fit, points = {}, {}
-    for group in sorted({s.group for s in series}):
-        rows = train[train["group"].astype(str) == group]
-        if len(rows):
-            fit[group] = (rows[list(spec.features)].to_numpy(dtype=float), rows[list(spec.targets)].to_numpy(dtype=float))
-            points[group] = np.concatenate([s.grid for s in series if s.group == group])
+    for group, rows in train.groupby(train["group"].astype(str), sort=True):
+        fit[group] = (rows[list(spec.features)].to_numpy(dtype=float), rows[list(spec.targets)].to_numpy(dtype=float))
+        grids = [s.grid for s in series if s.group == group]
+        points[group] = np.concatenate(grids) if grids else np.empty((0, len(spec.features)))
     sandbox = IsolatedLocalSandbox(isolation)
     try:
-        _, found = await refit_on_resampled_runs(sandbox, program, spec, fit, points, refits)
+        first, found = await refit_on_resampled_runs(sandbox, program, spec, fit, points, refits, seed)
     finally:
         sandbox.directory.cleanup()
-    tails = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
     for group, group_refits in found.items():
-        low, high = np.percentile(np.array([prediction[:, 0] for prediction in group_refits.predictions]), tails, axis=0)
+        if not len(points[group]):
+            continue
+        low, high = central_interval([prediction[:, 0] for prediction in group_refits.predictions], level)
         start = 0
         for s in (s for s in series if s.group == group):
             s.band = (low[start : start + len(s.grid)], high[start : start + len(s.grid)])
             start += len(s.grid)
+    return constant_intervals(first, found, level)
 
 
 def draw_law(
     spec: TaskSpec, program: str, shape: str, train: pd.DataFrame, test: pd.DataFrame, title: str, timeout: float = DEFAULT_TIMEOUT,
-    isolation: str = "auto", band_refits: int = 0, band_level: float = 0.9,
+    isolation: str = "auto", band_refits: int = 0, band_level: float = 0.9, band_seed: int = 0,
 ) -> LawPlot:  # fmt: skip
     """Plot ``program`` (fitted on ``train`` where it is fit-and-predict) against the train and held-out points.
 
     The law runs in the local sandbox through the scorer's runner. With ``band_refits``, each
     curve gets the band of the law refitted that many times on its group's runs with their
-    residuals drawn again (`sldbench.decisions.predict`), its central ``band_level`` share.
+    residuals drawn again (`sldbench.decisions.predict`, draws fixed by ``band_seed``), its
+    central ``band_level`` share; the same refits bound the law's constants
+    (``LawPlot.constant_bounds``, or ``band_problem`` says why there are none).
     Returns a `LawPlot` with ``png``, or ``problem`` saying why the law could not be drawn.
     """
     # A law may be undefined off its data (NaN on part of a wide grid): narrow the curves, then drop them.
@@ -299,16 +315,17 @@ def draw_law(
                 block = 2 + grid_index.get(group, 0)
                 grid_index[group] = grid_index.get(group, 0) + 1
                 s.curve = prediction[bounds[block] : bounds[block + 1], 0]
-    if band_refits and series and shape != "law":
+    constant_bounds, band_problem = {}, ""
+    if band_refits and shape != "law":
         from ..decisions.optimize import DecisionError
 
         try:
-            asyncio.run(_bands(spec, program, train, series, band_refits, band_level, isolation))
-        except DecisionError:
-            pass  # a law that cannot be refitted on resampled runs is drawn without its band
+            constant_bounds = asyncio.run(_bands(spec, program, train, series, band_refits, band_level, isolation, band_seed))
+        except DecisionError as err:
+            band_problem = str(err)  # a law that cannot be refitted on resampled runs is drawn without its band
     both = pd.concat([train, test])
     png = _draw_law(spec, title, series, {k: np.concatenate(v) for k, v in observed.items()}, {k: np.concatenate(v) for k, v in predicted.items()}, both)
-    return LawPlot(spec.name, title, png=png)
+    return LawPlot(spec.name, title, png=png, constant_bounds=constant_bounds, band_problem=band_problem)
 
 
 def panel_groups(series: list[Series]) -> tuple[list[str], list[str]]:
