@@ -81,3 +81,36 @@ def test_a_family_of_your_own_is_a_few_lines():
         CATALOGUE.pop("logistic_test")
     with pytest.raises(ValueError, match="has roles N, D"):
         bind(CATALOGUE["chinchilla"], [0])
+
+
+def test_a_law_linear_in_some_parameters_is_fitted_by_variable_projection():
+    code = program(bind(CATALOGUE["chinchilla"], [0, 1]), ["N", "D"], ["loss"])
+    assert "variable projection (linear in E, A, B)" in code and "def fit_projected(" in code
+    assert "variable projection" not in program(bind(CATALOGUE["kaplan"], [0, 1]), ["N", "D"], ["loss"])
+    namespace: dict = {}
+    exec(compile(code, "law.py", "exec"), namespace)
+    N, D = (grid.ravel() for grid in np.meshgrid(np.geomspace(1e7, 1e9, 6), np.geomspace(1e9, 1e11, 6)))
+    X = np.column_stack([N, D])
+    truth = np.array([1.7, 400.0, 0.34, 410.0, 0.28])
+    params = namespace["fit_scaling_law"](X, CATALOGUE["chinchilla"].form(X, truth))
+    assert np.allclose(params, truth, rtol=1e-5), params
+    # an amplitude kept non-negative: data whose N-term falls the wrong way get A = 0, not a negative A
+    rising = 1.7 - 50.0 * N ** (-0.3) + 410.0 * D ** (-0.28)
+    fitted = namespace["fit_scaling_law"](X, rising)
+    assert fitted[1] >= 0.0 and fitted[3] > 0.0
+
+
+def test_the_law_search_fits_the_catalogue_beside_its_own_families(tmp_path):
+    from sldbench.data import load_split
+    from sldbench.symbolic.grammar import GrammarSearch
+
+    spec = load_spec_file(synthetic.write_task(synthetic.BY_NAME["kaplan"], tmp_path))
+    search = GrammarSearch(load_split(spec, "train"))
+    bound = {(b.law.name, b.roles) for b in search.literature_laws()}
+    assert {("kaplan", (0, 1)), ("kaplan", (1, 0))} <= bound  # every binding of both roles
+    # a role per feature, within the task's parameter limit (Chinchilla's five are one too many here)
+    assert spec.param_limit == 4 and ("chinchilla", (0, 1)) not in bound
+    assert all(len(CATALOGUE[name].roles) == len(spec.features) and len(CATALOGUE[name].parameters) <= 4 for name, _ in bound)
+    kaplan = search.literature_candidate(next(b for b in search.literature_laws() if b.law.name == "kaplan" and b.roles == (0, 1)))
+    assert not kaplan.problem and not kaplan.ignored and kaplan.score > 0.99, (kaplan.problem, kaplan.folds)
+    assert read_law(kaplan.code).law.name == "kaplan"

@@ -8,6 +8,10 @@ functions of this module its program copies beside it; no module-level state.
 
 - `fit_least_squares`: plain multi-start least squares of any form ``form(X, p)``, parameters
   optionally fitted as logs or held fixed. Refitted expert laws and Operon's expressions.
+- `fit_projected`: variable projection for a form that is affine in some of its parameters
+  (intercept, amplitudes): those solved by linear least squares (non-negative where asked)
+  for every value of the others, which alone are searched from the best starts. The literature's laws
+  (`sldbench.laws.literature`).
 - `solve_linear`, `fit_law`: variable projection for ``head(b + sum_k c_k g_k(X; theta))``: the
   linear ``b, c`` solved exactly for each ``theta``, ``theta`` searched by multi-start bounded
   trust-region least squares with a soft-L1 loss (the exp head is projected on log y, then
@@ -86,6 +90,108 @@ def fit_least_squares(form, X, Y, starts, parameters, log_parameters=(), fixed=N
             best_p, best_cost = unpack(result.x), cost
     if best_p is None:
         raise RuntimeError("least-squares fit failed from every starting point")
+    return best_p
+
+
+def fit_projected(form, X, Y, starts, parameters, linear, log_parameters=(), max_nfev=200, refine=2):
+    """Fit ``form(X, p)`` to ``Y`` where ``form`` is affine in the ``linear`` parameters, by variable projection.
+
+    For each value of the other parameters the form is evaluated with every linear parameter at
+    zero and with each in turn at one; the linear parameters then solve a linear least squares
+    problem (those in ``log_parameters`` held at zero where they would go negative), so only the
+    others are searched: the ``refine`` starts of lowest cost, each by trust-region least squares,
+    with those in ``log_parameters`` fitted as logs.
+
+    Parameters
+    ----------
+    form : callable
+        ``form(X, p) -> (N,)``.
+    X : ndarray, shape (N, F)
+    Y : ndarray, shape (N,)
+    starts : list of sequences
+        Full parameter vectors (in ``parameters`` order); their linear entries are ignored.
+    parameters : list of str
+        Parameter names, in order.
+    linear : iterable of str
+        The parameters ``form`` is affine in, given the others.
+    log_parameters : iterable of str
+        Parameters kept positive (non-negative for linear ones).
+    max_nfev : int
+        Function evaluations per refined start.
+    refine : int
+        Starts refined.
+
+    Returns
+    -------
+    ndarray
+        The best parameter vector found (lowest sum of squares), in ``parameters`` order.
+    """
+    y = np.asarray(Y, dtype=float).reshape(len(X), -1)[:, 0]
+    linear, positive = set(linear), set(log_parameters)
+    lin = [i for i, name in enumerate(parameters) if name in linear]
+    other = [i for i, name in enumerate(parameters) if name not in linear]
+    logged = np.array([parameters[i] in positive for i in other], dtype=bool)
+    signed = np.array([parameters[i] in positive for i in lin], dtype=bool)
+    spread = float(np.std(y)) or 1.0
+
+    def solve(q):
+        full = np.zeros(len(parameters))
+        full[other] = np.where(logged, np.exp(np.clip(q, -700.0, 700.0)), q)
+        with np.errstate(all="ignore"):
+            rest = np.asarray(form(X, full), dtype=float).reshape(len(y))
+            columns = []
+            for i in lin:
+                unit = full.copy()
+                unit[i] = 1.0
+                columns.append(np.asarray(form(X, unit), dtype=float).reshape(len(y)) - rest)
+        G = np.column_stack(columns) if columns else np.empty((len(y), 0))
+        if not (np.all(np.isfinite(rest)) and np.all(np.isfinite(G))):
+            return full, np.full(len(y), 1e3 * spread)
+        # least squares over the free columns; a non-negative one that comes out negative is held at zero
+        active = np.ones(len(lin), dtype=bool)
+        coefficients = np.zeros(len(lin))
+        while active.any():
+            A = G[:, active]
+            scale = np.sqrt(np.mean(A**2, axis=0))
+            scale[~(scale > 1e-300)] = 1.0
+            try:
+                solved = np.linalg.lstsq(A / scale, y - rest, rcond=None)[0] / scale
+            except (ValueError, np.linalg.LinAlgError):
+                return full, np.full(len(y), 1e3 * spread)
+            coefficients[:] = 0.0
+            coefficients[active] = solved
+            negative = active & signed & (coefficients < 0)
+            if not negative.any():
+                break
+            active &= ~negative
+            coefficients[negative] = 0.0
+        full[lin] = coefficients
+        residual = G @ coefficients + rest - y
+        return full, np.where(np.isfinite(residual), residual, 1e3 * spread)
+
+    def start_point(start):
+        q = np.asarray(start, dtype=float)[other].copy()
+        q[logged] = np.log(np.abs(q[logged]) + 1e-300)
+        return q
+
+    points = [start_point(start) for start in starts]
+    if not points:
+        raise RuntimeError("variable-projection fit needs at least one starting point")
+    costs = [float(np.sum(solve(q)[1] ** 2)) for q in points]
+    best_p, best_cost = None, np.inf
+    for index in np.argsort(costs, kind="stable")[: max(refine, 1)]:
+        q = points[index]
+        if len(q):
+            try:
+                q = least_squares(lambda v: solve(v)[1], q, method="trf", x_scale="jac", max_nfev=max_nfev).x
+            except (ValueError, np.linalg.LinAlgError):
+                pass
+        full, residual = solve(q)
+        cost = float(np.sum(residual**2))
+        if cost < best_cost:
+            best_p, best_cost = full, cost
+        if not len(q):
+            break
     return best_p
 
 

@@ -4,14 +4,16 @@ A `LiteratureLaw` is a published functional form over named roles (``N`` a model
 a token count, ``x`` any scale, ``h`` a hyper-parameter, ...), with its parameters, starting
 points and formula; its numpy form lives in `sldbench.laws.literature_forms`. `bind` gives
 its roles a task's features (`BoundLaw`, a `sldbench.laws.Law`), `program` writes the bound
-law as a fit-and-predict program (multi-start least squares per group, the fitter of the
-expert laws) that carries ``LITERATURE_LAW`` and ``ROLES``, which is how `read` (and
-`sldbench.laws.read_law`) finds it again.
+law as a fit-and-predict program (per group: variable projection over the parameters the
+form is affine in, else multi-start least squares) that carries ``LITERATURE_LAW`` and
+``ROLES``, which is how `read` (and `sldbench.laws.read_law`) finds it again. The symbolic
+search fits every law of the catalogue that binds to a task's features beside its own
+families (`sldbench.symbolic.grammar`).
 
 Add a family of your own in a few lines: write ``<name>_form(X, p)`` and ``<name>_starts(X, y)``
 as in `sldbench.laws.literature_forms` (numpy only; ``X``'s columns are the roles in order),
 then ``register(LiteratureLaw(name, citation, roles, parameters, form, starts, formula,
-log_parameters))``.
+log_parameters, linear=...))``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
+
+import numpy as np
 
 from . import fitters, literature_forms as forms
 from .program import function_source, literal_in
@@ -46,6 +50,14 @@ class LiteratureLaw:
         The law in words, with ``{role}`` for the feature a role is bound to and ``{y}`` for the target.
     log_parameters : tuple of str
         Parameters fitted in log space (kept positive).
+    movers : tuple of str
+        Roles that move an optimum (along them the target need not keep its trend).
+    fractions : tuple of str
+        Roles that are fractions in [0, 1) (every other role takes positive values).
+    linear : tuple of str
+        Parameters the form is affine in, given the others (the intercept, amplitudes): a fit
+        solves them by linear least squares and searches only the others
+        (`sldbench.laws.fitters.fit_projected`); those in ``log_parameters`` stay non-negative.
     """
 
     name: str
@@ -56,6 +68,19 @@ class LiteratureLaw:
     starts: Callable = field(repr=False)
     formula: str = ""
     log_parameters: tuple[str, ...] = ()
+    movers: tuple[str, ...] = ()
+    fractions: tuple[str, ...] = ()
+    linear: tuple[str, ...] = ()
+
+    def admits(self, X) -> bool:
+        """Whether the columns of ``X`` (in role order) lie in the roles' domains."""
+        X = np.asarray(X, dtype=float)
+        for column, role in enumerate(self.roles):
+            values = X[:, column]
+            inside = (values >= 0) & (values < 1) if role in self.fractions else values > 0
+            if not np.all(inside):
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,11 @@ class BoundLaw:
 
     def natural_constants(self, values: Sequence[float], targets: Sequence[str]) -> dict[str, float]:
         return {name: float(value) for name, value in zip(self.law.parameters, values)}
+
+    @property
+    def movers(self) -> tuple[int, ...]:
+        """The features bound to the law's mover roles."""
+        return tuple(self.roles[self.law.roles.index(role)] for role in self.law.movers)
 
 
 CATALOGUE: dict[str, LiteratureLaw] = {}
@@ -100,16 +130,19 @@ for _law in (
         "chinchilla", "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, eq. (2)", ("N", "D"),
         ("E", "A", "alpha", "B", "beta"), forms.chinchilla_form, forms.chinchilla_starts,
         "{y} = E + A / {N}^alpha + B / {D}^beta", ("A", "alpha", "B", "beta"),
+        linear=('E', 'A', 'B'),
     ),
     LiteratureLaw(
         "saturating_power", "Alabdulmohsin et al. 2022, Revisiting Neural Scaling Laws in Language and Vision, M2", ("x",),
         ("eps_inf", "beta", "c"), forms.saturating_power_form, forms.saturating_power_starts,
         "{y} = eps_inf + beta * {x}^-c", ("beta", "c"),
+        linear=('eps_inf', 'beta'),
     ),
     LiteratureLaw(
         "shifted_power", "Alabdulmohsin et al. 2022, M3 (the form of Zhai et al. 2022, Scaling Vision Transformers)", ("x",),
         ("eps_inf", "beta", "gamma", "c"), forms.shifted_power_form, forms.shifted_power_starts,
         "{y} = eps_inf + beta * ({x} + gamma)^-c", ("beta", "gamma", "c"),
+        linear=('eps_inf', 'beta'),
     ),
     LiteratureLaw(
         "sigmoid_power", "Alabdulmohsin et al. 2022, M4", ("x",),
@@ -120,48 +153,59 @@ for _law in (
         "broken_power", "Caballero et al. 2023, Broken Neural Scaling Laws, eq. (1) with one break", ("x",),
         ("a", "b", "c0", "c1", "d1", "f1"), forms.broken_power_form, forms.broken_power_starts,
         "{y} = a + b * {x}^-c0 * (1 + ({x} / d1)^(1 / f1))^(-c1 * f1)", ("b", "d1", "f1"),
+        linear=('a', 'b'),
     ),
     LiteratureLaw(
         "broken_power2", "Caballero et al. 2023, Broken Neural Scaling Laws, eq. (1) with two breaks", ("x",),
         ("a", "b", "c0", "c1", "d1", "f1", "c2", "d2", "f2"), forms.broken_power2_form, forms.broken_power2_starts,
         "{y} = a + b * {x}^-c0 * (1 + ({x} / d1)^(1 / f1))^(-c1 * f1) * (1 + ({x} / d2)^(1 / f2))^(-c2 * f2)", ("b", "d1", "f1", "d2", "f2"),
+        linear=('a', 'b'),
     ),
     LiteratureLaw(
         "data_constrained", "Muennighoff et al. 2023, Scaling Data-Constrained Language Models (repeated data)", ("N", "D", "U"),
         ("E", "A", "alpha", "B", "beta", "R"), forms.data_constrained_form, forms.data_constrained_starts,
         "{y} = E + A / {N}^alpha + B / D'^beta, D' = min({D}, {U}) + {U} * R * (1 - exp(-max({D} / {U} - 1, 0) / R))",
         ("A", "alpha", "B", "beta", "R"),
+        linear=('E', 'A', 'B'),
     ),
     LiteratureLaw(
         "effective_size", "Clark et al. 2022, Unified Scaling Laws for Routed Language Models (effective parameters)", ("N", "X", "D"),
         ("E", "A", "alpha", "k", "B", "beta"), forms.effective_size_form, forms.effective_size_starts,
         "{y} = E + A * ({N} * (1 + k * ln {X}))^-alpha + B / {D}^beta", ("A", "alpha", "k", "B", "beta"),
+        linear=('E', 'A', 'B'),
     ),
     LiteratureLaw(
         "precision", "Kumar et al. 2024, Scaling Laws for Precision (effective parameters of a low-precision model)", ("N", "D", "P"),
         ("E", "A", "alpha", "B", "beta", "gamma"), forms.precision_form, forms.precision_starts,
         "{y} = E + A * ({N} * (1 - exp(-{P} / gamma)))^-alpha + B / {D}^beta", ("A", "alpha", "B", "beta", "gamma"),
+        linear=('E', 'A', 'B'),
     ),
     LiteratureLaw(
         "sparsity", "Frantar et al. 2023, Scaling Laws for Sparsely-Connected Foundation Models, eq. (1)", ("N", "D", "S"),
         ("a_S", "b_S", "c_S", "b_N", "a_D", "b_D", "c"), forms.sparsity_form, forms.sparsity_starts,
         "{y} = (a_S * (1 - {S})^b_S + c_S) * {N}^-b_N + (a_D / {D})^b_D + c", ("a_S", "b_S", "c_S", "b_N", "a_D", "b_D"),
+        fractions=("S",),
+        linear=('a_S', 'c_S', 'c'),
     ),
     LiteratureLaw(
         "moving_optimum", "Tao et al. 2024 (vocabulary); DeepSeek-AI 2024 and Li et al. 2025 (learning rate): an optimum that moves as a power of N",
         ("N", "D", "h"), ("E", "A", "alpha", "B", "beta", "c", "m0", "m1"), forms.optimum_form, forms.optimum_starts,
         "{y} = E + A / {N}^alpha + B / {D}^beta + c * (ln {h} - m0 - m1 * ln {N})^2", ("A", "alpha", "B", "beta", "c"),
+        movers=("N",),
+        linear=('E', 'A', 'B', 'c'),
     ),
     LiteratureLaw(
         "two_optima", "Li et al. 2025, Predictable Scale (Step Law); Bergsma et al. 2025, Power Lines: learning-rate and batch-size optima",
         ("N", "D", "lr", "bsz"), ("E", "A", "alpha", "B", "beta", "c", "m0", "m1", "k", "b0", "b1"), forms.two_optima_form, forms.two_optima_starts,
         "{y} = E + A / {N}^alpha + B / {D}^beta + c * (ln {lr} - m0 - m1 * ln {N})^2 + k * (ln {bsz} - b0 - b1 * ln {D})^2",
-        ("A", "alpha", "B", "beta", "c", "k"),
+        ("A", "alpha", "B", "beta", "c", "k"), movers=("N", "D"),
+        linear=('E', 'A', 'B', 'c', 'k'),
     ),
     LiteratureLaw(
         "u_shape", "U-shaped and inverted-U scaling (McKenzie et al. 2023, Inverse Scaling; Wei et al. 2023): a falling and a rising power law",
         ("x",), ("E", "A", "a", "C", "c"), forms.u_shape_form, forms.u_shape_starts,
         "{y} = E + A * {x}^-a + C * {x}^c", ("a", "c"),
+        linear=('E', 'A', 'C'),
     ),
 ):
     register(_law)
@@ -174,14 +218,18 @@ def bind(law: LiteratureLaw, roles: Sequence[int]) -> BoundLaw:
     return BoundLaw(law, tuple(int(r) for r in roles))
 
 
-def program(bound: BoundLaw, features: Sequence[str], targets: Sequence[str]) -> str:
-    """A fit-and-predict program of ``bound`` (one target), fitted per group by multi-start least squares.
+def program(bound: BoundLaw, features: Sequence[str], targets: Sequence[str], note: str = "") -> str:
+    """A fit-and-predict program of ``bound`` (one target), fitted per group: by variable projection
+    (`sldbench.laws.fitters.fit_projected`) where the law has linear parameters, else by multi-start
+    least squares.
 
     Parameters
     ----------
     bound : BoundLaw
     features, targets : sequence of str
         The task's column names (for the docstring).
+    note : str
+        A line for the docstring (who fitted it).
 
     Returns
     -------
@@ -191,12 +239,19 @@ def program(bound: BoundLaw, features: Sequence[str], targets: Sequence[str]) ->
     law = bound.law
     if len(targets) != 1:
         raise ValueError(f"literature law {law.name!r} predicts one target; the task has {len(targets)}")
+    if law.linear:
+        how, fitter = f"variable projection (linear in {', '.join(law.linear)})", fitters.fit_projected
+        call = f"fit_projected({law.form.__name__}, X, y, {law.starts.__name__}(X, y), PARAMETERS, LINEAR, LOG_PARAMETERS)"
+    else:
+        how, fitter = "multi-start least squares", fitters.fit_least_squares
+        # a cap per start: a form the data do not suit wanders its valley to any cap, and the search fits every family
+        call = f"fit_least_squares({law.form.__name__}, X, y, {law.starts.__name__}(X, y), PARAMETERS, LOG_PARAMETERS, max_nfev=200)"
     return (
         f'"""{bound.describe(features, targets)}\n\n{law.citation}; fitted per group on the train split by '
-        f'multi-start least squares.\n"""\n\nimport numpy as np\nfrom scipy.optimize import least_squares\n\n'
+        f'{how}.{chr(10) + note if note else ""}\n"""\n\nimport numpy as np\nfrom scipy.optimize import least_squares\n\n'
         f"LITERATURE_LAW = {law.name!r}\nROLES = {list(bound.roles)!r}\nPARAMETERS = {list(law.parameters)!r}\n"
-        f"LOG_PARAMETERS = {list(law.log_parameters)!r}\n\n\n"
-        + function_source(law.form) + "\n\n" + function_source(forms.linear_start) + "\n\n" + function_source(law.starts) + "\n\n" + function_source(fitters.fit_least_squares)
+        f"LINEAR = {list(law.linear)!r}\nLOG_PARAMETERS = {list(law.log_parameters)!r}\n\n\n"
+        + function_source(law.form) + "\n\n" + function_source(forms.linear_start) + "\n\n" + function_source(law.starts) + "\n\n" + function_source(fitter)
         + f"""
 
 def scaling_law_func(data_points, params):
@@ -207,7 +262,7 @@ def scaling_law_func(data_points, params):
 def fit_scaling_law(data_points, loss_values):
     X = np.asarray(data_points, dtype=float)[:, ROLES]
     y = np.asarray(loss_values, dtype=float).reshape(len(X), -1)[:, 0]
-    return fit_least_squares({law.form.__name__}, X, y, {law.starts.__name__}(X, y), PARAMETERS, LOG_PARAMETERS)
+    return {call}
 """
     )
 

@@ -98,8 +98,8 @@ def sigmoid_power_form(X, p):
     target = beta * x ** (-c)
     low = np.full(len(x), eps_inf)
     high = np.full(len(x), eps_0)
-    # (y - eps_inf) / (eps_0 - y)^alpha rises from 0 to infinity on (eps_inf, eps_0): bisect
-    for _ in range(60):
+    # (y - eps_inf) / (eps_0 - y)^alpha rises from 0 to infinity on (eps_inf, eps_0): bisect to 2^-30 of the gap
+    for _ in range(30):
         mid = 0.5 * (low + high)
         value = (mid - eps_inf) / np.maximum(eps_0 - mid, 1e-300) ** alpha
         above = value > target
@@ -109,17 +109,22 @@ def sigmoid_power_form(X, p):
 
 
 def sigmoid_power_starts(X, y):
-    x = X[:, 0]
+    """The two best of a grid over (eps_inf, eps_0, alpha), each with beta and c from a line in the law's own
+    coordinates: log(y - eps_inf) - alpha log(eps_0 - y) = log beta - c log x."""
+    lx = np.log(X[:, 0])
     low, high = float(np.min(y)), float(np.max(y))
     spread = high - low or 1.0
-    starts = []
-    for c in (0.2, 0.5, 1.0):
-        for alpha in (0.5, 1.0):
-            eps_inf, gap = low - 0.2 * spread, 1.5 * spread
-            middle = 0.5 * (low + high)
-            beta = (middle - eps_inf) / (eps_inf + gap - middle) ** alpha * float(np.median(x)) ** c
-            starts.append([eps_inf, gap, alpha, beta, c])
-    return starts
+    ranked = []
+    for below in (0.02, 0.2, 0.6):
+        for above in (0.05, 0.3, 1.0):
+            for alpha in (0.5, 1.0, 2.0):
+                eps_inf, eps_0 = low - below * spread, high + above * spread
+                z = np.log(y - eps_inf) - alpha * np.log(eps_0 - y)
+                slope, intercept = np.polyfit(lx, z, 1)
+                unexplained = float(np.sum((intercept + slope * lx - z) ** 2) / (np.sum((z - z.mean()) ** 2) or 1.0))
+                ranked.append((unexplained, [eps_inf, eps_0 - eps_inf, alpha, float(np.exp(intercept)), max(float(-slope), 1e-3)]))
+    ranked.sort(key=lambda item: item[0])
+    return [start for _, start in ranked[:2]]
 
 
 def broken_power_form(X, p):

@@ -43,8 +43,10 @@ features but one (keeping the extrapolation axes) enter.
 (`sldbench.folds`), drops those whose fits hit a bound or fail and
 those that break the guard rails (`sldbench.symbolic.guards`), and ranks the rest
 with the one-standard-error rule (`sldbench.folds.select`); then it puts the best basins on every other scale law of the
-remaining features (`basin_families`) and ranks again. Nothing here depends on
-a task's name or reads the test split.
+remaining features (`basin_families`), fits every law of the literature's catalogue that
+binds to the task's features (`sldbench.laws.literature`: Kaplan, Chinchilla, broken power
+laws, ...) beside them, and ranks all again. Nothing here depends on a task's name or reads
+the test split.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ from dataclasses import dataclass, field
 
 from ..data import Split
 from ..folds import extrapolation_folds, fold_score, select
+from ..laws import literature
 from ..laws.grammar import Family, Geometry, Piece, program
+from ..laws.literature import BoundLaw
 from .guards import BOUND_SHARE, fit_problem, guard_problem, ignored_features
 from .validation import group_arrays, namespace, validation_folds
 
@@ -225,14 +229,16 @@ def basin_families(geometry: Geometry, basins: list[tuple[Piece, ...]], directio
 
 @dataclass
 class Candidate:
-    """A family, its program, its R^2 per validation fold (clipped to [-1, 1]) and why it was excluded, if it was."""
+    """A law (a grammar family or a bound literature law), its program, its R^2 per validation fold (clipped to
+    [-1, 1]) and why it was excluded, if it was."""
 
-    family: Family
+    family: Family | None
     code: str
     params: int
     folds: list[float] = field(default_factory=list)
     problem: str = ""
     ignored: list[int] = field(default_factory=list)  # features the fitted law does not respond to
+    literature: BoundLaw | None = None
 
     @property
     def score(self) -> float:
@@ -240,7 +246,10 @@ class Candidate:
 
     @property
     def size(self) -> tuple[int, int]:
-        """Simplicity: fitted parameters per group, then description length (pieces and the features they use)."""
+        """Simplicity: fitted parameters per group, then description length (pieces and the features they use;
+        a literature law: one piece per role)."""
+        if self.family is None:
+            return (self.params, 2 * len(self.literature.roles))
         return (self.params, sum(1 + len(p.features) + len(p.movers) + len(p.damp) for p in self.family.pieces))
 
 
@@ -280,18 +289,45 @@ class GrammarSearch:
         """Fit ``family``: guard rails and bound checks on the full train rows, then R^2 on every fold."""
         code = program(family, self.geometry, list(self.train.spec.targets), self.note)
         candidate = Candidate(family, code, family.params_per_target() * len(self.train.spec.targets))
-        code_namespace = namespace(code)
         movers = tuple(sorted({m for p in family.pieces if p.kind == "bowl" for m in p.movers}))
-        problem, fitted = guard_problem(code_namespace, self.train_rows, self.axes, self.geometry.transforms, movers)
-        if not problem:
+
+        def on_bounds(code_namespace: dict, fitted: list) -> str:
             problems = [p for params in fitted if (p := fit_problem(params, family, code_namespace["LOWER"], code_namespace["UPPER"]))]
-            if len(problems) > BOUND_SHARE * len(fitted):
-                problem = f"{len(problems)} of {len(fitted)} group fits flagged, e.g. {problems[0]}"
-        candidate.problem = problem
-        if not problem:
+            return f"{len(problems)} of {len(fitted)} group fits flagged, e.g. {problems[0]}" if len(problems) > BOUND_SHARE * len(fitted) else ""
+
+        return self._judge(candidate, movers, on_bounds)
+
+    def literature_candidate(self, bound: BoundLaw) -> Candidate:
+        """Fit a bound literature law: guard rails on the full train rows, then R^2 on every fold."""
+        spec = self.train.spec
+        code = literature.program(bound, spec.features, spec.targets, self.note)
+        return self._judge(Candidate(None, code, len(bound.law.parameters), literature=bound), bound.movers)
+
+    def _judge(self, candidate: Candidate, movers: tuple[int, ...], flagged=None) -> Candidate:
+        """Set ``candidate``'s problem (guard rails, then ``flagged(namespace, fits)``), ignored features and fold R^2."""
+        code_namespace = namespace(candidate.code)
+        problem, fitted = guard_problem(code_namespace, self.train_rows, self.axes, self.geometry.transforms, movers)
+        candidate.problem = problem or (flagged(code_namespace, fitted) if flagged else "")
+        if not candidate.problem:
             candidate.ignored = ignored_features(code_namespace, self.train_rows, fitted)
             candidate.folds = validation_folds(code_namespace, self.fit_rows, self.held_rows)
         return candidate
+
+    def literature_laws(self) -> list[BoundLaw]:
+        """Every law of the literature's catalogue that fits this task: one target, a role per feature (each
+        feature in its role's domain), within the parameter limit; every binding of features to roles."""
+        spec = self.train.spec
+        if len(spec.targets) != 1:
+            return []
+        X = self.train.frame[list(spec.features)].to_numpy(dtype=float)
+        out = []
+        for law in literature.CATALOGUE.values():
+            if len(law.roles) != len(spec.features) or (spec.param_limit is not None and len(law.parameters) > spec.param_limit):
+                continue
+            for roles in itertools.permutations(range(len(spec.features))):
+                if law.admits(X[:, list(roles)]):
+                    out.append(literature.bind(law, roles))
+        return out
 
     def run(self, progress=None) -> list[Candidate]:
         """Every family fitted: the admissible ones that respond to every feature, ranked by `select`, then the other
@@ -306,14 +342,19 @@ class GrammarSearch:
         ranked = rank(out)
         refined: list[tuple[tuple[Piece, ...], int]] = []  # the best basins, each with its direction
         for c in ranked:
-            basin = tuple(p for p in c.family.pieces if p.kind == "bowl")
+            basin = tuple(p for p in c.family.pieces if p.kind == "bowl") if c.family else ()
             if basin and not c.problem and (basin, c.family.direction) not in refined and len(refined) < REFINED_BASINS:
                 refined.append((basin, c.family.direction))
         seen = set(self.families)
         more = [f for basin, direction in refined for f in basin_families(self.geometry, [basin], direction, self.train.spec.param_limit, len(self.train.spec.targets))]
         more = [f for f in dict.fromkeys(more) if f not in seen]
-        total = len(out) + len(more)
+        published = self.literature_laws()
+        total = len(out) + len(more) + len(published)
         out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(more)]
+        for bound in published:
+            out.append(self.literature_candidate(bound))
+            if progress is not None:
+                progress(len(out), total)
         return rank(out)
 
     def _fit(self, family: Family, index: int, total: int, progress) -> Candidate:
