@@ -52,6 +52,9 @@ class LiteratureLaw:
         Parameters fitted in log space (kept positive).
     movers : tuple of str
         Roles that move an optimum (along them the target need not keep its trend).
+    optima : tuple of str
+        Hyper-parameter roles, each with an optimum: never bound to a feature the test
+        extrapolates along (as the grammar never makes an extrapolation axis a hyper-parameter).
     fractions : tuple of str
         Roles that are fractions in [0, 1) (every other role takes positive values).
     linear : tuple of str
@@ -69,6 +72,7 @@ class LiteratureLaw:
     formula: str = ""
     log_parameters: tuple[str, ...] = ()
     movers: tuple[str, ...] = ()
+    optima: tuple[str, ...] = ()
     fractions: tuple[str, ...] = ()
     linear: tuple[str, ...] = ()
 
@@ -191,14 +195,14 @@ for _law in (
         "moving_optimum", "Tao et al. 2024 (vocabulary); DeepSeek-AI 2024 and Li et al. 2025 (learning rate): an optimum that moves as a power of N",
         ("N", "D", "h"), ("E", "A", "alpha", "B", "beta", "c", "m0", "m1"), forms.optimum_form, forms.optimum_starts,
         "{y} = E + A / {N}^alpha + B / {D}^beta + c * (ln {h} - m0 - m1 * ln {N})^2", ("A", "alpha", "B", "beta", "c"),
-        movers=("N",),
+        movers=("N",), optima=("h",),
         linear=('E', 'A', 'B', 'c'),
     ),
     LiteratureLaw(
         "two_optima", "Li et al. 2025, Predictable Scale (Step Law); Bergsma et al. 2025, Power Lines: learning-rate and batch-size optima",
         ("N", "D", "lr", "bsz"), ("E", "A", "alpha", "B", "beta", "c", "m0", "m1", "k", "b0", "b1"), forms.two_optima_form, forms.two_optima_starts,
         "{y} = E + A / {N}^alpha + B / {D}^beta + c * (ln {lr} - m0 - m1 * ln {N})^2 + k * (ln {bsz} - b0 - b1 * ln {D})^2",
-        ("A", "alpha", "B", "beta", "c", "k"), movers=("N", "D"),
+        ("A", "alpha", "B", "beta", "c", "k"), movers=("N", "D"), optima=("lr", "bsz"),
         linear=('E', 'A', 'B', 'c', 'k'),
     ),
     LiteratureLaw(

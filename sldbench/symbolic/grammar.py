@@ -315,7 +315,8 @@ class GrammarSearch:
 
     def literature_laws(self) -> list[BoundLaw]:
         """Every law of the literature's catalogue that fits this task: one target, a role per feature (each
-        feature in its role's domain), within the parameter limit; every binding of features to roles."""
+        feature in its role's domain, no hyper-parameter role on an extrapolation axis), within the parameter
+        limit; every such binding of features to roles."""
         spec = self.train.spec
         if len(spec.targets) != 1:
             return []
@@ -324,8 +325,9 @@ class GrammarSearch:
         for law in literature.CATALOGUE.values():
             if len(law.roles) != len(spec.features) or (spec.param_limit is not None and len(law.parameters) > spec.param_limit):
                 continue
+            optima = [law.roles.index(role) for role in law.optima]
             for roles in itertools.permutations(range(len(spec.features))):
-                if law.admits(X[:, list(roles)]):
+                if law.admits(X[:, list(roles)]) and not any(roles[i] in self.axes for i in optima):
                     out.append(literature.bind(law, roles))
         return out
 
