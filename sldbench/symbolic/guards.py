@@ -5,11 +5,10 @@ beyond the data, whatever its validation score:
 
 - `fit_problem`: the fitted parameters end on a bound of their box, or are not finite;
 - `guard_problem`: followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
-  extrapolation axis, the law stops being finite, leaves the band around the train targets
-  (`BAND` target spans, widened by `EDGE_SLOPES` times the data's own slope at the edge over
-  the distance travelled), or (where the train rows of the upper half of the axis trend with
-  it, Spearman |rho| >= `TREND`) turns against that trend; the grammar's search also excludes
-  a law when more than `BOUND_SHARE` of its group fits hit `fit_problem`;
+  extrapolation axis, the law stops being finite, leaves `BAND` train target spans around the
+  train targets, or (where the train rows trend with the axis, Spearman |rho| >= `TREND`) turns
+  against that trend; the grammar's search also excludes a law when more than `BOUND_SHARE` of
+  its group fits hit `fit_problem`;
 - `ignored_features`: the features a fitted law does not use (a law that ignores a feature the
   task gives is ranked after those that use every one).
 
@@ -31,8 +30,6 @@ EXTRAPOLATION_FACTORS = (2.0, 4.0, 8.0, 16.0)
 BAND = 1.0  # in units of the group's train target span, on each side
 BOUND_SHARE = 0.25  # a law is excluded when more than this share of its group fits end on a bound or diverge
 TREND = 0.5  # |Spearman rho| of target vs axis in a group above which the law must keep that trend beyond the data
-# The band widens with the data's slope at the edge: a curve still moving fast there (past the turn of a U) may go on moving.
-EDGE_SLOPES = 2.0
 
 
 def fit_problem(params: np.ndarray, family: Family, lower: list[float], upper: list[float]) -> str:
@@ -57,15 +54,12 @@ def guard_problem(
 
     Along every extrapolation axis, from each group's rows at its largest value, the
     law is followed to `EXTRAPOLATION_FACTORS` times that value (raw features: that
-    many 32nds of its train span beyond it, up to half a span). Its predictions must stay
-    finite and within the band of the group's train targets: `BAND` spans on each side,
-    widened by `EDGE_SLOPES` times the slope the rows of the axis' upper half show, over the
-    distance travelled (log units for a log axis). Where those rows trend with the axis
-    (|Spearman rho| >= `TREND`) the law must keep that trend: a loss still falling at the
-    edge of the data must not turn up beyond it, and a curve that already turned within the
-    data may go on its new way. The trend is not asked along ``movers``, features that move
-    a hyperparameter's optimum: at a fixed learning rate the loss may rise with scale as the
-    optimum moves away from it.
+    many 32nds of its train span beyond it, up to half a span). Its predictions must stay finite, within `BAND`
+    spans of the group's train targets, and keep the group's trend along the axis
+    where the train rows show one (|Spearman rho| >= `TREND`): a loss that falls
+    with scale in the data must not turn up beyond it. The trend is not asked along
+    ``movers``, features that move a hyperparameter's optimum: at a fixed
+    learning rate the loss may rise with scale as the optimum moves away from it.
     """
     fitted = []
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -80,14 +74,10 @@ def guard_problem(
             span = np.maximum(high - low, 1e-12)
             for f in axes:
                 edge = x[x[:, f] == x[:, f].max()]
-                scale = np.log(x[:, f]) if transforms[f] == "log" else x[:, f]
-                values = np.unique(x[:, f])  # the upper half of the axis' values, at least two of them
-                upper = x[:, f] >= values[max(min(len(values) // 2, len(values) - 2), 0)]
-                path, distances = [], []
+                path = []
                 for step in EXTRAPOLATION_FACTORS:
                     far = edge.copy()
                     far[:, f] = far[:, f] * step if transforms[f] == "log" else far[:, f] + step / 32 * (x[:, f].max() - x[:, f].min())
-                    distances.append(np.log(step) if transforms[f] == "log" else far[0, f] - x[:, f].max())
                     try:
                         path.append(np.asarray(code_namespace["scaling_law_func"](far, params), dtype=float).reshape(len(far), -1))
                     except Exception as err:  # noqa: BLE001
@@ -95,12 +85,10 @@ def guard_problem(
                 path = np.stack(path)  # (steps, rows, targets)
                 if not np.all(np.isfinite(path)):
                     return f"predictions beyond the data along feature {f} are not finite (group {group})", []
-                slopes = np.array([abs(_slope(scale[upper], y[upper, t])) for t in range(y.shape[1])])
-                reach = BAND * span + EDGE_SLOPES * slopes * np.asarray(distances)[:, None, None]  # (steps, 1, targets)
-                if np.any(path < low - reach) or np.any(path > high + reach):
+                if np.any(path < low - BAND * span) or np.any(path > high + BAND * span):
                     return f"predictions leave the band of the train targets along feature {f} (group {group})", []
                 for t in range(y.shape[1] if f not in movers else 0):
-                    rho = _spearman(x[upper, f], y[upper, t])
+                    rho = _spearman(x[:, f], y[:, t])
                     if abs(rho) < TREND:
                         continue
                     steps = np.diff(np.concatenate([_predict_rows(code_namespace, edge, params, t), path[:, :, t]]), axis=0)
@@ -140,14 +128,6 @@ def vet(code: str, train: dict, axes: tuple[int, ...], transforms: tuple[str, ..
 
 def _predict_rows(code_namespace: dict, rows: np.ndarray, params, t: int) -> np.ndarray:
     return np.asarray(code_namespace["scaling_law_func"](rows, params), dtype=float).reshape(len(rows), -1)[None, :, t]
-
-
-def _slope(a: np.ndarray, b: np.ndarray) -> float:
-    """Least-squares slope of ``b`` on ``a`` (0 when ``a`` does not vary)."""
-    if len(a) < 2 or np.ptp(a) == 0:
-        return 0.0
-    centred = a - a.mean()
-    return float(centred @ (b - b.mean()) / (centred @ centred))
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
