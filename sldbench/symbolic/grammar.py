@@ -229,16 +229,16 @@ def basin_families(geometry: Geometry, basins: list[tuple[Piece, ...]], directio
 
 @dataclass
 class Candidate:
-    """A law (a grammar family or a bound literature law), its program, its R^2 per validation fold (clipped to
-    [-1, 1]) and why it was excluded, if it was."""
+    """A law (a grammar ``family``, or None for a bound literature law), its program, its R^2 per validation
+    fold (clipped to [-1, 1]) and why it was excluded, if it was."""
 
     family: Family | None
     code: str
     params: int
+    length: int  # description length: a family's pieces and the features they use; a literature law's roles, two each
     folds: list[float] = field(default_factory=list)
     problem: str = ""
     ignored: list[int] = field(default_factory=list)  # features the fitted law does not respond to
-    literature: BoundLaw | None = None
 
     @property
     def score(self) -> float:
@@ -246,11 +246,8 @@ class Candidate:
 
     @property
     def size(self) -> tuple[int, int]:
-        """Simplicity: fitted parameters per group, then description length (pieces and the features they use;
-        a literature law: one piece per role)."""
-        if self.family is None:
-            return (self.params, 2 * len(self.literature.roles))
-        return (self.params, sum(1 + len(p.features) + len(p.movers) + len(p.damp) for p in self.family.pieces))
+        """Simplicity: fitted parameters per group, then description length."""
+        return (self.params, self.length)
 
 
 def rank(candidates: list[Candidate]) -> list[Candidate]:
@@ -288,7 +285,8 @@ class GrammarSearch:
     def candidate(self, family: Family) -> Candidate:
         """Fit ``family``: guard rails and bound checks on the full train rows, then R^2 on every fold."""
         code = program(family, self.geometry, list(self.train.spec.targets), self.note)
-        candidate = Candidate(family, code, family.params_per_target() * len(self.train.spec.targets))
+        length = sum(1 + len(p.features) + len(p.movers) + len(p.damp) for p in family.pieces)
+        candidate = Candidate(family, code, family.params_per_target() * len(self.train.spec.targets), length)
         movers = tuple(sorted({m for p in family.pieces if p.kind == "bowl" for m in p.movers}))
 
         def on_bounds(code_namespace: dict, fitted: list) -> str:
@@ -301,7 +299,7 @@ class GrammarSearch:
         """Fit a bound literature law: guard rails on the full train rows, then R^2 on every fold."""
         spec = self.train.spec
         code = literature.program(bound, spec.features, spec.targets, self.note)
-        return self._judge(Candidate(None, code, len(bound.law.parameters), literature=bound), bound.movers)
+        return self._judge(Candidate(None, code, len(bound.law.parameters), 2 * len(bound.roles)), bound.movers)
 
     def _judge(self, candidate: Candidate, movers: tuple[int, ...], flagged=None) -> Candidate:
         """Set ``candidate``'s problem (guard rails, then ``flagged(namespace, fits)``), ignored features and fold R^2."""
