@@ -42,7 +42,7 @@ def fold_of(pseudo_group: str) -> str:
     return pseudo_group.split(SEPARATOR, 1)[0]
 
 
-def _scale(values: np.ndarray) -> np.ndarray:
+def axis_scale(values: np.ndarray) -> np.ndarray:
     """Per row, the sum over axes of the axis value (its log when positive) scaled to the axis' range, rounded."""
     out = np.zeros(len(values))
     for column in values.T:
@@ -95,7 +95,7 @@ def extrapolation_folds(train: Split, cuts: int = CUTS) -> tuple[Split, Split]:
 
     axes = list(spec.extrapolates)
     if axes:
-        scale = _scale(train.frame[axes].to_numpy(dtype=float))
+        scale = axis_scale(train.frame[axes].to_numpy(dtype=float))
         per_group = -(-MIN_HELD_ROWS // len(groups))  # rows each group holds out at least, so a fold has MIN_HELD_ROWS
         for k in range(cuts):
             fold = f"{' x '.join(axes)}: {_ordinal(k + 1)} largest"

@@ -1,0 +1,123 @@
+"""Judge a design decision on the eight SLDBench tasks without their test splits: discover on their train folds.
+
+For each task, an inner task is cut from its train split alone: in every group, the rows in
+the top ``--fraction`` of the group's scale range along the task's extrapolation axes
+(`sldbench.folds.axis_scale`: log values for positive features, each axis scaled to its
+range) become the inner test, the rest the inner train, as the real test lies beyond the
+real train (a task with no axis, domain_mix, holds out every 1/fraction-th row instead). `sldbench discover` then runs on each inner task (defaults, the seed given) and
+the same table as `benchmarks/generality.py` is printed, the reference being the task's
+expert law refitted on the inner train (`sldbench.laws.expert.refit_program`). A change of the
+search that helps the generality suite but costs these tasks shows here, before the one
+print of `benchmarks/offline_discovery.py` that reads the real test splits.
+
+The test split is never opened: only ``load_split(spec, "train")`` is read.
+
+    python benchmarks/train_folds.py --data-dir DIR [--tasks u_shape,moe] [--fraction 0.25] \\
+        [--seed 42] [--work /tmp/sldbench-train-folds] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generality import report, run_task  # noqa: E402
+
+from sldbench.data import load_split  # noqa: E402
+from sldbench.folds import axis_scale  # noqa: E402
+from sldbench.laws.expert import refit_program  # noqa: E402
+from sldbench.specs import TASKS, get_spec  # noqa: E402
+
+
+def inner_task(task: str, fraction: float, work: Path, data_dir: Path | None = None) -> Path:
+    """Write the inner task of ``task`` (its train split cut in two) under ``work``; returns its task.yaml.
+
+    Parameters
+    ----------
+    task : str
+        A built-in task name.
+    fraction : float
+        Share of each group's scale range, from the top, that becomes the inner test (0 < fraction < 1).
+    work : Path
+        Folder the task's folder is written in.
+    data_dir : Path, optional
+        The SLDBench data (one folder per config; default: where `load_split` looks).
+
+    Returns
+    -------
+    Path
+        The inner task's spec file (train.csv, test.csv and reference_law.py beside it).
+    """
+    spec = get_spec(task)
+    frame = load_split(spec, "train", data_dir).frame
+    scale = axis_scale(frame[list(spec.extrapolates)].to_numpy(dtype=float))
+    held = np.zeros(len(frame), dtype=bool)
+    for rows in frame.groupby("group", sort=True).indices.values():
+        if spec.extrapolates:
+            values = scale[rows]
+            held[rows] = (values - values.min()) / (np.ptp(values) or 1.0) > 1.0 - fraction
+        else:  # no axis (new mixtures of the same features): every k-th row, as the validation folds do
+            held[rows] = np.arange(len(rows)) % max(2, round(1.0 / fraction)) == 0
+    if held.all() or not held.any():
+        raise SystemExit(f"{task}: a fraction of {fraction} leaves no inner train or no inner test; choose one in (0, 1)")
+    folder = work / task
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = ["group", *spec.features, *spec.targets]
+    frame.loc[~held, columns].rename(columns={"group": spec.group or "group"}).to_csv(folder / "train.csv", index=False)
+    frame.loc[held, columns].rename(columns={"group": spec.group or "group"}).to_csv(folder / "test.csv", index=False)
+    (folder / "reference_law.py").write_text(refit_program(task))
+    document = {
+        "name": f"{task}_inner",
+        "description": spec.description,
+        "train": "train.csv",
+        "test": "test.csv",
+        "features": list(spec.features),
+        "targets": list(spec.targets),
+        "group": spec.group or "group",
+        "extrapolates": list(spec.extrapolates),
+        "law": "reference_law.py",
+        **({"param_limit": spec.param_limit} if spec.param_limit is not None else {}),
+    }
+    path = folder / "task.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, required=True, help="the SLDBench data (one folder per config)")
+    parser.add_argument("--tasks", default="", help=f"comma-separated tasks (default: all of {', '.join(TASKS)})")
+    parser.add_argument("--fraction", type=float, default=0.25, help="top share of each group's scale range held out")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--budget", type=int, default=50, help="proposals per search (discover's default)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/sldbench-train-folds"))
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = parser.parse_args()
+    if not 0.0 < args.fraction < 1.0:
+        parser.error(f"--fraction must lie in (0, 1), got {args.fraction}")
+    names = [t for t in args.tasks.split(",") if t] or list(TASKS)
+    unknown = sorted(set(names) - set(TASKS))
+    if unknown:
+        parser.error(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(TASKS)}")
+    rows = []
+    for name in names:
+        print(f"{name} ...", flush=True)
+        row = run_task(f"{name}_inner", inner_task(name, args.fraction, args.work / "tasks", args.data_dir), args)
+        print(f"  R² {row['r2']:.4f} (expert law refitted {row['reference']:.4f}, best candidate {row['best_candidate']:.4f}) in {row['wall_seconds']:.0f} s", flush=True)
+        rows.append(row)
+    print()
+    print(report(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

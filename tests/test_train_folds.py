@@ -1,0 +1,50 @@
+"""`benchmarks/train_folds.py`: inner tasks cut from the eight tasks' train splits, never their test splits."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from train_folds import inner_task  # noqa: E402
+
+from sldbench.data import load_split  # noqa: E402
+from sldbench.specs import get_spec, load_spec_file  # noqa: E402
+
+
+def test_an_inner_task_lies_beyond_its_train_rows_and_never_reads_the_test_split(tmp_path, data_dir):
+    copy = tmp_path / "data"
+    for task in ("u_shape", "domain_mix"):
+        shutil.copytree(data_dir / get_spec(task).config, copy / get_spec(task).config)
+    opened = []
+
+    def audit(event, args):
+        if event == "open" and str(args[0]).startswith(str(copy)) and str(args[0]).endswith("test.csv"):
+            opened.append(str(args[0]))
+
+    sys.addaudithook(audit)
+    u_shape = inner_task("u_shape", 0.25, tmp_path / "tasks", copy)
+    domain_mix = inner_task("domain_mix", 0.25, tmp_path / "tasks", copy)
+    assert opened == []
+
+    spec = load_spec_file(u_shape)
+    assert spec.name == "u_shape_inner" and spec.extrapolates == ("log_flops",) and spec.param_limit == 6
+    train, test = load_split(spec, "train"), load_split(spec, "test")
+    original = load_split(get_spec("u_shape"), "train", copy).frame
+    assert len(train.frame) + len(test.frame) == len(original)
+    for group in test.groups:  # per group, the inner test is the top quarter of the compute range
+        seen, held = train.frame[train.frame.group == group].log_flops, test.frame[test.frame.group == group].log_flops
+        full = original[original.group == group].log_flops
+        assert held.min() > seen.max()
+        assert held.min() > full.min() + 0.75 * np.ptp(full) - 1e-9
+    assert "def fit_scaling_law" in (u_shape.parent / "reference_law.py").read_text()
+
+    # no extrapolation axis: every fourth row of each group
+    rows = pd.read_csv(domain_mix.parent / "test.csv")
+    assert len(rows) == len(load_split(get_spec("domain_mix"), "train", copy).frame) // 4
+    # the hook does see a read of the test split
+    load_split(get_spec("u_shape"), "test", copy)
+    assert opened == [str(copy / get_spec("u_shape").config / "test.csv")]
