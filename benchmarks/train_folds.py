@@ -70,9 +70,10 @@ def inner_task(task: str, fraction: float, work: Path, data_dir: Path | None = N
         raise SystemExit(f"{task}: a fraction of {fraction} leaves no inner train or no inner test; choose one in (0, 1)")
     folder = work / task
     folder.mkdir(parents=True, exist_ok=True)
-    columns = ["group", *spec.features, *spec.targets]
-    frame.loc[~held, columns].rename(columns={"group": spec.group or "group"}).to_csv(folder / "train.csv", index=False)
-    frame.loc[held, columns].rename(columns={"group": spec.group or "group"}).to_csv(folder / "test.csv", index=False)
+    group = spec.group or "group"
+    runs = frame[["group", *spec.features, *spec.targets]].rename(columns={"group": group})
+    runs[~held].to_csv(folder / "train.csv", index=False)
+    runs[held].to_csv(folder / "test.csv", index=False)
     (folder / "reference_law.py").write_text(refit_program(task))
     document = {
         "name": f"{task}_inner",
@@ -81,7 +82,7 @@ def inner_task(task: str, fraction: float, work: Path, data_dir: Path | None = N
         "test": "test.csv",
         "features": list(spec.features),
         "targets": list(spec.targets),
-        "group": spec.group or "group",
+        "group": group,
         "extrapolates": list(spec.extrapolates),
         "law": "reference_law.py",
         **({"param_limit": spec.param_limit} if spec.param_limit is not None else {}),
