@@ -89,6 +89,7 @@ def run_task(name: str, path: Path, args) -> dict:
     return {
         "task": name, "law": found.formula or "(no formula)", "r2": found.r2_raw, "reference": reference, "truth": truth,
         "best_candidate": best, "best_candidate_id": best_id, "wall_seconds": wall, "param_limit": spec.param_limit,
+        "log": found.log,
     }  # fmt: skip
 
 

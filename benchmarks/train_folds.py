@@ -10,6 +10,12 @@ expert law refitted on the inner train (`sldbench.laws.expert.refit_program`). A
 search that helps the generality suite but costs these tasks shows here, before the one
 print of `benchmarks/offline_discovery.py` that reads the real test splits.
 
+The paper's two applications are judged the same way (`sldbench.decisions`), by the
+discovered law and by the expert law, on the inner task: for lr_bsz, the optimum of lr and
+batch size at every (data size, model size) of the inner test with at least 20 runs, and the
+regret of the run nearest to it; for sft, the model chosen per dataset from 1/16 of each
+pair's largest inner size, with RelAcc and PearCorr.
+
 The test split is never opened: only ``load_split(spec, "train")`` is read.
 
     python benchmarks/train_folds.py --data-dir DIR [--tasks u_shape,moe] [--fraction 0.25] \\
@@ -19,6 +25,7 @@ The test split is never opened: only ``load_split(spec, "train")`` is read.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -32,9 +39,16 @@ sys.path.insert(0, str(HERE))
 from generality import report, run_task  # noqa: E402
 
 from sldbench.data import load_split  # noqa: E402
+from sldbench.decisions.inputs import law_program  # noqa: E402
+from sldbench.decisions.optimize import DecisionError, find_optimum  # noqa: E402
+from sldbench.decisions.paper import SFT_FRACTION  # noqa: E402
+from sldbench.decisions.select import select_models  # noqa: E402
+from sldbench.sandbox.local import IsolatedLocalSandbox  # noqa: E402
 from sldbench.folds import axis_scale  # noqa: E402
 from sldbench.laws.expert import refit_program  # noqa: E402
-from sldbench.specs import TASKS, get_spec  # noqa: E402
+from sldbench.specs import TASKS, get_spec, load_spec_file  # noqa: E402
+
+MIN_RUNS_AT_POINT = 20  # a point with fewer runs judges an optimum too coarsely
 
 
 def inner_task(task: str, fraction: float, work: Path, data_dir: Path | None = None) -> Path:
@@ -92,6 +106,63 @@ def inner_task(task: str, fraction: float, work: Path, data_dir: Path | None = N
     return path
 
 
+async def _decide(spec_path: Path, programs: dict[str, str]) -> list[str]:
+    spec = load_spec_file(spec_path)
+    train, test = load_split(spec, "train"), load_split(spec, "test")
+    sandbox = IsolatedLocalSandbox("auto")
+    lines = []
+    try:
+        for label, program in programs.items():
+            try:
+                if spec.name == "lr_bsz_inner":
+                    runs = test.frame.groupby(["data_size", "non_embedding_param_size"]).size()
+                    for (data, params), count in runs.items():
+                        if count < MIN_RUNS_AT_POINT:
+                            continue
+                        at = {"data_size": float(data), "non_embedding_param_size": float(params)}
+                        found = await find_optimum(sandbox, program, spec, train, [test], ["lr", "bsz"], at, train.groups[0], spec.targets[0])
+                        where = f"D={data:.3g}, N={params:.3g} ({count} runs)"
+                        if found.monotone:
+                            lines.append(f"{label}: {where}: no optimum ({'; '.join(found.monotone)})")
+                        else:
+                            lines.append(
+                                f"{label}: {where}: lr {found.optimum['lr']:.4g}, bsz {found.optimum['bsz']:.4g}; "
+                                f"regret {found.regret_percent:.3f}%"
+                            )
+                elif spec.name == "sft_inner":
+                    chosen = await select_models(sandbox, program, spec, train, test, SFT_FRACTION)
+                    pearson = "n/a" if chosen.pearson is None else f"{100 * chosen.pearson:.1f}%"
+                    choices = "; ".join(f"{name} {c.chosen}" + ("" if c.chosen == c.best else f" (best {c.best})") for name, c in chosen.per_dataset.items())
+                    lines.append(f"{label}: RelAcc {100 * chosen.rel_acc:.1f}%, PearCorr {pearson}: {choices}")
+            except (DecisionError, ValueError) as err:
+                lines.append(f"{label}: could not decide: {err}")
+    finally:
+        sandbox.directory.cleanup()
+    return lines
+
+
+def decisions(spec_path: Path, log: str) -> list[str]:
+    """The paper's application on an inner task, decided by the discovered law (its log) and by the expert law.
+
+    Parameters
+    ----------
+    spec_path : Path
+        The inner task's spec (`inner_task`); lr_bsz and sft have a decision, other tasks none.
+    log : str
+        The Inspect log `sldbench discover` wrote for it.
+
+    Returns
+    -------
+    list of str
+        One line per law and decision point.
+    """
+    spec = load_spec_file(spec_path)
+    if spec.name not in ("lr_bsz_inner", "sft_inner"):
+        return []
+    programs = {"discovered": law_program(log, spec)[0], "expert": law_program(None, spec, expert=True)[0]}
+    return asyncio.run(_decide(spec_path, programs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, required=True, help="the SLDBench data (one folder per config)")
@@ -111,8 +182,12 @@ def main() -> None:
     rows = []
     for name in names:
         print(f"{name} ...", flush=True)
-        row = run_task(f"{name}_inner", inner_task(name, args.fraction, args.work / "tasks", args.data_dir), args)
+        spec_path = inner_task(name, args.fraction, args.work / "tasks", args.data_dir)
+        row = run_task(f"{name}_inner", spec_path, args)
         print(f"  R² {row['r2']:.4f} (expert law refitted {row['reference']:.4f}, best candidate {row['best_candidate']:.4f}) in {row['wall_seconds']:.0f} s", flush=True)
+        row["decisions"] = decisions(spec_path, row["log"])
+        for line in row["decisions"]:
+            print(f"  decision, {line}", flush=True)
         rows.append(row)
     print()
     print(report(rows))

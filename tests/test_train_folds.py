@@ -1,4 +1,4 @@
-"""`benchmarks/train_folds.py`: inner tasks cut from the eight tasks' train splits, never their test splits."""
+"""`benchmarks/train_folds.py`: inner tasks cut from the eight tasks' train splits, never their test splits; the paper's decisions on them."""
 
 import shutil
 import sys
@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from train_folds import inner_task  # noqa: E402
+from train_folds import MIN_RUNS_AT_POINT, decisions, inner_task  # noqa: E402
 
 from sldbench.data import load_split  # noqa: E402
 from sldbench.specs import get_spec, load_spec_file  # noqa: E402
@@ -48,3 +49,30 @@ def test_an_inner_task_lies_beyond_its_train_rows_and_never_reads_the_test_split
     # the hook does see a read of the test split
     load_split(get_spec("u_shape"), "test", copy)
     assert opened == [str(copy / get_spec("u_shape").config / "test.csv")]
+
+
+@pytest.mark.slow
+def test_the_papers_decisions_are_made_on_the_inner_tasks_by_both_laws(tmp_path, data_dir):
+    lr_bsz = inner_task("lr_bsz", 0.25, tmp_path / "tasks", data_dir)
+    sft = inner_task("sft", 0.25, tmp_path / "tasks", data_dir)
+    # the law under test is a file here (a discover log in the benchmark): the expert law refitted
+    law = tmp_path / "law.py"
+    law.write_text((lr_bsz.parent / "reference_law.py").read_text())
+    lines = decisions(lr_bsz, str(law))
+    points = pd.read_csv(lr_bsz.parent / "test.csv").groupby(["data_size", "non_embedding_param_size"]).size()
+    judged = points[points >= MIN_RUNS_AT_POINT]
+    assert len(judged) >= 1 and len(lines) == 2 * len(judged)
+    # the same law under both labels decides the same, point by point
+    discovered = [line.removeprefix("discovered: ") for line in lines if line.startswith("discovered: ")]
+    expert = [line.removeprefix("expert: ") for line in lines if line.startswith("expert: ")]
+    assert discovered == expert
+    for line, ((data, params), count) in zip(discovered, judged.items()):
+        assert line.startswith(f"D={data:.3g}, N={params:.3g} ({count} runs): lr ")
+        assert float(line.split("regret ")[1].rstrip("%")) >= 0
+
+    law.write_text((sft.parent / "reference_law.py").read_text())
+    lines = decisions(sft, str(law))
+    assert len(lines) == 2 and lines[0].removeprefix("discovered: ") == lines[1].removeprefix("expert: ")
+    rel_acc = float(lines[0].split("RelAcc ")[1].split("%")[0])
+    assert 0 <= rel_acc <= 100 and all(dataset in lines[0] for dataset in ("flan", "gigaword", "wikiword"))
+    assert decisions(inner_task("moe", 0.25, tmp_path / "tasks", data_dir), str(law)) == []
