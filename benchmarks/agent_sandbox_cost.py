@@ -26,6 +26,7 @@ from tabulate import tabulate
 
 from sldbench import agents
 from sldbench.laws.expert import load_constants, prefitted_program
+from sldbench.metrics import SCORER
 from sldbench.sandbox.docker import AGENTS_IMAGE, DockerSandboxConfig, DockerSandboxEnvironment
 from sldbench.tasks import sldbench_task
 
@@ -55,7 +56,7 @@ def one_run(agent: str, sandbox: str, data_dir: str, script: Path, folder: Path)
     )  # fmt: skip
     assert log.status == "success", log.error
     sample = log.samples[0]
-    assert sample.scores["heldout_r2"].value["r2"] > 0.99, sample.scores["heldout_r2"].explanation
+    assert sample.scores[SCORER].value["r2"] > 0.99, sample.scores[SCORER].explanation
     info = next(e for e in sample.events if e.event == "info" and e.source == agent)
     first_model = min(e.timestamp for e in sample.events if e.event == "model")
     scored = next(e.timestamp for e in sample.events if e.event == "score")

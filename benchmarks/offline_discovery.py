@@ -23,6 +23,7 @@ from pathlib import Path
 from inspect_ai import eval as inspect_eval
 from tabulate import tabulate
 
+from sldbench.metrics import SCORER
 from sldbench.solvers import sldagent, symreg
 from sldbench.specs import TASKS
 from sldbench.tasks import sldbench_task
@@ -63,7 +64,7 @@ def run(task: str, solver, data_dir: str, log_dir: str) -> tuple[float, float]:
     if log.status != "success":
         print(f"  {task}: the run failed ({log.error}); counted as -1", flush=True)
         return -1.0, seconds
-    return float(log.samples[0].scores["heldout_r2"].value["r2"]), seconds
+    return float(log.samples[0].scores[SCORER].value["r2"]), seconds
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from .data import load_split
 from .laws import read_law
 from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
+from .metrics import SCORER
 from .show import constant_lines, law_formula, no_summary
 from .specs import TaskSpec, load_spec_file, parse_spec
 
@@ -285,7 +286,7 @@ def discover(
         )
     if log.status != "success" or not log.samples:
         raise SearchFailed(f"the search did not finish ({log.status}): {_first_line(log.error.message) if log.error else 'no sample'} (log: {log.location})")
-    score = log.samples[0].scores["heldout_r2"]
+    score = log.samples[0].scores[SCORER]
     program = score.answer or ""
     train, test = load_split(spec, "train"), load_split(spec, "test")
     _stage(progress, "scoring the baselines (initial program, power law) ...")

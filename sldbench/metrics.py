@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 ZERO_SPREAD = 1e-9
+SCORER = "heldout_r2"
+"""The name these metrics are logged under: `sldbench.scorer.heldout_r2`'s, the key of a sample's scores."""
 
 
 class PredictionError(ValueError):

@@ -19,10 +19,10 @@ from inspect_ai.log import EvalLog
 
 from .escaping import for_terminal
 from .laws import read_law
+from .metrics import SCORER
 from .specs import TaskSpec, sample_spec
 
 SUMMARY_ENV = "SLDBENCH_SUMMARY"
-SCORER = "heldout_r2"
 _quiet = 0  # evals run by code that prints its own account (sldbench discover)
 
 

@@ -68,7 +68,7 @@ def _expert_program(spec: TaskSpec) -> str:
 def _logged_program(path: Path) -> str:
     from inspect_ai.log import read_eval_log
 
-    from ..show import SCORER
+    from ..metrics import SCORER
 
     try:
         log = read_eval_log(str(path))

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from ..escaping import script_json
+from ..metrics import SCORER
 from .tables import DETERMINISTIC_AGENTS, HUMAN_REFERENCES, TASK_COLUMNS, Report
 
 CI_Z = 1.96
@@ -58,7 +59,7 @@ def law_of_run(run: pd.Series, law_id: str) -> Law:
     from ..submission import PROGRAM_KEY, SHAPE_KEY, numeric_constants
 
     sample = read_eval_log_sample(run["source"], uuid=run["sample_uuid"], resolve_attachments=True)
-    score = (sample.scores or {}).get("heldout_r2")
+    score = (sample.scores or {}).get(SCORER)
     metadata = (score.metadata if score else None) or {}
     source = (score.answer if score else None) or (sample.store or {}).get(PROGRAM_KEY) or ""
     shape = metadata.get("shape") or (sample.store or {}).get(SHAPE_KEY) or "auto"

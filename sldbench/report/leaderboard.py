@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..data import DataError, load_split
 from ..escaping import for_markdown
+from ..metrics import SCORER
 from ..specs import get_spec
 from ..submission import PROGRAM_KEY, SHAPE_KEY
 from .plots import DEFAULT_TIMEOUT, LawPlot, bar_chart, draw_law
@@ -56,7 +57,7 @@ def read_program(run: pd.Series) -> tuple[str | None, str]:
     from inspect_ai.log import read_eval_log_sample
 
     sample = read_eval_log_sample(run["source"], uuid=run["sample_uuid"], resolve_attachments=True)
-    score = (sample.scores or {}).get("heldout_r2")
+    score = (sample.scores or {}).get(SCORER)
     program = (score.answer if score else None) or (sample.store or {}).get(PROGRAM_KEY)
     shape = (sample.store or {}).get(SHAPE_KEY, "auto")
     if not program and sample.output and sample.output.completion:

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..escaping import from_csv_cell
+from ..metrics import SCORER
 from ..specs import BY_CONFIG, TASKS
 from .sources import RUNS_CSV_COLUMNS
 
@@ -45,7 +46,6 @@ MODEL_ALIASES = {"human": NO_MODEL}
 
 UNISOLATED_SUFFIX = " (unisolated)"
 LOG_SUFFIXES = (".eval", ".json")
-SCORER = "heldout_r2"
 
 
 class ReportError(ValueError):
