@@ -41,11 +41,11 @@ from generality import report, run_task  # noqa: E402
 from sldbench.data import load_split  # noqa: E402
 from sldbench.decisions.inputs import law_program  # noqa: E402
 from sldbench.decisions.optimize import DecisionError, find_optimum  # noqa: E402
-from sldbench.decisions.paper import SFT_FRACTION  # noqa: E402
+from sldbench.decisions.paper import SFT_FRACTION, optimum_words, selection_words  # noqa: E402
 from sldbench.decisions.select import select_models  # noqa: E402
-from sldbench.sandbox.local import IsolatedLocalSandbox  # noqa: E402
 from sldbench.folds import axis_scale  # noqa: E402
 from sldbench.laws.expert import refit_program  # noqa: E402
+from sldbench.sandbox.local import IsolatedLocalSandbox  # noqa: E402
 from sldbench.specs import TASKS, get_spec, load_spec_file  # noqa: E402
 
 MIN_RUNS_AT_POINT = 20  # a point with fewer runs judges an optimum too coarsely
@@ -106,34 +106,32 @@ def inner_task(task: str, fraction: float, work: Path, data_dir: Path | None = N
     return path
 
 
-async def _decide(spec_path: Path, programs: dict[str, str]) -> list[str]:
-    spec = load_spec_file(spec_path)
+async def _optimum_lines(sandbox, program: str, spec, train, test) -> list[str]:
+    lines = []
+    for (data, params), count in test.frame.groupby(["data_size", "non_embedding_param_size"]).size().items():
+        if count >= MIN_RUNS_AT_POINT:
+            at = {"data_size": float(data), "non_embedding_param_size": float(params)}
+            found = await find_optimum(sandbox, program, spec, train, [test], ["lr", "bsz"], at, train.groups[0], spec.targets[0])
+            lines.append(f"D={data:.3g}, N={params:.3g} ({count} runs): {optimum_words(found)}")
+    return lines
+
+
+async def _selection_lines(sandbox, program: str, spec, train, test) -> list[str]:
+    return [selection_words(await select_models(sandbox, program, spec, train, test, SFT_FRACTION))]
+
+
+DECISIONS = {"lr_bsz_inner": _optimum_lines, "sft_inner": _selection_lines}
+"""The paper's application of each inner task that has one: lr_bsz's optimum, sft's model choice."""
+
+
+async def _decide(decide, spec, programs: dict[str, str]) -> list[str]:
     train, test = load_split(spec, "train"), load_split(spec, "test")
     sandbox = IsolatedLocalSandbox("auto")
     lines = []
     try:
         for label, program in programs.items():
             try:
-                if spec.name == "lr_bsz_inner":
-                    runs = test.frame.groupby(["data_size", "non_embedding_param_size"]).size()
-                    for (data, params), count in runs.items():
-                        if count < MIN_RUNS_AT_POINT:
-                            continue
-                        at = {"data_size": float(data), "non_embedding_param_size": float(params)}
-                        found = await find_optimum(sandbox, program, spec, train, [test], ["lr", "bsz"], at, train.groups[0], spec.targets[0])
-                        where = f"D={data:.3g}, N={params:.3g} ({count} runs)"
-                        if found.monotone:
-                            lines.append(f"{label}: {where}: no optimum ({'; '.join(found.monotone)})")
-                        else:
-                            lines.append(
-                                f"{label}: {where}: lr {found.optimum['lr']:.4g}, bsz {found.optimum['bsz']:.4g}; "
-                                f"regret {found.regret_percent:.3f}%"
-                            )
-                elif spec.name == "sft_inner":
-                    chosen = await select_models(sandbox, program, spec, train, test, SFT_FRACTION)
-                    pearson = "n/a" if chosen.pearson is None else f"{100 * chosen.pearson:.1f}%"
-                    choices = "; ".join(f"{name} {c.chosen}" + ("" if c.chosen == c.best else f" (best {c.best})") for name, c in chosen.per_dataset.items())
-                    lines.append(f"{label}: RelAcc {100 * chosen.rel_acc:.1f}%, PearCorr {pearson}: {choices}")
+                lines += [f"{label}: {line}" for line in await decide(sandbox, program, spec, train, test)]
             except (DecisionError, ValueError) as err:
                 lines.append(f"{label}: could not decide: {err}")
     finally:
@@ -147,7 +145,7 @@ def decisions(spec_path: Path, log: str) -> list[str]:
     Parameters
     ----------
     spec_path : Path
-        The inner task's spec (`inner_task`); lr_bsz and sft have a decision, other tasks none.
+        The inner task's spec (`inner_task`); lr_bsz and sft have a decision (`DECISIONS`), other tasks none.
     log : str
         The Inspect log `sldbench discover` wrote for it.
 
@@ -157,10 +155,11 @@ def decisions(spec_path: Path, log: str) -> list[str]:
         One line per law and decision point.
     """
     spec = load_spec_file(spec_path)
-    if spec.name not in ("lr_bsz_inner", "sft_inner"):
+    decide = DECISIONS.get(spec.name)
+    if decide is None:
         return []
     programs = {"discovered": law_program(log, spec)[0], "expert": law_program(None, spec, expert=True)[0]}
-    return asyncio.run(_decide(spec_path, programs))
+    return asyncio.run(_decide(decide, spec, programs))
 
 
 def main() -> None:

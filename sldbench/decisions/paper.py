@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from ..data import Split
 from ..specs import TaskSpec
-from .optimize import DecisionError, find_optimum
-from .select import select_models
+from .optimize import DecisionError, Optimum, find_optimum
+from .select import Selection, select_models
 
 LR_BSZ_POINT = {"data_size": 1e11, "non_embedding_param_size": 1073741824.0}
 SFT_FRACTION = 0.0625
@@ -43,19 +43,48 @@ async def paper_decision(runner, program: str, spec: TaskSpec, train: Split, tes
     try:
         if spec.name == "lr_bsz":
             found = await find_optimum(runner, program, spec, train, [train, test], ["lr", "bsz"], LR_BSZ_POINT, train.groups[0], spec.targets[0], timeout)
-            if found.monotone:
-                return "Decision (1B model, 100B tokens): no optimum: " + "; ".join(f"{name}: {note}" for name, note in found.monotone.items())
-            return (
-                f"Decision (1B model, 100B tokens): lr {found.optimum['lr']:.4g}, batch size {found.optimum['bsz']:.4g}; "
-                f"nearest run's loss {found.nearest_loss:.4f}, best run's {found.best_loss:.4f}: regret {found.regret_percent:.3f}% "
-                f"(the paper's SLDAgent law: {PAPER_REGRET_PERCENT}%)"
-            )
+            return f"Decision (1B model, 100B tokens): {optimum_words(found)}" + ("" if found.monotone else f" (the paper's SLDAgent law: {PAPER_REGRET_PERCENT}%)")
         chosen = await select_models(runner, program, spec, train, test, SFT_FRACTION, timeout)
-        choices = "; ".join(f"{name}: {c.chosen}" + ("" if c.chosen == c.best else f" (best {c.best})") for name, c in chosen.per_dataset.items())
-        pearson = "n/a" if chosen.pearson is None else f"{100 * chosen.pearson:.1f}%"
         return (
-            f"Decision (model to fine-tune, from {100 * SFT_FRACTION:g}% of the data): {choices}; RelAcc {100 * chosen.rel_acc:.1f}%, "
-            f"PearCorr {pearson} (the paper's SLDAgent law: {100 * PAPER_SELECTION[0]:.0f}%, {100 * PAPER_SELECTION[1]:.1f}%)"
+            f"Decision (model to fine-tune, from {100 * SFT_FRACTION:g}% of the data): {selection_words(chosen)} "
+            f"(the paper's SLDAgent law: {100 * PAPER_SELECTION[0]:.0f}%, {100 * PAPER_SELECTION[1]:.1f}%)"
         )
     except (DecisionError, ValueError) as err:
         return f"Decision: the law could not decide: {err}"
+
+
+def optimum_words(found: Optimum) -> str:
+    """Where a law puts the optimum of lr and batch size and the regret of the nearest run, or why it has none.
+
+    Parameters
+    ----------
+    found : Optimum
+        `find_optimum`'s result over ``lr`` and ``bsz``, judged by runs at its point.
+
+    Returns
+    -------
+    str
+    """
+    if found.monotone:
+        return "no optimum: " + "; ".join(f"{name}: {note}" for name, note in found.monotone.items())
+    return (
+        f"lr {found.optimum['lr']:.4g}, batch size {found.optimum['bsz']:.4g}; "
+        f"nearest run's loss {found.nearest_loss:.4f}, best run's {found.best_loss:.4f}: regret {found.regret_percent:.3f}%"
+    )
+
+
+def selection_words(chosen: Selection) -> str:
+    """The model chosen per dataset (and the best where they differ), RelAcc and PearCorr.
+
+    Parameters
+    ----------
+    chosen : Selection
+        `select_models`' result.
+
+    Returns
+    -------
+    str
+    """
+    choices = "; ".join(f"{name}: {c.chosen}" + ("" if c.chosen == c.best else f" (best {c.best})") for name, c in chosen.per_dataset.items())
+    pearson = "n/a" if chosen.pearson is None else f"{100 * chosen.pearson:.1f}%"
+    return f"{choices}; RelAcc {100 * chosen.rel_acc:.1f}%, PearCorr {pearson}"
