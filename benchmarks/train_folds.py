@@ -43,6 +43,7 @@ from sldbench.decisions.inputs import law_program  # noqa: E402
 from sldbench.decisions.optimize import DecisionError, find_optimum  # noqa: E402
 from sldbench.decisions.paper import SFT_FRACTION, optimum_words, selection_words  # noqa: E402
 from sldbench.decisions.select import select_models  # noqa: E402
+from sldbench.escaping import for_terminal  # noqa: E402
 from sldbench.folds import axis_scale  # noqa: E402
 from sldbench.laws.expert import refit_program  # noqa: E402
 from sldbench.sandbox.local import IsolatedLocalSandbox  # noqa: E402
@@ -186,7 +187,7 @@ def main() -> None:
         print(f"  R² {row['r2']:.4f} (expert law refitted {row['reference']:.4f}, best candidate {row['best_candidate']:.4f}) in {row['wall_seconds']:.0f} s", flush=True)
         row["decisions"] = decisions(spec_path, row["log"])
         for line in row["decisions"]:
-            print(f"  decision, {line}", flush=True)
+            print(f"  decision, {for_terminal(line)}", flush=True)  # model and dataset names come from the data
         rows.append(row)
     print()
     print(report(rows))
