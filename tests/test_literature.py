@@ -121,3 +121,23 @@ def test_the_law_search_fits_the_catalogue_beside_its_own_families(tmp_path):
     axes = {spec.features.index(name) for name in spec.extrapolates}
     assert axes == {0} and len(bindings) == 12, (bindings, axes)  # of 24 orders, the half that keep N off lr and bsz
     assert all(not {roles[2], roles[3]} & axes for roles in bindings)
+
+
+def test_the_guard_rails_admit_a_curve_that_has_turned_in_the_data(tmp_path):
+    """The trend a law must keep is read where the data ends: past its peak, inverse scaling may keep falling."""
+    from sldbench.data import load_split
+    from sldbench.symbolic.grammar import GrammarSearch
+    from sldbench.symbolic.guards import _spearman, edge_rows
+
+    spec = load_spec_file(synthetic.write_task(synthetic.BY_NAME["inverted_u"], tmp_path))
+    search = GrammarSearch(load_split(spec, "train"))
+    truth = next(b for b in search.literature_laws() if b.law.name == "u_shape")
+    candidate = search.literature_candidate(truth)
+    assert candidate.problem == "" and candidate.folds, candidate.problem
+    # the data's trend over all rows and at its edge disagree in at least one group (the turn is in the train rows)
+    disagree = []
+    for x, y in search.train_rows.values():
+        upper = edge_rows(x[:, 0], "log")
+        whole, edge = _spearman(x[:, 0], y[:, 0]), _spearman(x[upper, 0], y[upper, 0])
+        disagree.append(abs(whole) >= 0.5 and whole * edge < 0)
+    assert any(disagree)

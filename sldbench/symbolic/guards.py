@@ -6,8 +6,8 @@ beyond the data, whatever its validation score:
 - `fit_problem`: the fitted parameters end on a bound of their box, or are not finite;
 - `guard_problem`: followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
   extrapolation axis, the law stops being finite, leaves `BAND` train target spans around the
-  train targets, or (where the train rows trend with the axis, Spearman |rho| >= `TREND`) turns
-  against that trend; the grammar's search also excludes a law when more than `BOUND_SHARE` of
+  train targets, or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
+  rows of the axis' upper half where they show a trend, else all rows) turns against that trend; the grammar's search also excludes a law when more than `BOUND_SHARE` of
   its group fits hit `fit_problem`;
 - `ignored_features`: the features a fitted law does not use (a law that ignores a feature the
   task gives is ranked after those that use every one).
@@ -57,7 +57,11 @@ def guard_problem(
     many 32nds of its train span beyond it, up to half a span). Its predictions must stay finite, within `BAND`
     spans of the group's train targets, and keep the group's trend along the axis
     where the train rows show one (|Spearman rho| >= `TREND`): a loss that falls
-    with scale in the data must not turn up beyond it. The trend is not asked along
+    with scale in the data must not turn up beyond it. The trend is read on the rows
+    of the upper half of the axis' range (`edge_rows`), where the law leaves the data,
+    so a curve that has already turned in the data (U-shaped or inverse scaling) may
+    keep going the way it goes at the edge; where those rows show no clear trend (few
+    rows, or other features varying among them), on all the group's rows. The trend is not asked along
     ``movers``, features that move a hyperparameter's optimum: at a fixed
     learning rate the loss may rise with scale as the optimum moves away from it.
     """
@@ -87,8 +91,11 @@ def guard_problem(
                     return f"predictions beyond the data along feature {f} are not finite (group {group})", []
                 if np.any(path < low - BAND * span) or np.any(path > high + BAND * span):
                     return f"predictions leave the band of the train targets along feature {f} (group {group})", []
+                upper = edge_rows(x[:, f], transforms[f])
                 for t in range(y.shape[1] if f not in movers else 0):
-                    rho = _spearman(x[:, f], y[:, t])
+                    rho = _spearman(x[upper, f], y[upper, t])
+                    if abs(rho) < TREND:  # no clear trend at the edge (few rows, or other features vary there)
+                        rho = _spearman(x[:, f], y[:, t])
                     if abs(rho) < TREND:
                         continue
                     steps = np.diff(np.concatenate([_predict_rows(code_namespace, edge, params, t), path[:, :, t]]), axis=0)
@@ -96,6 +103,17 @@ def guard_problem(
                     if np.any(wrong):
                         return f"the law turns against the data's trend along feature {f} beyond the data (group {group})", []
     return "", fitted
+
+
+def edge_rows(values: np.ndarray, transform: str) -> np.ndarray:
+    """The rows whose axis value lies in the upper half of the axis' range (in log for a log feature).
+
+    The trend a law must keep beyond the data is the trend where the data ends: read on
+    every row, a curve that rose and has turned down (inverse scaling past its peak) would
+    demand that the law keep rising.
+    """
+    u = np.log(values) if transform == "log" else values
+    return u >= (u.min() + u.max()) / 2
 
 
 def ignored_features(code_namespace: dict, train: dict, fitted: list) -> list[int]:
