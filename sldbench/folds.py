@@ -16,7 +16,8 @@ Each fold yields one R^2 (pooled over its groups, as the benchmark pools
 groups), so a solver can aggregate robustly across folds (`fold_score`: the mean of
 the clipped fold R^2) instead of adding their offsets into one pooled score.
 Among laws scored on the same folds, `select` applies the one-standard-error rule (the
-simplest law within one standard error of the best, `within_one_standard_error`).
+simplest law within one standard error of the best on average and on its worst fold,
+`within_one_standard_error`).
 """
 
 from __future__ import annotations
@@ -179,7 +180,8 @@ def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> 
         one with the highest score; a candidate is within one standard error of it
         when its mean shortfall, fold by fold, is at most the standard error of the
         best's fold R^2 (the folds are shared, so their common difficulty cancels,
-        and a fold where a candidate fails alone counts in full). Among those the
+        and a fold where a candidate fails alone counts in full) and its worst fold is
+        at most that far below the best's worst. Among those the
         smallest ``size`` wins, ties going to the higher score. Candidates without a
         finite score are left out.
     """
@@ -192,5 +194,13 @@ def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> 
 
 
 def within_one_standard_error(best: list[float], other: list[float]) -> bool:
-    """Whether ``other``'s mean shortfall from ``best``, fold by fold, is at most the standard error of ``best``'s fold R^2."""
-    return float(np.mean(np.asarray(best, dtype=float) - np.asarray(other, dtype=float))) <= fold_stderr(list(best))
+    """Whether ``other`` is within one standard error of ``best``: on average and on the worst fold.
+
+    Its mean shortfall from ``best``, fold by fold, is at most the standard error of ``best``'s
+    fold R^2, and its worst fold is at most that far below ``best``'s worst. A simpler law as
+    good on average that breaks on one fold (the one fitted on the fewest rows, say) is the law
+    that breaks on the test.
+    """
+    best, other = np.asarray(best, dtype=float), np.asarray(other, dtype=float)
+    error = fold_stderr(list(best))
+    return float(np.mean(best - other)) <= error and float(other.min()) >= float(best.min()) - error

@@ -93,7 +93,7 @@ def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = f
         ranked = structured
     chosen, top = ranked[0], leader(ranked)
     return chosen, {
-        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2"
+        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2 and of its worst fold"
         + ("" if not fallback else "; a symbolic-regression expression only when no structured law is within one standard error of the best"),
         "chosen": chosen.id,
         "chosen_folds": chosen.folds,

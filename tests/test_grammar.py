@@ -123,6 +123,15 @@ def test_the_one_standard_error_rule_prefers_the_simpler_law_within_reach():
     assert select([]) == []
 
 
+
+def test_a_simpler_law_within_reach_on_average_must_also_be_within_reach_on_its_worst_fold():
+    best = Fake("best", [0.95, 0.90, 0.85, 0.80], 6)
+    # as good on average (within one standard error), but it breaks on the fold fitted on the fewest rows
+    breaks = Fake("breaks on one fold", [0.99, 0.98, 0.97, 0.45], 4)
+    steady = Fake("steady", [0.93, 0.88, 0.83, 0.78], 5)
+    assert [c.name for c in select([best, breaks, steady])][0] == "steady"
+    assert [c.name for c in select([best, breaks])][0] == "best"
+
 def test_every_fitted_constant_is_named_as_the_formula_writes_it(data_dir):
     """`sldbench discover` lists constants by these names beside the formula: each name must appear in it."""
     import re
