@@ -196,13 +196,17 @@ INTERVAL_REFITS = 200  # refits in all: a task of many groups gets fewer per gro
 
 
 def _named_intervals(program: str, spec: TaskSpec, bounds: dict) -> dict[str, dict[str, list[float]]]:
-    """Per group, each named constant's interval (groups whose vector the law does not name are left out)."""
-    names = constant_names(program, spec)
-    return {
-        group: {name: list(bound) for name, bound in zip(names, group_bounds)}
-        for group, group_bounds in bounds.items()
-        if names and len(names) == len(group_bounds)
-    }
+    """Per group, each named constant's interval in the units the constants are printed in (`Law.natural_constants`;
+    groups whose vector the law does not name are left out)."""
+    law = read_law(program)
+    names = law.constant_names(spec.targets) if law is not None else None
+    out = {}
+    for group, group_bounds in bounds.items():
+        if names and len(names) == len(group_bounds):
+            low = law.natural_constants([a for a, _ in group_bounds], spec.targets)
+            high = law.natural_constants([b for _, b in group_bounds], spec.targets)
+            out[group] = {name: sorted([low[name], high[name]]) for name in names}
+    return out
 
 
 async def _score(spec: TaskSpec, program: str, isolation: str) -> float:

@@ -105,6 +105,23 @@ def test_the_search_recovers_the_true_family_on_noisy_data():
     assert "N^-a1" in chosen.code and "D^-a2" in chosen.code
 
 
+
+def test_the_formula_of_a_rising_score_computes_what_its_program_does():
+    """Each term of a score that rises is printed with its own sign, and the printed law is the fitted one."""
+    train = chinchilla_split()
+    geometry = Geometry.of(train)
+    rising = Family((Piece("power", (0,)), Piece("linear", (1,))), direction=-1)
+    formula = describe(rising, list(geometry.names), "acc", geometry.transforms)
+    assert formula == "acc = E - c1 * N^-a1 + c2 * log(D)"
+    functions = namespace(program(rising, geometry, ["acc"]))
+    x, y = group_arrays(train)["dense"]
+    score = 3.0 - y[:, 0]  # falls as the loss does not: a score that rises with scale
+    params = functions["fit_scaling_law"](x, score)
+    constants = natural_constants(constant_names(rising), list(params))
+    expression = formula.split("=", 1)[1].replace("^", "**").replace("log(", "np.log(")
+    printed = eval(expression, {"np": np, "N": x[:, 0], "D": x[:, 1], **constants})  # noqa: S307 - our own formula
+    assert printed == pytest.approx(functions["scaling_law_func"](x, params), rel=1e-9)
+
 class Fake:
     def __init__(self, name, folds, params):
         self.name, self.folds, self.size = name, folds, (params, 0)

@@ -202,10 +202,12 @@ def constant_names(family: Family) -> list[str]:
 
 
 def natural_constants(names: list[str], values) -> dict[str, float]:
-    """``{name: value}`` with shifts and ratios (fitted as logs) as themselves."""
+    """``{name: value}`` as `describe` writes the law: shifts and ratios (fitted as logs) as themselves, and
+    coefficients ``c`` as magnitudes (the fit keeps each coefficient's sign, which the formula writes)."""
     out = {}
     for name, value in zip(names, values):
-        out[name] = float(np.exp(value)) if name.split(".")[-1][0] in "sr" else float(value)
+        symbol = name.split(".")[-1][0]
+        out[name] = float(np.exp(value)) if symbol in "sr" else abs(float(value)) if symbol == "c" else float(value)
     return out
 
 
@@ -253,9 +255,9 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
         else:
             c += 1
             terms.append(f"-c{c} * {u(piece.features[0])}")
+    if family.direction < 0:  # every term enters with its sign flipped: a score rises as a loss falls
+        terms = [t[1:] if t.startswith("-") else f"-{t}" for t in terms]
     body = " + ".join(["E", *terms]).replace("+ -", "- ")
-    if family.direction < 0:
-        body = "E - (" + " + ".join(terms).replace("+ -", "- ") + ")"
     return f"{target} = {body}"
 
 
