@@ -464,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="a law's prediction at new points, with an interval from refits on resampled runs")
     _add_decision_inputs(
         predict, any_task, "use the task's expert law, refitted on the train split",
-        "points, predicted, low, high, constants, constants_low, constants_high",
+        "points, predicted, low, high, constants, constants_low, constants_high, constant_names",
     )  # fmt: skip
     predict.add_argument("--at", required=True, action="append", metavar="FEATURE=VALUE,...", help="a point: a value for every feature (repeat for more points)")
     predict.add_argument("--group", default=None, help="the group whose train rows the law is fitted on (default: the only one)")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 from .data import load_split
-from .laws import read_law
+from .laws import named_constants, read_law
 from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
 from .metrics import SCORER
 from .show import constant_lines, law_formula, no_summary
@@ -196,16 +196,14 @@ INTERVAL_REFITS = 200  # refits in all: a task of many groups gets fewer per gro
 
 
 def _named_intervals(program: str, spec: TaskSpec, bounds: dict) -> dict[str, dict[str, list[float]]]:
-    """Per group, each named constant's interval in the units the constants are printed in (`Law.natural_constants`;
-    groups whose vector the law does not name are left out)."""
-    law = read_law(program)
-    names = law.constant_names(spec.targets) if law is not None else None
+    """Per group, each named constant's interval in the units the constants are printed in (groups whose vector the
+    law does not name are left out)."""
     out = {}
     for group, group_bounds in bounds.items():
-        if names and len(names) == len(group_bounds):
-            low = law.natural_constants([a for a, _ in group_bounds], spec.targets)
-            high = law.natural_constants([b for _, b in group_bounds], spec.targets)
-            out[group] = {name: sorted([low[name], high[name]]) for name in names}
+        lows, highs = [a for a, _ in group_bounds], [b for _, b in group_bounds]
+        named = named_constants(program, spec.targets, lows, lows, highs)  # the value itself is printed elsewhere
+        if named:
+            out[group] = {name: [low, high] for name, (_, low, high) in named.items()}
     return out
 
 

@@ -280,6 +280,28 @@ def test_noisy_runs_give_an_interval_around_the_truth_and_the_same_one_for_the_s
     assert predicted(law, task, *at, "--seed", "1")["low"] != found["low"]
 
 
+
+def test_a_law_that_names_its_constants_predicts_them_by_name_as_its_formula_reads_them(task):
+    from sldbench.data import load_split
+    from sldbench.laws.grammar import Family, Geometry, Piece, constant_names, program
+    from sldbench.specs import load_spec_file
+
+    train = load_split(load_spec_file(task / "task.yaml"), "train")
+    family = Family((Piece("power", (0,)), Piece("bowl", (1,), (0,))))  # a power law in N, a bowl in lr moving with N
+    law = task / "grammar.py"
+    law.write_text(program(family, Geometry.of(train), ["loss"]))
+    found = predicted(law, task, "--at", "N=1e9,lr=1e-3", "--resamples", "5")
+    assert found["constant_names"] == constant_names(family)
+    named = dict(zip(found["constant_names"], found["constants"]))
+    # the truth's constants, as the formula (loss = E + c1 * N^-a1 + c2 * (log(lr) - (m2 + m3 * (log(N) - ref)))^2) reads them
+    assert named["E"] == pytest.approx(2.0, rel=1e-3) and named["c1"] == pytest.approx(400.0, rel=1e-2) and named["a1"] == pytest.approx(0.3, rel=1e-3)
+    assert all(value >= 0 for name, value in named.items() if name.startswith("c"))
+    text = subprocess.run(
+        [sys.executable, "-m", "sldbench.cli", "predict", str(law), "--task", str(task / "task.yaml"), "--at", "N=1e9,lr=1e-3", "--resamples", "5"],
+        capture_output=True, text=True, cwd=task, timeout=600,
+    ).stdout  # fmt: skip
+    assert [line.split(":")[0] for line in text.splitlines() if line.split(":")[0] in named] == list(named)
+
 # ------------------------------------------------- the paper's applications, in the law dialog
 
 

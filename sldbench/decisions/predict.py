@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import Split
+from ..laws import named_constants
 from ..specs import TaskSpec
 from .inputs import DecisionInputError
 from .optimize import DecisionError
@@ -44,7 +45,10 @@ class Prediction:
     low, high : list of float
         The interval's ends at each point.
     constants, constants_low, constants_high : list of float
-        The fitted vector and each entry's interval (empty for a ``law()``).
+        The fitted vector and each entry's interval (empty for a ``law()``); for a law that names its
+        constants, in the units its formula reads them (`sldbench.laws.named_constants`).
+    constant_names : list of str
+        Their names, as the law's formula writes them (empty when the law does not name them).
     """
 
     group: str
@@ -59,6 +63,7 @@ class Prediction:
     constants: list[float]
     constants_low: list[float]
     constants_high: list[float]
+    constant_names: list[str]
 
     def as_json(self) -> dict:
         """The keys of ``sldbench predict --json``."""
@@ -125,6 +130,9 @@ async def predict_with_interval(
         if bounds:
             constants_low, constants_high = [low_ for low_, _ in bounds], [high_ for _, high_ in bounds]
     relative = refits[group].relative if refits else True
+    named = named_constants(program, spec.targets, constants, constants_low, constants_high) if constants else None
+    if named:
+        constants, constants_low, constants_high = ([entry[i] for entry in named.values()] for i in range(3))
     return Prediction(
         group=group,
         target=target,
@@ -138,6 +146,7 @@ async def predict_with_interval(
         constants=constants,
         constants_low=constants_low,
         constants_high=constants_high,
+        constant_names=list(named) if named else [],
     )
 
 
@@ -244,6 +253,7 @@ def describe(prediction: Prediction, law: str, spec: TaskSpec) -> str:
     for point, value, low, high in zip(prediction.points, prediction.predicted, prediction.low, prediction.high):
         where = ", ".join(f"{name}={v:.4g}" for name, v in point.items())
         lines.append(f"at {where}: {value:.6g}  [{low:.6g}, {high:.6g}]")
-    for index, (value, low, high) in enumerate(zip(prediction.constants, prediction.constants_low, prediction.constants_high)):
-        lines.append(f"constant {index}: {value:.6g}  [{low:.6g}, {high:.6g}]")
+    names = prediction.constant_names or [f"constant {index}" for index in range(len(prediction.constants))]
+    for name, value, low, high in zip(names, prediction.constants, prediction.constants_low, prediction.constants_high):
+        lines.append(f"{name}: {value:.6g}  [{low:.6g}, {high:.6g}]")
     return "\n".join(lines)

@@ -75,3 +75,33 @@ def read_law(program: str) -> Law | None:
 
 
 __all__ = ["KINDS", "Law", "read_law"]
+
+
+def named_constants(program: str, targets: Sequence[str], values: Sequence[float], low: Sequence[float] | None = None, high: Sequence[float] | None = None):
+    """A fitted vector by name, in the units the law's formula reads (`Law.natural_constants`), with intervals.
+
+    Parameters
+    ----------
+    program : str
+        The program the vector was fitted by.
+    targets : sequence of str
+    values : sequence of float
+        The fitted vector, as the program's fitting routine returns it.
+    low, high : sequences of float, optional
+        Each entry's interval in the same raw units.
+
+    Returns
+    -------
+    dict of str to (float, float, float) or None
+        ``{name: (value, low, high)}`` (``low == high == value`` without intervals; each interval's
+        ends put in order, since a conversion such as a magnitude may swap them); None when the
+        program's law does not name its constants or names another number of them.
+    """
+    law = read_law(program)
+    names = law.constant_names(targets) if law is not None else None
+    if not names or len(names) != len(values):
+        return None
+    value = law.natural_constants(values, targets)
+    low_, high_ = (law.natural_constants(ends, targets) for ends in (low or values, high or values))
+    return {name: (value[name], min(low_[name], high_[name]), max(low_[name], high_[name])) for name in names}
+
