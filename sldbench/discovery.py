@@ -198,10 +198,10 @@ INTERVAL_REFITS = 200  # refits in all: a task of many groups gets fewer per gro
 def _named_intervals(program: str, spec: TaskSpec, bounds: dict) -> dict[str, dict[str, list[float]]]:
     """Per group, each named constant's interval in the units the constants are printed in (groups whose vector the
     law does not name are left out)."""
-    out = {}
+    law, out = read_law(program), {}
     for group, group_bounds in bounds.items():
         lows, highs = [a for a, _ in group_bounds], [b for _, b in group_bounds]
-        named = named_constants(program, spec.targets, lows, lows, highs)  # the value itself is printed elsewhere
+        named = named_constants(law, spec.targets, lows, lows, highs)  # the value itself is printed elsewhere
         if named:
             out[group] = {name: [low, high] for name, (_, low, high) in named.items()}
     return out

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import Split
-from ..laws import named_constants
+from ..laws import named_constants, read_law
 from ..specs import TaskSpec
 from .inputs import DecisionInputError
 from .optimize import DecisionError
@@ -130,9 +130,9 @@ async def predict_with_interval(
         if bounds:
             constants_low, constants_high = [low_ for low_, _ in bounds], [high_ for _, high_ in bounds]
     relative = refits[group].relative if refits else True
-    named = named_constants(program, spec.targets, constants, constants_low, constants_high) if constants else None
+    named = named_constants(read_law(program), spec.targets, constants, constants_low, constants_high) if constants else None
     if named:
-        constants, constants_low, constants_high = ([entry[i] for entry in named.values()] for i in range(3))
+        constants, constants_low, constants_high = map(list, zip(*named.values()))
     return Prediction(
         group=group,
         target=target,

@@ -74,16 +74,13 @@ def read_law(program: str) -> Law | None:
     return initial.read(tree) or stated.read(tree)
 
 
-__all__ = ["KINDS", "Law", "read_law"]
-
-
-def named_constants(program: str, targets: Sequence[str], values: Sequence[float], low: Sequence[float] | None = None, high: Sequence[float] | None = None):
+def named_constants(law: Law | None, targets: Sequence[str], values: Sequence[float], low: Sequence[float] | None = None, high: Sequence[float] | None = None):
     """A fitted vector by name, in the units the law's formula reads (`Law.natural_constants`), with intervals.
 
     Parameters
     ----------
-    program : str
-        The program the vector was fitted by.
+    law : Law or None
+        The law of the program the vector was fitted by (`read_law`).
     targets : sequence of str
     values : sequence of float
         The fitted vector, as the program's fitting routine returns it.
@@ -94,10 +91,9 @@ def named_constants(program: str, targets: Sequence[str], values: Sequence[float
     -------
     dict of str to (float, float, float) or None
         ``{name: (value, low, high)}`` (``low == high == value`` without intervals; each interval's
-        ends put in order, since a conversion such as a magnitude may swap them); None when the
-        program's law does not name its constants or names another number of them.
+        ends put in order, since a conversion such as a magnitude may swap them); None without a
+        law, or when the law does not name its constants or names another number of them.
     """
-    law = read_law(program)
     names = law.constant_names(targets) if law is not None else None
     if not names or len(names) != len(values):
         return None
@@ -105,3 +101,5 @@ def named_constants(program: str, targets: Sequence[str], values: Sequence[float
     low_, high_ = (law.natural_constants(ends, targets) for ends in (low or values, high or values))
     return {name: (value[name], min(low_[name], high_[name]), max(low_[name], high_[name])) for name in names}
 
+
+__all__ = ["KINDS", "Law", "named_constants", "read_law"]

@@ -7,8 +7,9 @@ beyond the data, whatever its validation score:
 - `guard_problem`: followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
   extrapolation axis, the law stops being finite, leaves `BAND` train target spans around the
   train targets, or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
-  rows of the axis' upper half where they show a trend, else all rows) turns against that trend; the grammar's search also excludes a law when more than `BOUND_SHARE` of
-  its group fits hit `fit_problem`;
+  rows of the axis' upper half where they show a trend, else all rows) turns against that
+  trend; the grammar's search also excludes a law when more than `BOUND_SHARE` of its group
+  fits hit `fit_problem`;
 - `ignored_features`: the features a fitted law does not use (a law that ignores a feature the
   task gives is ranked after those that use every one).
 
@@ -61,8 +62,8 @@ def guard_problem(
     of the upper half of the axis' range (`edge_rows`), where the law leaves the data,
     so a curve that has already turned in the data (U-shaped or inverse scaling) may
     keep going the way it goes at the edge; where those rows show no clear trend (few
-    rows, or other features varying among them), on all the group's rows. The trend is not asked along
-    ``movers``, features that move a hyperparameter's optimum: at a fixed
+    rows, or other features varying among them), on all the group's rows. The trend is
+    not asked along ``movers``, features that move a hyperparameter's optimum: at a fixed
     learning rate the loss may rise with scale as the optimum moves away from it.
     """
     fitted = []
