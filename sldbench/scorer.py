@@ -10,7 +10,7 @@ from inspect_ai.solver import TaskState
 from inspect_ai.util import sandbox as current_sandbox
 
 from .data import load_split
-from .laws import Law, read_law
+from .laws import Law, named_constants, read_law
 from .sandbox.fresh import scoring_sandbox
 from .sandbox.host import RunResult, fit_and_predict
 from .metrics import ZERO_SPREAD, heldout_metrics
@@ -107,7 +107,7 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     score.answer = program
     score.metadata = {
         **(score.metadata or {}),
-        **({"constants": constants} if (constants := named_constants(law, spec, result)) else {}),
+        **({"constants": constants} if (constants := fitted_constants(law, spec, result)) else {}),
         "program_sha256": hashlib.sha256(program.encode("utf-8")).hexdigest(),
         "numeric_constants": len(numeric_constants(program)),
         "hidden_constants": hidden_constants(program),
@@ -115,16 +115,16 @@ async def score_program(sandbox, program: str, spec, data_dir=None, timeout: flo
     return score
 
 
-def named_constants(law: Law | None, spec, result: RunResult) -> dict[str, dict[str, float]]:
+def fitted_constants(law: Law | None, spec, result: RunResult) -> dict[str, dict[str, float]]:
     """Per group, the constants the run fitted, by the names its program's law gives them; {} when it names none.
 
     The vectors are the ones the runner's supervisor checked and counted; a vector whose size
     is not the number of names (the law's program was edited) is left out.
     """
-    names = law.constant_names(spec.targets) if law is not None and result.ok and result.params else None
-    if not names:
+    if not (result.ok and result.params):
         return {}
-    return {group: law.natural_constants(vector, spec.targets) for group, vector in result.params.items() if vector.size == len(names)}
+    named = {group: named_constants(law, spec.targets, np.ravel(vector)) for group, vector in result.params.items()}
+    return {group: {name: value for name, (value, _, _) in entries.items()} for group, entries in named.items() if entries}
 
 
 @scorer(metrics={"r2": [mean(), stderr()], "r2_raw": [mean()], "nmse": [mean()], "nmae": [mean()]})

@@ -98,7 +98,7 @@ def named_constants(law: Law | None, targets: Sequence[str], values: Sequence[fl
     if not names or len(names) != len(values):
         return None
     value = law.natural_constants(values, targets)
-    low_, high_ = (law.natural_constants(ends, targets) for ends in (low or values, high or values))
+    low_, high_ = (law.natural_constants(ends, targets) for ends in (values if low is None else low, values if high is None else high))
     return {name: (value[name], min(low_[name], high_[name]), max(low_[name], high_[name])) for name in names}
 
 
