@@ -1,6 +1,7 @@
 """The law grammar: families by feature roles, the NNLS fitter, guard rails and the one-standard-error rule."""
 
 import asyncio
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -94,6 +95,22 @@ def test_the_guard_rails_reject_a_law_that_turns_up_beyond_the_data():
     assert "trend" in problem or "band" in problem
     honest = namespace(program(Family((Piece("power", (0,)), Piece("power", (1,)))), geometry, ["loss"]))
     assert guard_problem(honest, rows, (0,), geometry.transforms)[0] == ""
+
+
+def test_the_guard_rails_reject_a_law_that_is_infinite_where_a_share_of_the_mixture_is_zero():
+    # domain_mix's rows where the fifth share is never zero: a power of that share fits them and is infinite at zero
+    spec = get_spec("domain_mix")
+    train = load_split(spec, "train")
+    some = Split(spec, "train", train.frame[train.frame[spec.features[4]] > 0], train.source)
+    rows = {group: (x, y[:, 4:5]) for group, (x, y) in group_arrays(some).items()}
+    geometry = Geometry.of(some)
+    assert geometry.transforms == ("raw",) * 5  # shares enter raw (`mixture_columns`), ...
+    power_of_share = dataclasses.replace(geometry, transforms=("raw",) * 4 + ("log",))  # ... as a law in their log would not
+    infinite = namespace(program(Family((Piece("power", (4,)),)), power_of_share, [spec.targets[4]]))
+    problem, _ = guard_problem(infinite, rows, (), power_of_share.transforms)
+    assert problem.startswith("predictions at the mixtures without share 4 are not finite")
+    finite = namespace(program(Family((Piece("power", (4,)),)), geometry, [spec.targets[4]]))
+    assert guard_problem(finite, rows, (), geometry.transforms)[0] == ""
 
 
 def test_the_search_recovers_the_true_family_on_noisy_data():

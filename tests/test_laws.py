@@ -93,3 +93,33 @@ def test_the_initial_program_is_shown_as_its_law_not_as_a_program_of_its_own():
     program = recorded("initial_program")
     assert law_formula(program, EXAMPLE) == "loss = b + c1 * N^a1 + c2 * D^a2"
     assert law_formula(program.replace("method=\"BFGS\")", "method=\"Nelder-Mead\")"), EXAMPLE) == ""  # an edited program is its own
+
+
+def test_the_shares_of_a_mixture_enter_raw_even_where_the_train_rows_never_leave_one_out():
+    # domain_mix's train rows where the fifth share is never zero: on its own a positive feature spanning
+    # a factor 8, a scale by the numbers; as a share of the mixture, zero is a mixture like the others
+    from sldbench.laws.grammar import Family, Geometry, Piece, program
+    from sldbench.laws.program import feature_transforms, mixture_columns
+    from sldbench.symbolic.validation import namespace
+
+    spec = get_spec("domain_mix")
+    train = load_split(spec, "train")
+    shares = list(spec.features)
+    positive = train.frame[shares[4]] > 0
+    X = train.frame.loc[positive, shares].to_numpy(dtype=float)
+    assert X[:, 4].min() > 0 and X[:, 4].max() >= 2 * X[:, 4].min()
+    assert mixture_columns(X) == frozenset(range(5))
+    assert feature_transforms(X) == ("raw",) * 5
+    # a scale beside the mixture stays a scale, and the shares alone are the mixture
+    scaled = np.column_stack([X, np.geomspace(1e6, 1e9, len(X))])
+    assert mixture_columns(scaled) == frozenset(range(5)) and feature_transforms(scaled)[5] == "log"
+    lr_bsz = get_spec("lr_bsz")
+    assert mixture_columns(load_split(lr_bsz, "train").frame[list(lr_bsz.features)].to_numpy(dtype=float)) == frozenset()
+
+    # a law fitted on those rows predicts the mixtures without the fifth share
+    fitted_on = train.__class__(spec, "train", train.frame[positive], train.source)
+    code = program(Family((Piece("power", (4,)),), 1), Geometry.of(fitted_on), [spec.targets[4]], note="a test")
+    functions = namespace(code)
+    params = functions["fit_scaling_law"](X, fitted_on.frame[spec.targets[4]].to_numpy(dtype=float))
+    left_out = train.frame.loc[~positive, shares].to_numpy(dtype=float)
+    assert len(left_out) and np.all(np.isfinite(functions["scaling_law_func"](left_out, params)))

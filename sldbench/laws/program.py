@@ -8,7 +8,8 @@ of the raw features); `POWER_LAW_BASELINE` the plain power law ``sldbench discov
 law with. The writers of each kind of law (`sldbench.laws`) and the searches (`sldbench.evolution`,
 `sldbench.symbolic`) import these; nothing here imports them. `literal_in` reads a literal a
 program assigns (how a law's kind is recognised, `sldbench.laws.read_law`); `feature_transforms`
-is how a feature enters a written program (its log when positive and spanning a range);
+is how a feature enters a written program (its log when positive and spanning a range, unless it
+is a share of a mixture, `mixture_columns`);
 `function_source` is how a writer copies a function into a program.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import textwrap
 
 import numpy as np
@@ -111,12 +113,55 @@ def literal_in(tree: ast.Module, name: str) -> object | None:
 
 
 def feature_transforms(X: np.ndarray) -> tuple[str, ...]:
-    """``log`` for a feature positive on every row and spanning at least a factor 2, else ``raw``."""
+    """How each feature enters a law: ``log`` for a scale, ``raw`` otherwise.
+
+    A scale is a feature positive on every row and spanning at least a factor 2, unless it is
+    a share of a mixture (`mixture_columns`): a proportion is positive on the train rows only by
+    chance of the design, and zero is a mixture like any other (a law in its logarithm is
+    infinite there).
+
+    Parameters
+    ----------
+    X : array of shape (n, F)
+        The train rows' features.
+
+    Returns
+    -------
+    tuple of str
+        ``"log"`` or ``"raw"`` per feature.
+    """
+    X = np.asarray(X, dtype=float)
+    shares = mixture_columns(X)
     out = []
-    for column in np.asarray(X, dtype=float).T:
+    for f, column in enumerate(X.T):
         positive = bool(np.all(column > 0))
-        out.append("log" if positive and column.max() >= 2 * column.min() else "raw")
+        out.append("log" if positive and column.max() >= 2 * column.min() and f not in shares else "raw")
     return tuple(out)
+
+
+def mixture_columns(X: np.ndarray, most: int = 12) -> frozenset[int]:
+    """The features that are the shares of a mixture: the largest set of two or more, non-negative and varying, whose sum is the same on every row.
+
+    Parameters
+    ----------
+    X : array of shape (n, F)
+        The rows' features.
+    most : int
+        Only the first ``most`` candidate columns are searched (the search is over their subsets).
+
+    Returns
+    -------
+    frozenset of int
+        Column indices; empty when no such set exists.
+    """
+    X = np.asarray(X, dtype=float)
+    candidates = [f for f in range(X.shape[1]) if np.all(X[:, f] >= 0) and np.ptp(X[:, f]) > 0][:most]
+    for size in range(len(candidates), 1, -1):
+        for subset in itertools.combinations(candidates, size):
+            total = X[:, list(subset)].sum(axis=1)
+            if np.ptp(total) <= 1e-6 * max(abs(float(total.mean())), 1e-12):
+                return frozenset(subset)
+    return frozenset()
 
 
 def function_source(function) -> str:

@@ -4,8 +4,10 @@ A law is excluded when its fit cannot be trusted or when it does not behave like
 beyond the data, whatever its validation score:
 
 - `fit_problem`: the fitted parameters end on a bound of their box, or are not finite;
-- `guard_problem`: followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
-  extrapolation axis, the law stops being finite, leaves `BAND` train target spans around the
+- `guard_problem`: the law is not finite at the mixtures that leave out one share (the shares
+  of a mixture, `sldbench.laws.program.mixture_columns`, each set to zero in turn on every train
+  row), or, followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
+  extrapolation axis, stops being finite, leaves `BAND` train target spans around the
   train targets, or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
   rows of the axis' upper half where they show a trend, else all rows) turns against that
   trend; the grammar's search also excludes a law when more than `BOUND_SHARE` of its group
@@ -24,6 +26,7 @@ import warnings
 import numpy as np
 
 from ..laws.grammar import Family
+from ..laws.program import mixture_columns
 from .validation import namespace
 
 # Guard rails: how far beyond the data a law is followed, and how far outside the train targets it may go.
@@ -65,8 +68,12 @@ def guard_problem(
     rows, or other features varying among them), on all the group's rows. The trend is
     not asked along ``movers``, features that move a hyperparameter's optimum: at a fixed
     learning rate the loss may rise with scale as the optimum moves away from it.
+    Where features are the shares of a mixture, the law must be finite at every train
+    row with one share set to zero (the others scaled to the same total): a mixture
+    without one domain is a mixture like the others, though the train rows may hold none.
     """
     fitted = []
+    shares = mixture_columns(np.concatenate([x for x, _ in train.values()])) if train else frozenset()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         for group, (x, y) in train.items():
@@ -75,6 +82,13 @@ def guard_problem(
             except Exception as err:  # noqa: BLE001
                 return f"fitting group {group} failed: {type(err).__name__}", []
             fitted.append(params)
+            for f, mixture in _without_each_share(x, shares):
+                try:
+                    finite = np.all(np.isfinite(np.asarray(code_namespace["scaling_law_func"](mixture, params), dtype=float)))
+                except Exception as err:  # noqa: BLE001
+                    return f"predicting the mixtures without share {f} failed: {type(err).__name__}", []
+                if not finite:
+                    return f"predictions at the mixtures without share {f} are not finite (group {group})", []
             low, high = y.min(axis=0), y.max(axis=0)
             span = np.maximum(high - low, 1e-12)
             for f in axes:
@@ -104,6 +118,20 @@ def guard_problem(
                     if np.any(wrong):
                         return f"the law turns against the data's trend along feature {f} beyond the data (group {group})", []
     return "", fitted
+
+
+def _without_each_share(x: np.ndarray, shares: frozenset[int]):
+    """``(f, rows)`` per share ``f`` of a mixture: the rows with share f set to zero, the others scaled to the same total."""
+    for f in sorted(shares):
+        others = [g for g in shares if g != f]
+        rest = x[:, others].sum(axis=1)
+        keep = rest > 0
+        if not keep.any():
+            continue
+        mixture = x[keep].copy()
+        mixture[:, others] *= ((rest + x[:, f]) / rest)[keep, None]
+        mixture[:, f] = 0.0
+        yield f, mixture
 
 
 def edge_rows(values: np.ndarray, transform: str) -> np.ndarray:
