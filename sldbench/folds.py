@@ -15,9 +15,10 @@ gets `ROW_FOLDS` interleaved row folds instead.
 Each fold yields one R^2 (pooled over its groups, as the benchmark pools
 groups), so a solver can aggregate robustly across folds (`fold_score`: the mean of
 the clipped fold R^2) instead of adding their offsets into one pooled score.
-Among laws scored on the same folds, `select` applies the one-standard-error rule (the
-simplest law within one standard error of the best on average and on its worst fold,
-`within_one_standard_error`).
+Among laws scored on the same folds, `select` applies the one-standard-error rule: the
+simplest law within one standard error of the best on average whose worst fold is within
+one standard error of the highest worst fold among those (`within_one_standard_error`
+compares two laws the same way).
 """
 
 from __future__ import annotations
@@ -177,19 +178,24 @@ def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> 
     -------
     list
         The chosen candidate, then the others by `fold_score`. The best is the
-        one with the highest score; a candidate is within one standard error of it
-        when its mean shortfall, fold by fold, is at most the standard error of the
-        best's fold R^2 (the folds are shared, so their common difficulty cancels,
-        and a fold where a candidate fails alone counts in full) and its worst fold is
-        at most that far below the best's worst. Among those the
-        smallest ``size`` wins, ties going to the higher score. Candidates without a
-        finite score are left out.
+        one with the highest score. Within reach of it on average are those whose mean
+        shortfall, fold by fold, is at most the standard error of the best's fold R^2 (the
+        folds are shared, so their common difficulty cancels, and a fold where a candidate
+        fails alone counts in full); of these, within reach on every fold are those whose
+        worst fold is at most that far below the highest worst fold among them (a law as
+        good on average that breaks where another holds is the law that breaks on the
+        test). Among those the smallest ``size`` wins, ties going
+        to the higher score. Candidates without a finite score are left out.
     """
     scored = [c for c in candidates if math.isfinite(fold_score(folds(c)))]
     ranked = sorted(scored, key=lambda c: (-fold_score(folds(c)), size(c)))
     if not ranked:
         return []
-    chosen = min((c for c in ranked if within_one_standard_error(folds(ranked[0]), folds(c))), key=lambda c: (size(c), -fold_score(folds(c))))
+    best = np.asarray(folds(ranked[0]), dtype=float)
+    error = fold_stderr(list(best))
+    near = [c for c in ranked if float(np.mean(best - np.asarray(folds(c), dtype=float))) <= error]
+    floor = max(min(folds(c)) for c in near) - error
+    chosen = min((c for c in near if min(folds(c)) >= floor), key=lambda c: (size(c), -fold_score(folds(c))))
     return [chosen] + [c for c in ranked if c is not chosen]
 
 

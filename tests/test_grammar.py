@@ -157,7 +157,6 @@ def test_the_one_standard_error_rule_prefers_the_simpler_law_within_reach():
     assert select([]) == []
 
 
-
 def test_a_simpler_law_within_reach_on_average_must_also_be_within_reach_on_its_worst_fold():
     best = Fake("best", [0.95, 0.90, 0.85, 0.80], 6)
     # as good on average (within one standard error), but it breaks on the fold fitted on the fewest rows
@@ -165,6 +164,17 @@ def test_a_simpler_law_within_reach_on_average_must_also_be_within_reach_on_its_
     steady = Fake("steady", [0.93, 0.88, 0.83, 0.78], 5)
     assert [c.name for c in select([best, breaks, steady])][0] == "steady"
     assert [c.name for c in select([best, breaks])][0] == "best"
+
+
+def test_the_best_on_average_yields_to_a_law_within_reach_that_holds_on_every_fold():
+    # learning_curve_m4 of the generality suite: the best mean comes from a law that is weaker on the largest fold
+    dips = Fake("best mean, weak on one fold", [0.974, 0.955, 0.972, 0.865], 4)
+    holds = Fake("holds on every fold", [0.940, 0.955, 0.907, 0.923], 5)
+    assert [c.name for c in select([dips, holds])] == ["holds on every fold", "best mean, weak on one fold"]
+    # a law that dips no lower than the steadiest law's worst fold less one standard error is not out of reach
+    shallow = Fake("a shallow dip", [0.960, 0.955, 0.950, 0.900], 4)
+    assert select([shallow, holds])[0] is shallow
+
 
 def test_every_fitted_constant_is_named_as_the_formula_writes_it(data_dir):
     """`sldbench discover` lists constants by these names beside the formula: each name must appear in it."""
