@@ -67,11 +67,12 @@ def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = f
     With per-fold validation scores (``fitness=extrapolation``): the one-standard-error
     rule over the programs within the parameter limit. ``vetted`` (the symbolic
     proposer's: `normalized` code -> whether the law responds to every feature) narrows
-    the pool to the programs that passed its guard rails and, where any of them uses
-    every feature the task gives, to those. ``fallback`` (the symbolic proposer's Operon
-    programs, as `normalized` code) are expressions with no structure imposed: one is
-    submitted only when no other program comes within one standard error of it, the
-    laws of the grammar and the law search coming first. Otherwise the best by fitness,
+    the pool to the programs that passed its guard rails and, unless a law that ignores
+    a feature is clearly better (no law using every feature within one standard error of
+    it), to those that use every feature the task gives. ``fallback`` (the symbolic
+    proposer's Operon programs, as `normalized` code) are expressions with no structure
+    imposed: one is submitted only when no other program comes within one standard error
+    of it, the laws of the grammar and the law search coming first (`_preferred`). Otherwise the best by fitness,
     as the paper's SLDAgent submits.
     """
     best = db.best()
@@ -79,22 +80,22 @@ def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = f
     pool = [p for p in db.programs.values() if p.folds and (limit is None or p.param_count <= limit)]
     if vetted:
         pool = [p for p in pool if normalized(p.code) in vetted] or pool
-        pool = [p for p in pool if vetted.get(normalized(p.code))] or pool
     if not pool:
         return best, {"rule": "best fitness", "chosen": best.id}
     rank = lambda programs: select(programs, folds=lambda p: p.folds, size=lambda p: (p.param_count, p.complexity))  # noqa: E731
     ranked = rank(pool)
     if not ranked:
         return best, {"rule": "best fitness", "chosen": best.id}
-    structured = rank([p for p in pool if normalized(p.code) not in fallback])
-    leader = lambda programs: max(programs, key=lambda p: fold_score(p.folds))  # noqa: E731
-    used_fallback = not structured or not within_one_standard_error(leader(ranked).folds, leader(structured).folds)
-    if not used_fallback:
-        ranked = structured
-    chosen, top = ranked[0], leader(ranked)
+    if vetted:
+        ranked, _ = _preferred(ranked, rank([p for p in ranked if vetted.get(normalized(p.code))]))
+    ranked, structured = _preferred(ranked, rank([p for p in ranked if normalized(p.code) not in fallback]))
+    used_fallback = not structured
+    chosen, top = ranked[0], _leader(ranked)
     return chosen, {
-        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2 and of its worst fold"
-        + ("" if not fallback else "; a symbolic-regression expression only when no structured law is within one standard error of the best"),
+        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2,"
+        " among those whose worst fold is within one standard error of the highest worst fold of them"
+        + ("" if not vetted else "; a law that ignores a feature only when no law of every feature is within one standard error of it")
+        + ("" if not fallback else "; a symbolic-regression expression only when no structured law is within one standard error of it"),
         "chosen": chosen.id,
         "chosen_folds": chosen.folds,
         "best_by_score": top.id,
@@ -102,6 +103,21 @@ def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = f
         "candidates": len(pool),
         **({"fallback_programs": len([p for p in pool if normalized(p.code) in fallback]), "fallback_used": used_fallback} if fallback else {}),
     }
+
+
+def _leader(programs: list):
+    return max(programs, key=lambda p: fold_score(p.folds))
+
+
+def _preferred(ranked: list, preferred: list) -> tuple[list, bool]:
+    """``(preferred, True)`` when the best of ``preferred`` is within one standard error of the best of ``ranked``, else ``(ranked, False)``.
+
+    A kind of law that comes first (one using every feature, a structured law before a
+    symbolic-regression expression) yields to the others only when one of them is clearly better.
+    """
+    if preferred and within_one_standard_error(_leader(ranked).folds, _leader(preferred).folds):
+        return preferred, True
+    return ranked, False
 
 
 def _model_proposer(role: str):

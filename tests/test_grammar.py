@@ -215,6 +215,9 @@ def test_a_law_that_ignores_a_feature_is_found_out_and_not_submitted_beside_one_
     vetted = {normalized(only_n): False, normalized(both): True}
     assert choose_submission(db, vetted)[0].id == "p0002"
     assert choose_submission(db, {k: True for k in vetted})[0].id == "p0001"  # were both complete, the simpler one
+    # far ahead of every law of all features (beyond one standard error), the law that ignores one is submitted
+    programs["p0001"].folds, programs["p0002"].folds = [0.99, 0.98, 0.99], [0.80, 0.70, 0.75]
+    assert choose_submission(db, vetted)[0].id == "p0001"
 
 
 def test_an_operon_expression_is_submitted_only_when_no_structured_law_comes_within_one_standard_error():
