@@ -72,8 +72,8 @@ def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = f
     it), to those that use every feature the task gives. ``fallback`` (the symbolic
     proposer's Operon programs, as `normalized` code) are expressions with no structure
     imposed: one is submitted only when no other program comes within one standard error
-    of it, the laws of the grammar and the law search coming first (`_preferred`). Otherwise the best by fitness,
-    as the paper's SLDAgent submits.
+    of it, the laws of the grammar and the law search coming first (`_preferred`).
+    Otherwise the best by fitness, as the paper's SLDAgent submits.
     """
     best = db.best()
     limit = db.param_limit
