@@ -184,12 +184,6 @@ def write_spec(
     return path
 
 
-def constant_names(program: str, spec: TaskSpec) -> list[str] | None:
-    """Names of a program's fitted vector, in its order (per target), matching `law_formula`; None when its law does not name them."""
-    law = read_law(program)
-    return law.constant_names(spec.targets) if law is not None else None
-
-
 INTERVAL_LEVEL = 0.9
 INTERVAL_RESAMPLES = 20  # refits per group: a count, so the intervals are the same on any machine
 INTERVAL_REFITS = 200  # refits in all: a task of many groups gets fewer per group (never fewer than 5)

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from sldbench.data import load_split
-from sldbench.discovery import constant_names
 from sldbench.laws import read_law
 from sldbench.laws.expert import LAWS
 from sldbench.laws.expression import ExpressionLaw
@@ -45,7 +44,7 @@ def test_each_kind_of_program_is_read_back_as_its_law(name, kind, names, formula
     program = recorded(name)
     law = read_law(program)
     assert isinstance(law, kind)
-    assert law.constant_names(EXAMPLE.targets) == names == constant_names(program, EXAMPLE)
+    assert law.constant_names(EXAMPLE.targets) == names
     assert law.describe(EXAMPLE.features, EXAMPLE.targets).startswith(formula.split("\n")[0])
     assert law_formula(program, EXAMPLE) == law.describe(EXAMPLE.features, EXAMPLE.targets)
     if "\n" in formula:
