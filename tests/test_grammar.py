@@ -97,10 +97,10 @@ def test_the_guard_rails_reject_a_law_that_turns_up_beyond_the_data():
     assert guard_problem(honest, rows, (0,), geometry.transforms)[0] == ""
 
 
-def test_the_guard_rails_reject_a_law_that_is_infinite_where_a_share_of_the_mixture_is_zero():
+def test_the_guard_rails_reject_a_law_that_is_infinite_where_a_share_of_the_mixture_is_zero(data_dir):
     # domain_mix's rows where the fifth share is never zero: a power of that share fits them and is infinite at zero
     spec = get_spec("domain_mix")
-    train = load_split(spec, "train")
+    train = load_split(spec, "train", data_dir)
     some = Split(spec, "train", train.frame[train.frame[spec.features[4]] > 0], train.source)
     rows = {group: (x, y[:, 4:5]) for group, (x, y) in group_arrays(some).items()}
     geometry = Geometry.of(some)

@@ -94,7 +94,7 @@ def test_the_initial_program_is_shown_as_its_law_not_as_a_program_of_its_own():
     assert law_formula(program.replace("method=\"BFGS\")", "method=\"Nelder-Mead\")"), EXAMPLE) == ""  # an edited program is its own
 
 
-def test_the_shares_of_a_mixture_enter_raw_even_where_the_train_rows_never_leave_one_out():
+def test_the_shares_of_a_mixture_enter_raw_even_where_the_train_rows_never_leave_one_out(data_dir):
     # domain_mix's train rows where the fifth share is never zero: on its own a positive feature spanning
     # a factor 8, a scale by the numbers; as a share of the mixture, zero is a mixture like the others
     from sldbench.laws.grammar import Family, Geometry, Piece, program
@@ -102,7 +102,7 @@ def test_the_shares_of_a_mixture_enter_raw_even_where_the_train_rows_never_leave
     from sldbench.symbolic.validation import namespace
 
     spec = get_spec("domain_mix")
-    train = load_split(spec, "train")
+    train = load_split(spec, "train", data_dir)
     shares = list(spec.features)
     positive = train.frame[shares[4]] > 0
     X = train.frame.loc[positive, shares].to_numpy(dtype=float)
@@ -113,7 +113,7 @@ def test_the_shares_of_a_mixture_enter_raw_even_where_the_train_rows_never_leave
     scaled = np.column_stack([X, np.geomspace(1e6, 1e9, len(X))])
     assert mixture_columns(scaled) == frozenset(range(5)) and feature_transforms(scaled)[5] == "log"
     lr_bsz = get_spec("lr_bsz")
-    assert mixture_columns(load_split(lr_bsz, "train").frame[list(lr_bsz.features)].to_numpy(dtype=float)) == frozenset()
+    assert mixture_columns(load_split(lr_bsz, "train", data_dir).frame[list(lr_bsz.features)].to_numpy(dtype=float)) == frozenset()
 
     # a law fitted on those rows predicts the mixtures without the fifth share
     fitted_on = train.__class__(spec, "train", train.frame[positive], train.source)
