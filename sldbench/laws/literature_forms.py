@@ -16,6 +16,8 @@ import numpy as np
 def linear_start(columns, y):
     """``[E, c_1, ...]`` minimising ``|y - E - sum_k c_k columns_k|^2``: the amplitudes of a start, given its exponents."""
     A = np.column_stack([np.ones(len(y)), *columns])
+    if not np.all(np.isfinite(A)):  # what lstsq raises here, without LAPACK's complaint on stderr
+        raise np.linalg.LinAlgError("a column of the start is not finite")
     scale = np.sqrt(np.mean(A**2, axis=0))
     scale[~(scale > 0)] = 1.0
     with np.errstate(all="ignore"):
