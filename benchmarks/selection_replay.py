@@ -68,14 +68,14 @@ def replay(task_yaml: Path, checkpoint: Path) -> dict:
     db = Database.from_json(Settings(**document["settings"]), document["database"], spec.param_limit)
     names = list(spec.features)
     axes = tuple(names.index(a) for a in spec.extrapolates if a in names)
-    rows, transforms = group_arrays(train), Geometry.of(train).transforms
+    rows, geometry = group_arrays(train), Geometry.of(train)
     # what the symbolic proposer hands the rule: the programs that pass the guard rails (and whether each uses
     # every feature), and the Operon programs (the fallback)
     vetted, fallback = {}, set()
     for program in db.programs.values():
         if program.id == "p0000":
             continue
-        problem, ignored = vet(program.code, rows, axes, transforms)
+        problem, ignored = vet(program.code, rows, axes, geometry)
         if not problem:
             vetted[normalized(program.code)] = not ignored
         if isinstance(read_law(program.code), ExpressionLaw):

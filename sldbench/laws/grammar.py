@@ -22,7 +22,7 @@ import numpy as np
 from ..data import Split
 from . import fitters
 from ..submission import parse_program
-from .program import EVOLVE_END, EVOLVE_START, feature_transforms, literal_in
+from .program import EVOLVE_END, EVOLVE_START, feature_transforms, literal_in, mixture_columns
 from .stated import StatedLaw, docstring_in
 
 LOG_EXPONENT = (0.0, 3.0)
@@ -101,19 +101,22 @@ class Family:
 
 @dataclass(frozen=True)
 class Geometry:
-    """What the train split fixes about a feature: its transform and the box of its parameters (never fitted per group)."""
+    """What the train split fixes about a feature: its transform and the box of its parameters (never fitted per group),
+    and whether it is a share of a mixture."""
 
     names: tuple[str, ...]
     transforms: tuple[str, ...]
     low: tuple[float, ...]  # min of u = log x (log features) or x (raw ones)
     high: tuple[float, ...]
+    shares: frozenset[int] = frozenset()  # the features that are the shares of a mixture (`mixture_columns`)
 
     @classmethod
     def of(cls, train: Split) -> "Geometry":
         X = train.frame[list(train.spec.features)].to_numpy(dtype=float)
         transforms = feature_transforms(X)
         U = np.column_stack([np.log(X[:, f]) if t == "log" else X[:, f] for f, t in enumerate(transforms)])
-        return cls(tuple(train.spec.features), transforms, tuple(map(float, U.min(axis=0))), tuple(map(float, U.max(axis=0))))
+        low, high = tuple(map(float, U.min(axis=0))), tuple(map(float, U.max(axis=0)))
+        return cls(tuple(train.spec.features), transforms, low, high, mixture_columns(X))
 
     def span(self, f: int) -> float:
         return max(self.high[f] - self.low[f], 1e-12)

@@ -304,7 +304,7 @@ class GrammarSearch:
     def _judge(self, candidate: Candidate, movers: tuple[int, ...], flagged=None) -> Candidate:
         """Set ``candidate``'s problem (guard rails, then ``flagged(namespace, fits)``), ignored features and fold R^2."""
         code_namespace = namespace(candidate.code)
-        problem, fitted = guard_problem(code_namespace, self.train_rows, self.axes, self.geometry.transforms, movers)
+        problem, fitted = guard_problem(code_namespace, self.train_rows, self.axes, self.geometry, movers)
         candidate.problem = problem or (flagged(code_namespace, fitted) if flagged else "")
         if not candidate.problem:
             candidate.ignored = ignored_features(code_namespace, self.train_rows, fitted)

@@ -25,8 +25,7 @@ import warnings
 
 import numpy as np
 
-from ..laws.grammar import Family
-from ..laws.program import mixture_columns
+from ..laws.grammar import Family, Geometry
 from .validation import namespace
 
 # Guard rails: how far beyond the data a law is followed, and how far outside the train targets it may go.
@@ -51,9 +50,7 @@ def fit_problem(params: np.ndarray, family: Family, lower: list[float], upper: l
     return ""
 
 
-def guard_problem(
-    code_namespace: dict, train: dict, axes: tuple[int, ...], transforms: tuple[str, ...], movers: tuple[int, ...] = ()
-) -> tuple[str, list]:
+def guard_problem(code_namespace: dict, train: dict, axes: tuple[int, ...], geometry: Geometry, movers: tuple[int, ...] = ()) -> tuple[str, list]:
     """Guard rails on fits to each group's train rows; returns (problem or '', fitted params per group).
 
     Along every extrapolation axis, from each group's rows at its largest value, the
@@ -71,9 +68,27 @@ def guard_problem(
     Where features are the shares of a mixture, the law must be finite at every train
     row with one share set to zero (the others scaled to the same total): a mixture
     without one domain is a mixture like the others, though the train rows may hold none.
+
+    Parameters
+    ----------
+    code_namespace : dict
+        The program's namespace (`sldbench.symbolic.validation.namespace`).
+    train : dict
+        ``{group: (x, y)}``, each group's train rows.
+    axes : tuple of int
+        The extrapolation axes (feature indices).
+    geometry : Geometry
+        What the train split fixes about each feature: its transform (how far along it the
+        law is followed) and which features are the shares of a mixture.
+    movers : tuple of int
+        Features that move a hyperparameter's optimum (no trend asked along them).
+
+    Returns
+    -------
+    (problem, fitted) : tuple
+        The first problem found ('' when none) and the fitted parameters of each group.
     """
     fitted = []
-    shares = mixture_columns(np.concatenate([x for x, _ in train.values()])) if train else frozenset()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         for group, (x, y) in train.items():
@@ -82,7 +97,7 @@ def guard_problem(
             except Exception as err:  # noqa: BLE001
                 return f"fitting group {group} failed: {type(err).__name__}", []
             fitted.append(params)
-            for f, mixture in _without_each_share(x, shares):
+            for f, mixture in _without_each_share(x, geometry.shares):
                 try:
                     finite = np.all(np.isfinite(np.asarray(code_namespace["scaling_law_func"](mixture, params), dtype=float)))
                 except Exception as err:  # noqa: BLE001
@@ -96,7 +111,7 @@ def guard_problem(
                 path = []
                 for step in EXTRAPOLATION_FACTORS:
                     far = edge.copy()
-                    far[:, f] = far[:, f] * step if transforms[f] == "log" else far[:, f] + step / 32 * (x[:, f].max() - x[:, f].min())
+                    far[:, f] = far[:, f] * step if geometry.transforms[f] == "log" else far[:, f] + step / 32 * (x[:, f].max() - x[:, f].min())
                     try:
                         path.append(np.asarray(code_namespace["scaling_law_func"](far, params), dtype=float).reshape(len(far), -1))
                     except Exception as err:  # noqa: BLE001
@@ -106,7 +121,7 @@ def guard_problem(
                     return f"predictions beyond the data along feature {f} are not finite (group {group})", []
                 if np.any(path < low - BAND * span) or np.any(path > high + BAND * span):
                     return f"predictions leave the band of the train targets along feature {f} (group {group})", []
-                upper = edge_rows(x[:, f], transforms[f])
+                upper = edge_rows(x[:, f], geometry.transforms[f])
                 for t in range(y.shape[1] if f not in movers else 0):
                     rho = _spearman(x[upper, f], y[upper, t])
                     if abs(rho) < TREND:  # no clear trend at the edge (few rows, or other features vary there)
@@ -166,10 +181,10 @@ def ignored_features(code_namespace: dict, train: dict, fitted: list) -> list[in
     return sorted(set(range(width)) - used)
 
 
-def vet(code: str, train: dict, axes: tuple[int, ...], transforms: tuple[str, ...], movers: tuple[int, ...] = ()) -> tuple[str, list[int]]:
+def vet(code: str, train: dict, axes: tuple[int, ...], geometry: Geometry, movers: tuple[int, ...] = ()) -> tuple[str, list[int]]:
     """``(problem, ignored features)`` of one of this package's programs: `guard_problem`, then `ignored_features`."""
     code_namespace = namespace(code)
-    problem, fitted = guard_problem(code_namespace, train, axes, transforms, movers)
+    problem, fitted = guard_problem(code_namespace, train, axes, geometry, movers)
     return problem, ([] if problem else ignored_features(code_namespace, train, fitted))
 
 
