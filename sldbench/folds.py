@@ -193,7 +193,7 @@ def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> 
         return []
     best = np.asarray(folds(ranked[0]), dtype=float)
     error = fold_stderr(list(best))
-    near = [c for c in ranked if float(np.mean(best - np.asarray(folds(c), dtype=float))) <= error]
+    near = [c for c in ranked if mean_shortfall(best, folds(c)) <= error]
     floor = max(min(folds(c)) for c in near) - error
     chosen = min((c for c in near if min(folds(c)) >= floor), key=lambda c: (size(c), -fold_score(folds(c))))
     return [chosen] + [c for c in ranked if c is not chosen]
@@ -207,6 +207,10 @@ def within_one_standard_error(best: list[float], other: list[float]) -> bool:
     good on average that breaks on one fold (the one fitted on the fewest rows, say) is the law
     that breaks on the test.
     """
-    best, other = np.asarray(best, dtype=float), np.asarray(other, dtype=float)
     error = fold_stderr(list(best))
-    return float(np.mean(best - other)) <= error and float(other.min()) >= float(best.min()) - error
+    return mean_shortfall(best, other) <= error and min(other) >= min(best) - error
+
+
+def mean_shortfall(best, other) -> float:
+    """How far ``other`` falls short of ``best`` on average, fold by fold (the folds' common difficulty cancels)."""
+    return float(np.mean(np.asarray(best, dtype=float) - np.asarray(other, dtype=float)))
