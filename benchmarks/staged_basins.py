@@ -40,7 +40,7 @@ def compare(task: str, data_dir: str) -> list:
     started = time.perf_counter()
     staged = [c for c in search.run() if c.family is not None]  # the grammar's families (run also fits the literature's laws)
     staged_seconds = time.perf_counter() - started
-    basins = [tuple(bowls) for bowls, _ in grammar.basins(tuple(range(len(spec.features))), search.axes)]
+    basins = [tuple(bowls) for bowls, _ in grammar.basins(tuple(range(len(spec.features))), search.axes, search.geometry.scales)]
     full = list(search.families)
     for direction in (1, -1):
         full += [f for f in grammar.basin_families(search.geometry, basins, direction, spec.param_limit, len(spec.targets)) if f not in full]

@@ -341,3 +341,29 @@ def test_the_best_basins_are_tried_on_every_scale_law():
     assert {p.kind for p in chosen.family.pieces} >= {"bowl", "sat"}, chosen.family
     stage_one = max(c.score for c in ranked if c.family in search.families and any(p.kind == "bowl" for p in c.family.pieces))
     assert chosen.score > stage_one
+
+
+def test_a_feature_in_step_with_the_extrapolation_axis_is_never_a_hyperparameter_of_the_grammar(tmp_path):
+    # the suite's lr_bsz_optimum: tokens are 20 x parameters in every run, so beyond the largest model the tokens
+    # grow too; a bowl in D (its optimum moving with batch size) fits the train rows as well as one in the batch
+    # size, and breaks on the test (the catalogue's bindings: tests/test_literature.py)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks" / "suite"))
+    import synthetic
+    from sldbench.data import load_custom_split
+    from sldbench.specs import load_spec_file
+    from sldbench.symbolic.grammar import basins
+
+    (task,) = [t for t in synthetic.TASKS if t.name == "lr_bsz_optimum"]
+    train = load_custom_split(load_spec_file(synthetic.write_task(task, tmp_path)), "train")
+    names = list(train.spec.features)
+    N, D, lr, bsz = (names.index(f) for f in ("N", "D", "lr", "bsz"))
+    geometry = Geometry.of(train)
+    assert geometry.scales == {N, D}
+    everything = tuple(range(len(names)))
+    assert {p.features[0] for bowls, _ in basins(everything, (N,), geometry.scales) for p in bowls} == {lr, bsz}
+    assert {p.features[0] for bowls, _ in basins(everything, (N,)) for p in bowls} == {D, lr, bsz}  # D alone is free
+    # a feature that merely trends with the axis (chinchilla's D varies at every N) stays free
+    assert Geometry.of(chinchilla_split()).scales == {0}

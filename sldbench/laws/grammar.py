@@ -22,7 +22,7 @@ import numpy as np
 from ..data import Split
 from . import fitters
 from ..submission import parse_program
-from .program import EVOLVE_END, EVOLVE_START, feature_transforms, literal_in, mixture_columns
+from .program import EVOLVE_END, EVOLVE_START, feature_transforms, in_step_with, literal_in, mixture_columns
 from .stated import StatedLaw, docstring_in
 
 LOG_EXPONENT = (0.0, 3.0)
@@ -102,13 +102,14 @@ class Family:
 @dataclass(frozen=True)
 class Geometry:
     """What the train split fixes about a feature: its transform and the box of its parameters (never fitted per group),
-    and whether it is a share of a mixture."""
+    whether it is a share of a mixture, and whether it is a scale (an extrapolation axis, or a feature in step with one)."""
 
     names: tuple[str, ...]
     transforms: tuple[str, ...]
     low: tuple[float, ...]  # min of u = log x (log features) or x (raw ones)
     high: tuple[float, ...]
     shares: frozenset[int] = frozenset()  # the features that are the shares of a mixture (`mixture_columns`)
+    scales: frozenset[int] = frozenset()  # the extrapolation axes and the features in step with one (`in_step_with`): never a hyperparameter
 
     @classmethod
     def of(cls, train: Split) -> "Geometry":
@@ -116,7 +117,9 @@ class Geometry:
         transforms = feature_transforms(X)
         U = np.column_stack([np.log(X[:, f]) if t == "log" else X[:, f] for f, t in enumerate(transforms)])
         low, high = tuple(map(float, U.min(axis=0))), tuple(map(float, U.max(axis=0)))
-        return cls(tuple(train.spec.features), transforms, low, high, mixture_columns(X))
+        names = tuple(train.spec.features)
+        axes = tuple(names.index(a) for a in train.spec.extrapolates if a in names)
+        return cls(names, transforms, low, high, mixture_columns(X), frozenset(axes) | in_step_with(X, axes))
 
     def span(self, f: int) -> float:
         return max(self.high[f] - self.low[f], 1e-12)

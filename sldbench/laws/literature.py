@@ -54,7 +54,8 @@ class LiteratureLaw:
         Roles that move an optimum (along them the target need not keep its trend).
     optima : tuple of str
         Hyper-parameter roles, each with an optimum: never bound to a feature the test
-        extrapolates along (as the grammar never makes an extrapolation axis a hyper-parameter).
+        extrapolates along, nor to one in step with it (as the grammar never makes a scale,
+        `sldbench.laws.grammar.Geometry.scales`, a hyper-parameter).
     fractions : tuple of str
         Roles that are fractions in [0, 1) (every other role takes positive values).
     linear : tuple of str

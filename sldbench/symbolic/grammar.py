@@ -76,7 +76,8 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
     ----------
     geometry : Geometry
     axes : tuple of int
-        The features the test split extrapolates along (kept in every law; never a hyperparameter).
+        The features the test split extrapolates along (kept in every law; never a hyperparameter, nor is a
+        feature in step with one: ``geometry.scales``).
     limit : int, optional
         Fitted parameters per group over all targets (None: `MAX_PARAMS_PER_TARGET` per target).
 
@@ -92,7 +93,7 @@ def families(geometry: Geometry, axes: tuple[int, ...], limit: int | None, n_tar
     full = _bodies([features], logs)
     if not any(Family(tuple(sorted(set(b)))).params_per_target() * n_targets <= cap for b in full):
         full += _bodies([s for s in itertools.combinations(features, len(features) - 1) if set(axes) <= set(s)], logs)
-    bodies = full + [bowls + _powers(scale) for bowls, scale in basins(features, axes)]
+    bodies = full + [bowls + _powers(scale) for bowls, scale in basins(features, axes, geometry.scales)]
     out, seen = [], set()
     for direction in (1, -1):
         for body in bodies:
@@ -145,15 +146,17 @@ def _bodies(subsets, logs) -> list[list[Piece]]:
     return bodies
 
 
-def basins(features: tuple[int, ...], axes: tuple[int, ...]) -> list[tuple[list[Piece], tuple[int, ...]]]:
-    """Every basin of one or two hyperparameters (features that are not extrapolation axes), each with an optimum.
+def basins(features: tuple[int, ...], axes: tuple[int, ...], scales: frozenset[int] = frozenset()) -> list[tuple[list[Piece], tuple[int, ...]]]:
+    """Every basin of one or two hyperparameters (features that are neither axes nor scales), each with an optimum.
 
     Parameters
     ----------
     features : tuple of int
         Indices of every feature of the task.
     axes : tuple of int
-        The extrapolation axes (never a hyperparameter).
+        The extrapolation axes (never a hyperparameter; a flattening basin is damped along one).
+    scales : frozenset of int
+        The features in step with an axis (`Geometry.scales`): never a hyperparameter either.
 
     Returns
     -------
@@ -161,7 +164,7 @@ def basins(features: tuple[int, ...], axes: tuple[int, ...]) -> list[tuple[list[
         ``(bowls, scale features)`` per basin: its bowl pieces and the features left to the law's scale part.
     """
     out: list[tuple[list[Piece], tuple[int, ...]]] = []
-    candidates = [f for f in features if f not in axes]
+    candidates = [f for f in features if f not in axes and f not in scales]
     for size in (1, 2):
         for hyper in itertools.combinations(candidates, size):
             scale = tuple(f for f in features if f not in hyper)
@@ -313,7 +316,7 @@ class GrammarSearch:
 
     def literature_laws(self) -> list[BoundLaw]:
         """Every law of the literature's catalogue that fits this task: one target, a role per feature (each
-        feature in its role's domain, no hyper-parameter role on an extrapolation axis), within the parameter
+        feature in its role's domain, no hyper-parameter role on a scale, `Geometry.scales`), within the parameter
         limit; every such binding of features to roles."""
         spec = self.train.spec
         if len(spec.targets) != 1:
@@ -325,7 +328,7 @@ class GrammarSearch:
                 continue
             optima = [law.roles.index(role) for role in law.optima]
             for roles in itertools.permutations(range(len(spec.features))):
-                if law.admits(X[:, list(roles)]) and not any(roles[i] in self.axes for i in optima):
+                if law.admits(X[:, list(roles)]) and not any(roles[i] in self.geometry.scales for i in optima):
                     out.append(literature.bind(law, roles))
         return out
 
