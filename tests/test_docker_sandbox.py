@@ -206,7 +206,12 @@ def _start_eval(tmp_path, data_dir):
         "-S", f"path={law}", "-T", "sandbox=docker", "-T", f"data_dir={data_dir}", "-T", "score_timeout=600",
         "--model", "none", "--log-dir", str(tmp_path / "logs"), "--display", "none",
     ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    # SIGINT reaches the eval as Ctrl-C would, even when the tests run as a background job of a shell
+    # (`pytest &`), which ignores SIGINT: an ignored signal stays ignored across exec, and Python would keep it
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         mine = [c for c in our_containers() if c.labels[LABEL].split(":")[1] == str(process.pid)]
