@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE / "suite"))
 import synthetic  # noqa: E402
 
 from sldbench.discovery import discover  # noqa: E402
+from sldbench.escaping import for_terminal  # noqa: E402
 from sldbench.sandbox.local import IsolatedLocalSandbox  # noqa: E402
 from sldbench.scorer import score_program  # noqa: E402
 from sldbench.specs import load_spec_file  # noqa: E402
@@ -145,7 +146,7 @@ def main() -> None:
         print(f"  R² {row['r2']:.4f} (reference {row['reference']:.4f}, best candidate {row['best_candidate']:.4f}) in {row['wall_seconds']:.0f} s", file=sys.stderr, flush=True)
         if args.json:
             args.json.write_text(json.dumps(rows, indent=1))
-    print(report(rows))
+    print(for_terminal(report(rows)))  # laws carry feature names from task files
 
 
 if __name__ == "__main__":

@@ -190,7 +190,7 @@ def main() -> None:
             print(f"  decision, {for_terminal(line)}", flush=True)  # model and dataset names come from the data
         rows.append(row)
     print()
-    print(report(rows))
+    print(for_terminal(report(rows)))  # laws carry feature names from task files
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
