@@ -30,10 +30,9 @@ sys.path.insert(0, str(HERE / "suite"))
 
 import synthetic  # noqa: E402
 
+from sldbench import discovery  # noqa: E402
 from sldbench.discovery import discover  # noqa: E402
 from sldbench.escaping import for_terminal  # noqa: E402
-from sldbench.sandbox.local import IsolatedLocalSandbox  # noqa: E402
-from sldbench.scorer import score_program  # noqa: E402
 from sldbench.specs import load_spec_file  # noqa: E402
 
 SHARED_TASKS = ("llama3_isoflops", "marin_isoflops", "marin_isoflops_hparams", "scan_llm_hparams")
@@ -53,17 +52,9 @@ def suite(shared: Path, work: Path, seed: int) -> dict[str, Path]:
     return tasks
 
 
-async def _held_out_r2s(spec, codes: list[str]) -> list[float]:
-    sandbox = IsolatedLocalSandbox("auto")  # one sandbox for all: each score still runs in a fresh scratch folder
-    try:
-        return [float((await score_program(sandbox, code, spec, shape="fit_predict")).value["r2_raw"]) for code in codes]
-    finally:
-        sandbox.directory.cleanup()
-
-
 def held_out_r2s(spec, codes: list[str]) -> list[float]:
-    """Raw held-out R^2 of fit-and-predict programs, scored as the benchmark scores (local sandbox)."""
-    return asyncio.run(_held_out_r2s(spec, codes))
+    """Raw held-out R^2 of fit-and-predict programs, scored as the benchmark scores (`sldbench.discovery.held_out_r2s`)."""
+    return asyncio.run(discovery.held_out_r2s(spec, codes))
 
 
 def best_candidate(spec, checkpoint: Path) -> tuple[float, str]:

@@ -201,13 +201,29 @@ def _named_intervals(program: str, spec: TaskSpec, bounds: dict) -> dict[str, di
     return out
 
 
-async def _score(spec: TaskSpec, program: str, isolation: str) -> float:
+async def held_out_r2s(spec: TaskSpec, programs: list[str], isolation: str = "auto") -> list[float]:
+    """Raw held-out R^2 of fit-and-predict programs, each scored as the benchmark scores it (local sandbox).
+
+    Parameters
+    ----------
+    spec : TaskSpec
+    programs : list of str
+        Program sources in the fit-and-predict shape.
+    isolation : str
+        The local sandbox's isolation (`sldbench.sandbox.local.IsolatedLocalSandbox`); one sandbox
+        serves them all, each score in a fresh scratch folder.
+
+    Returns
+    -------
+    list of float
+        One per program, in order.
+    """
     from .sandbox.local import IsolatedLocalSandbox
     from .scorer import score_program
 
     sandbox = IsolatedLocalSandbox(isolation)
     try:
-        return (await score_program(sandbox, program, spec, shape="fit_predict")).value["r2_raw"]
+        return [float((await score_program(sandbox, program, spec, shape="fit_predict")).value["r2_raw"]) for program in programs]
     finally:
         sandbox.directory.cleanup()
 
@@ -286,10 +302,7 @@ def discover(
     program = score.answer or ""
     train, test = load_split(spec, "train"), load_split(spec, "test")
     _stage(progress, "scoring the baselines (initial program, power law) ...")
-    baselines = {
-        "initial program": asyncio.run(_score(spec, INITIAL_PROGRAM, isolation)),
-        "power law": asyncio.run(_score(spec, POWER_LAW_BASELINE, isolation)),
-    }
+    baselines = dict(zip(("initial program", "power law"), asyncio.run(held_out_r2s(spec, [INITIAL_PROGRAM, POWER_LAW_BASELINE], isolation))))
     found = Discovery(
         formula=law_formula(program, spec),
         program=program,
