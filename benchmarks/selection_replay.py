@@ -18,7 +18,6 @@ import argparse
 import json
 import statistics
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,29 +35,21 @@ from sldbench.laws.grammar import Geometry  # noqa: E402
 from sldbench.metrics import heldout_metrics  # noqa: E402
 from sldbench.specs import load_spec_file  # noqa: E402
 from sldbench.symbolic.guards import vet  # noqa: E402
-from sldbench.symbolic.validation import group_arrays, namespace  # noqa: E402
+from sldbench.symbolic.validation import group_arrays, namespace, predict_folds  # noqa: E402
 from solvers.sldagent import choose_submission  # noqa: E402
 
 
 def test_r2(code: str, train, test) -> float:
-    """Raw held-out R^2 of a fit-and-predict program, fitted per group on train (pooled in sorted group order)."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            functions = namespace(code)
-            truth, predicted = [], []
-            for group in test.groups:
-                x_fit, y_fit = train.arrays(group)
-                x_new, y_new = test.arrays(group)
-                params = functions["fit_scaling_law"](x_fit, y_fit[:, 0] if y_fit.shape[1] == 1 else y_fit)
-                predicted.append(np.asarray(functions["scaling_law_func"](x_new, params), dtype=float).reshape(len(x_new), -1))
-                truth.append(y_new)
-            predicted_all = np.concatenate(predicted)
-            if not np.all(np.isfinite(predicted_all)):
-                return -np.inf
-            return float(heldout_metrics(np.concatenate(truth), predicted_all).r2_raw)
-        except Exception:  # noqa: BLE001 - a candidate that fails scores nothing
-            return -np.inf
+    """Raw held-out R^2 of a fit-and-predict program, fitted per group on train (pooled in sorted group order), in process."""
+    try:
+        functions = namespace(code)
+    except Exception:  # noqa: BLE001 - a candidate that fails scores nothing
+        return -np.inf
+    held = {group: test.arrays(group) for group in test.groups}
+    predictions = predict_folds(functions, {group: train.arrays(group) for group in test.groups}, held)
+    if predictions is None:
+        return -np.inf
+    return float(heldout_metrics(np.concatenate([held[g][1] for g in held]), np.concatenate([predictions[g] for g in held])).r2_raw)
 
 
 def replay(task_yaml: Path, checkpoint: Path) -> dict:
