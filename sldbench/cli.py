@@ -202,7 +202,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             args.param_limit, out, _columns(args.log_features or ""), _columns(args.extrapolates or ""), notes,
         )  # fmt: skip
         for note in notes:
-            print(f"sldbench discover: {note}", file=sys.stderr)
+            print(f"sldbench discover: {for_terminal(note)}", file=sys.stderr)  # column names come from the data
         if not args.json:
             print(f"searching for a law of {args.target} in {data} ({args.budget} proposals{', model ' + args.model if args.model else ', no model'}) ...", file=sys.stderr)
         found = discover(

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-from .data import load_split
+from .data import Split, load_split
 from .laws import named_constants, read_law
-from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
+from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE, in_step_with
 from .metrics import SCORER
 from .show import constant_lines, law_formula, no_summary
 from .specs import TaskSpec, load_spec_file, parse_spec
@@ -136,7 +136,10 @@ def write_spec(
 
     Without ``log_features``, the features that are multiplicative in the data are inferred
     (`multiplicative_features`) and written as the spec's ``log_features``; what was inferred,
-    and every column that is nearly multiplicative but not quite, is appended to ``notes``.
+    and every column that is nearly multiplicative but not quite, is appended to ``notes``, and
+    so are the features that move in step with an extrapolation axis on the train rows
+    (`sldbench.laws.program.in_step_with`: the search treats them as scales, never as a
+    hyperparameter with an optimum).
 
     Raises
     ------
@@ -178,10 +181,24 @@ def write_spec(
             notes += [f"multiplicative features (every value > 0, spanning at least a factor {MULTIPLICATIVE_SPAN:g}): "
                       f"{', '.join(inferred)}; laws may take their logs (--log-features chooses them yourself)"] * bool(inferred)
             notes += warnings
+    if notes is not None:
+        notes += _in_step_note(load_split(spec, "train"))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "task.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
+
+
+def _in_step_note(train: Split) -> list[str]:
+    """A note naming the features that move in step with an extrapolation axis on the train rows (none: no note)."""
+    features = list(train.spec.features)
+    axes = tuple(features.index(a) for a in train.spec.extrapolates if a in features)
+    in_step = sorted(in_step_with(train.frame[features].to_numpy(dtype=float), axes))
+    if not in_step:
+        return []
+    return [f"{', '.join(features[f] for f in in_step)}: in step with the extrapolation axis ({', '.join(train.spec.extrapolates)}) "
+            "on every train row, so beyond the data it grows with it; the search treats it as a scale, never as a "
+            "hyperparameter with an optimum"]  # fmt: skip
 
 
 INTERVAL_LEVEL = 0.9

@@ -206,6 +206,19 @@ def test_discover_infers_multiplicative_features_and_names_the_rows_that_are_not
     assert len(notes) == 2 and "column 'lr' spans 0.0001 to 0.01 but is not > 0 at data row(s) 10;" in notes[1]
 
 
+def test_discover_says_which_features_move_in_step_with_the_extrapolation_axis(tmp_path):
+    from sldbench.discovery import write_spec
+
+    # tokens are 20 x parameters in every run (a compute-optimal sweep): beyond the largest model they grow too
+    rows = ["N,D,lr,loss"] + [f"{n},{20 * n},{lr},{2 + 1 / n ** 0.1 + (lr - 1e-3) ** 2}" for n in (1e7, 1e8, 1e9, 1e10) for lr in (1e-4, 1e-3, 1e-2)]
+    (tmp_path / "runs.csv").write_text("\n".join(rows) + "\n")
+    notes: list[str] = []
+    write_spec(tmp_path / "runs.csv", ["N", "D", "lr"], ["loss"], None, "N: largest 1", None, None, tmp_path / "out", notes=notes)
+    in_step = [note for note in notes if "in step with" in note]
+    # D alone: a learning rate swept at every size is not in step with N
+    assert in_step == [notes[-1]] and in_step[0].startswith("D: in step with the extrapolation axis (N) on every train row")
+
+
 def test_the_search_progress_says_how_long_is_left_and_how_long_it_took(capsys):
     from sldbench.solvers.sldagent import progress_bar
 
