@@ -57,8 +57,6 @@ def replay(task_yaml: Path, checkpoint: Path) -> dict:
     train, test = load_split(spec, "train"), load_split(spec, "test")
     document = json.loads(checkpoint.read_text())
     db = Database.from_json(Settings(**document["settings"]), document["database"], spec.param_limit)
-    names = list(spec.features)
-    axes = tuple(names.index(a) for a in spec.extrapolates if a in names)
     rows, geometry = group_arrays(train), Geometry.of(train)
     # what the symbolic proposer hands the rule: the programs that pass the guard rails (and whether each uses
     # every feature), and the Operon programs (the fallback)
@@ -66,7 +64,7 @@ def replay(task_yaml: Path, checkpoint: Path) -> dict:
     for program in db.programs.values():
         if program.id == "p0000":
             continue
-        problem, ignored = vet(program.code, rows, axes, geometry)
+        problem, ignored = vet(program.code, rows, geometry)
         if not problem:
             vetted[normalized(program.code)] = not ignored
         if isinstance(read_law(program.code), ExpressionLaw):

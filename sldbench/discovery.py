@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .data import Split, load_split
 from .laws import named_constants, read_law
-from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE, in_step_with
+from .laws.grammar import Geometry
+from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
 from .metrics import SCORER
 from .show import constant_lines, law_formula, no_summary
 from .specs import TaskSpec, load_spec_file, parse_spec
@@ -138,7 +139,7 @@ def write_spec(
     (`multiplicative_features`) and written as the spec's ``log_features``; what was inferred,
     and every column that is nearly multiplicative but not quite, is appended to ``notes``, and
     so are the features that move in step with an extrapolation axis on the train rows
-    (`sldbench.laws.program.in_step_with`: the search treats them as scales, never as a
+    (`sldbench.laws.grammar.Geometry.scales`: the search treats them as scales, never as a
     hyperparameter with an optimum).
 
     Raises
@@ -170,19 +171,19 @@ def write_spec(
     if extrapolates:
         raw["extrapolates"] = extrapolates
     spec = parse_spec(raw, "options", Path.cwd(), allow_outside_paths=True)  # the same checks as a spec file; paths are the command line's
-    load_split(spec, "train")  # and the data's, before anything is written
+    train = load_split(spec, "train")  # and the data's, before anything is written
     if not log_features:
         inferred, warnings = multiplicative_features([data] + ([test] if test is not None else []), features)
         if inferred:
             raw["log_features"] = inferred
             spec = parse_spec(raw, "options", Path.cwd(), allow_outside_paths=True)
-            load_split(spec, "train")
+            train = load_split(spec, "train")
         if notes is not None:
             notes += [f"multiplicative features (every value > 0, spanning at least a factor {MULTIPLICATIVE_SPAN:g}): "
                       f"{', '.join(inferred)}; laws may take their logs (--log-features chooses them yourself)"] * bool(inferred)
             notes += warnings
     if notes is not None:
-        notes += _in_step_note(load_split(spec, "train"))
+        notes += _in_step_note(train)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "task.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -191,12 +192,11 @@ def write_spec(
 
 def _in_step_note(train: Split) -> list[str]:
     """A note naming the features that move in step with an extrapolation axis on the train rows (none: no note)."""
-    features = list(train.spec.features)
-    axes = tuple(features.index(a) for a in train.spec.extrapolates if a in features)
-    in_step = sorted(in_step_with(train.frame[features].to_numpy(dtype=float), axes))
+    geometry = Geometry.of(train)
+    in_step = sorted(geometry.scales - set(geometry.axes))
     if not in_step:
         return []
-    return [f"{', '.join(features[f] for f in in_step)}: in step with the extrapolation axis ({', '.join(train.spec.extrapolates)}) "
+    return [f"{', '.join(geometry.names[f] for f in in_step)}: in step with the extrapolation axis ({', '.join(train.spec.extrapolates)}) "
             "on every train row, so beyond the data it grows with it; the search treats it as a scale, never as a "
             "hyperparameter with an optimum"]  # fmt: skip
 

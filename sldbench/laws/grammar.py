@@ -102,12 +102,13 @@ class Family:
 @dataclass(frozen=True)
 class Geometry:
     """What the train split fixes about a feature: its transform and the box of its parameters (never fitted per group),
-    whether it is a share of a mixture, and whether it is a scale (an extrapolation axis, or a feature in step with one)."""
+    whether it is an extrapolation axis (the spec's), a share of a mixture, or a scale (an axis, or a feature in step with one)."""
 
     names: tuple[str, ...]
     transforms: tuple[str, ...]
     low: tuple[float, ...]  # min of u = log x (log features) or x (raw ones)
     high: tuple[float, ...]
+    axes: tuple[int, ...] = ()  # the features the test split extrapolates along (the spec's ``extrapolates``)
     shares: frozenset[int] = frozenset()  # the features that are the shares of a mixture (`mixture_columns`)
     scales: frozenset[int] = frozenset()  # the extrapolation axes and the features in step with one (`in_step_with`): never a hyperparameter
 
@@ -119,7 +120,7 @@ class Geometry:
         low, high = tuple(map(float, U.min(axis=0))), tuple(map(float, U.max(axis=0)))
         names = tuple(train.spec.features)
         axes = tuple(names.index(a) for a in train.spec.extrapolates if a in names)
-        return cls(names, transforms, low, high, mixture_columns(X), frozenset(axes) | in_step_with(X, axes))
+        return cls(names, transforms, low, high, axes, mixture_columns(X), frozenset(axes) | in_step_with(U, axes))
 
     def span(self, f: int) -> float:
         return max(self.high[f] - self.low[f], 1e-12)

@@ -164,7 +164,7 @@ def mixture_columns(X: np.ndarray, most: int = 12) -> frozenset[int]:
     return frozenset()
 
 
-def in_step_with(X: np.ndarray, axes: tuple[int, ...], correlation: float = 0.999) -> frozenset[int]:
+def in_step_with(U: np.ndarray, axes: tuple[int, ...], correlation: float = 0.999) -> frozenset[int]:
     """The features that move in step with an extrapolation axis on these rows (tokens a fixed multiple of parameters, say).
 
     Such a feature extrapolates with the axis: beyond the data it takes values the rows never
@@ -172,27 +172,23 @@ def in_step_with(X: np.ndarray, axes: tuple[int, ...], correlation: float = 0.99
 
     Parameters
     ----------
-    X : array of shape (n, F)
-        The train rows' features.
+    U : array of shape (n, F)
+        The train rows' features as laws take them (`feature_transforms`: the logs of scales).
     axes : tuple of int
         The extrapolation axes.
     correlation : float
-        |Pearson r| of the two features (logs for positive ones) at or above which they move in step.
+        |Pearson r| of the two features, so taken, at or above which they move in step.
 
     Returns
     -------
     frozenset of int
         Feature indices, the axes left out.
     """
-    X = np.asarray(X, dtype=float)
-    U = np.column_stack([np.log(c) if np.all(c > 0) else c for c in X.T]) if X.size else X
-    varying = [f for f in range(X.shape[1]) if np.ptp(U[:, f]) > 0]
-    out = set()
-    for a in axes:
-        for f in varying:
-            if f not in axes and a in varying and abs(float(np.corrcoef(U[:, a], U[:, f])[0, 1])) >= correlation:
-                out.add(f)
-    return frozenset(out)
+    U = np.asarray(U, dtype=float)
+    varying = [f for f in range(U.shape[1]) if np.ptp(U[:, f]) > 0]
+    return frozenset(
+        f for a in axes if a in varying for f in varying if f not in axes and abs(float(np.corrcoef(U[:, a], U[:, f])[0, 1])) >= correlation
+    )
 
 
 def function_source(function) -> str:

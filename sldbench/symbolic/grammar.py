@@ -156,7 +156,7 @@ def basins(features: tuple[int, ...], axes: tuple[int, ...], scales: frozenset[i
     axes : tuple of int
         The extrapolation axes (never a hyperparameter; a flattening basin is damped along one).
     scales : frozenset of int
-        The features in step with an axis (`Geometry.scales`): never a hyperparameter either.
+        The scales (`Geometry.scales`: the axes and the features in step with one): never a hyperparameter either.
 
     Returns
     -------
@@ -278,8 +278,7 @@ class GrammarSearch:
         spec = train.spec
         self.train, self.note = train, note
         self.geometry = Geometry.of(train)
-        names = list(spec.features)
-        self.axes = tuple(names.index(a) for a in spec.extrapolates if a in names)
+        self.axes = self.geometry.axes
         fit, held = extrapolation_folds(train)
         self.fit_rows, self.held_rows = group_arrays(fit), group_arrays(held)
         self.train_rows = group_arrays(train)
@@ -307,7 +306,7 @@ class GrammarSearch:
     def _judge(self, candidate: Candidate, movers: tuple[int, ...], flagged=None) -> Candidate:
         """Set ``candidate``'s problem (guard rails, then ``flagged(namespace, fits)``), ignored features and fold R^2."""
         code_namespace = namespace(candidate.code)
-        problem, fitted = guard_problem(code_namespace, self.train_rows, self.axes, self.geometry, movers)
+        problem, fitted = guard_problem(code_namespace, self.train_rows, self.geometry, movers)
         candidate.problem = problem or (flagged(code_namespace, fitted) if flagged else "")
         if not candidate.problem:
             candidate.ignored = ignored_features(code_namespace, self.train_rows, fitted)

@@ -50,7 +50,7 @@ def fit_problem(params: np.ndarray, family: Family, lower: list[float], upper: l
     return ""
 
 
-def guard_problem(code_namespace: dict, train: dict, axes: tuple[int, ...], geometry: Geometry, movers: tuple[int, ...] = ()) -> tuple[str, list]:
+def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers: tuple[int, ...] = ()) -> tuple[str, list]:
     """Guard rails on fits to each group's train rows; returns (problem or '', fitted params per group).
 
     Along every extrapolation axis, from each group's rows at its largest value, the
@@ -75,11 +75,9 @@ def guard_problem(code_namespace: dict, train: dict, axes: tuple[int, ...], geom
         The program's namespace (`sldbench.symbolic.validation.namespace`).
     train : dict
         ``{group: (x, y)}``, each group's train rows.
-    axes : tuple of int
-        The extrapolation axes (feature indices).
     geometry : Geometry
-        What the train split fixes about each feature: its transform (how far along it the
-        law is followed) and which features are the shares of a mixture.
+        What the train split fixes about each feature: the extrapolation axes, each feature's
+        transform (how far along it the law is followed) and which features are the shares of a mixture.
     movers : tuple of int
         Features that move a hyperparameter's optimum (no trend asked along them).
 
@@ -106,7 +104,7 @@ def guard_problem(code_namespace: dict, train: dict, axes: tuple[int, ...], geom
                     return f"predictions at the mixtures without share {f} are not finite (group {group})", []
             low, high = y.min(axis=0), y.max(axis=0)
             span = np.maximum(high - low, 1e-12)
-            for f in axes:
+            for f in geometry.axes:
                 edge = x[x[:, f] == x[:, f].max()]
                 path = []
                 for step in EXTRAPOLATION_FACTORS:
@@ -181,10 +179,10 @@ def ignored_features(code_namespace: dict, train: dict, fitted: list) -> list[in
     return sorted(set(range(width)) - used)
 
 
-def vet(code: str, train: dict, axes: tuple[int, ...], geometry: Geometry, movers: tuple[int, ...] = ()) -> tuple[str, list[int]]:
+def vet(code: str, train: dict, geometry: Geometry, movers: tuple[int, ...] = ()) -> tuple[str, list[int]]:
     """``(problem, ignored features)`` of one of this package's programs: `guard_problem`, then `ignored_features`."""
     code_namespace = namespace(code)
-    problem, fitted = guard_problem(code_namespace, train, axes, geometry, movers)
+    problem, fitted = guard_problem(code_namespace, train, geometry, movers)
     return problem, ([] if problem else ignored_features(code_namespace, train, fitted))
 
 

@@ -118,7 +118,7 @@ class SymbolicProposer:
 
     def _vet(self, code: str) -> tuple[bool, bool]:
         """(passes the guard rails, responds to every feature) of one of this package's programs."""
-        problem, ignored = vet(code, self.grammar.train_rows, self.grammar.axes, self.grammar.geometry)
+        problem, ignored = vet(code, self.grammar.train_rows, self.grammar.geometry)
         return not problem, not ignored
 
     async def propose(self, request: Request) -> tuple[str, dict]:
