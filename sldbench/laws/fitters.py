@@ -93,7 +93,7 @@ def fit_least_squares(form, X, Y, starts, parameters, log_parameters=(), fixed=N
     return best_p
 
 
-def fit_projected(form, X, Y, starts, parameters, linear, log_parameters=(), max_nfev=200, refine=2):
+def fit_projected(form, X, Y, starts, parameters, linear, log_parameters=(), max_nfev=200, refine=2, bounds=None):
     """Fit ``form(X, p)`` to ``Y`` where ``form`` is affine in the ``linear`` parameters, by variable projection.
 
     For each value of the other parameters the form is evaluated with every linear parameter at
@@ -120,6 +120,8 @@ def fit_projected(form, X, Y, starts, parameters, linear, log_parameters=(), max
         Function evaluations per refined start.
     refine : int
         Starts refined.
+    bounds : dict of str to (float, float), optional
+        Closed ranges of parameters that are not linear (starts are moved inside them).
 
     Returns
     -------
@@ -169,10 +171,17 @@ def fit_projected(form, X, Y, starts, parameters, linear, log_parameters=(), max
         residual = G @ coefficients + rest - y
         return full, np.where(np.isfinite(residual), residual, 1e3 * spread)
 
+    low, high = np.full(len(other), -np.inf), np.full(len(other), np.inf)
+    for k, i in enumerate(other):
+        lo, hi = (bounds or {}).get(parameters[i], (-np.inf, np.inf))
+        if logged[k]:
+            lo, hi = (np.log(lo) if lo > 0 else -np.inf), (np.log(hi) if hi > 0 else -np.inf)
+        low[k], high[k] = lo, hi
+
     def start_point(start):
         q = np.asarray(start, dtype=float)[other].copy()
         q[logged] = np.log(np.abs(q[logged]) + 1e-300)
-        return q
+        return np.clip(q, low, high)
 
     points = [start_point(start) for start in starts]
     if not points:
@@ -183,7 +192,7 @@ def fit_projected(form, X, Y, starts, parameters, linear, log_parameters=(), max
         q = points[index]
         if len(q):
             try:
-                q = least_squares(lambda v: solve(v)[1], q, method="trf", x_scale="jac", max_nfev=max_nfev).x
+                q = least_squares(lambda v: solve(v)[1], q, method="trf", x_scale="jac", max_nfev=max_nfev, bounds=(low, high)).x
             except (ValueError, np.linalg.LinAlgError):
                 pass
         full, residual = solve(q)

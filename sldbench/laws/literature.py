@@ -13,7 +13,8 @@ families (`sldbench.symbolic.grammar`).
 Add a family of your own in a few lines: write ``<name>_form(X, p)`` and ``<name>_starts(X, y)``
 as in `sldbench.laws.literature_forms` (numpy only; ``X``'s columns are the roles in order),
 then ``register(LiteratureLaw(name, citation, roles, parameters, form, starts, formula,
-log_parameters, linear=...))``.
+log_parameters, linear=..., bounds=...))`` (``bounds(X)``: ranges for constants the rows can
+only identify within them, e.g. a break inside the rows).
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ class LiteratureLaw:
         Parameters the form is affine in, given the others (the intercept, amplitudes): a fit
         solves them by linear least squares and searches only the others
         (`sldbench.laws.fitters.fit_projected`); those in ``log_parameters`` stay non-negative.
+    bounds : callable, optional
+        ``bounds(X) -> {parameter: (low, high)}``: ranges the rows of one group can identify
+        (a break inside the rows, no sharper than their spacing); only with ``linear``.
     """
 
     name: str
@@ -76,6 +80,7 @@ class LiteratureLaw:
     optima: tuple[str, ...] = ()
     fractions: tuple[str, ...] = ()
     linear: tuple[str, ...] = ()
+    bounds: Callable | None = field(default=None, repr=False)
 
     def admits(self, X) -> bool:
         """Whether the columns of ``X`` (in role order) lie in the roles' domains."""
@@ -158,7 +163,7 @@ for _law in (
         "broken_power", "Caballero et al. 2023, Broken Neural Scaling Laws, eq. (1) with one break", ("x",),
         ("a", "b", "c0", "c1", "d1", "f1"), forms.broken_power_form, forms.broken_power_starts,
         "{y} = a + b * {x}^-c0 * (1 + ({x} / d1)^(1 / f1))^(-c1 * f1)", ("b", "d1", "f1"),
-        linear=('a', 'b'),
+        linear=('a', 'b'), bounds=forms.broken_power_bounds,
     ),
     LiteratureLaw(
         "broken_power2", "Caballero et al. 2023, Broken Neural Scaling Laws, eq. (1) with two breaks", ("x",),
@@ -246,7 +251,8 @@ def program(bound: BoundLaw, features: Sequence[str], targets: Sequence[str], no
         raise ValueError(f"literature law {law.name!r} predicts one target; the task has {len(targets)}")
     if law.linear:
         how, fitter = f"variable projection (linear in {', '.join(law.linear)})", fitters.fit_projected
-        call = f"fit_projected({law.form.__name__}, X, y, {law.starts.__name__}(X, y), PARAMETERS, LINEAR, LOG_PARAMETERS)"
+        bounded = f", bounds={law.bounds.__name__}(X)" if law.bounds else ""
+        call = f"fit_projected({law.form.__name__}, X, y, {law.starts.__name__}(X, y), PARAMETERS, LINEAR, LOG_PARAMETERS{bounded})"
     else:
         how, fitter = "multi-start least squares", fitters.fit_least_squares
         # a cap per start: a form the data do not suit wanders its valley to any cap, and the search fits every family
@@ -256,7 +262,7 @@ def program(bound: BoundLaw, features: Sequence[str], targets: Sequence[str], no
         f'{how}.{chr(10) + note if note else ""}\n"""\n\nimport numpy as np\nfrom scipy.optimize import least_squares\n\n'
         f"LITERATURE_LAW = {law.name!r}\nROLES = {list(bound.roles)!r}\nPARAMETERS = {list(law.parameters)!r}\n"
         f"LINEAR = {list(law.linear)!r}\nLOG_PARAMETERS = {list(law.log_parameters)!r}\n\n\n"
-        + function_source(law.form) + "\n\n" + function_source(forms.linear_start) + "\n\n" + function_source(law.starts) + "\n\n" + function_source(fitter)
+        + "\n\n".join(function_source(f) for f in (law.form, forms.linear_start, law.starts, law.bounds, fitter) if f)
         + f"""
 
 def scaling_law_func(data_points, params):

@@ -150,6 +150,19 @@ def broken_power_starts(X, y):
     return starts
 
 
+def broken_power_bounds(X):
+    """The one break where the rows can place it: inside their range, no sharper than half their spacing in ln x.
+
+    Past the last row a break is fitted to the curvature of the last few rows, which is noise
+    (fits of the generality suite's broken_power, cut short, put it there with slope changes of
+    2.5 and 21.6). The two-break law keeps its breaks free: its second break is often one the
+    rows do not show yet, and held inside them it is fitted to noise too.
+    """
+    u = np.unique(np.log(X[:, 0]))
+    spacing = float(np.median(np.diff(u))) if len(u) > 1 else 0.0
+    return {"d1": (float(np.exp(u[0])), float(np.exp(u[-1]))), "f1": (spacing / 2, np.inf)}
+
+
 def broken_power2_form(X, p):
     """Caballero et al. 2023 (BNSL), two breaks: y = a + b x^-c0 prod_i (1 + (x / d_i)^(1 / f_i))^(-c_i f_i)."""
     a, b, c0, c1, d1, f1, c2, d2, f2 = p
