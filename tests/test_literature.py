@@ -165,3 +165,38 @@ def test_the_guard_rails_admit_a_curve_that_has_turned_in_the_data(tmp_path):
         whole, edge = _spearman(x[:, 0], y[:, 0]), _spearman(x[upper, 0], y[upper, 0])
         disagree.append(abs(whole) >= 0.5 and whole * edge < 0)
     assert any(disagree)
+
+
+def test_the_band_beyond_the_data_follows_the_course_of_the_law_where_the_data_end(tmp_path):
+    """A U steep past its turn may go on as steeply beyond the data, and no faster."""
+    from sldbench.data import load_split
+    from sldbench.laws.grammar import Geometry
+    from sldbench.symbolic.guards import BAND, EXTRAPOLATION_FACTORS, guard_problem
+    from sldbench.symbolic.validation import group_arrays, namespace
+
+    task = synthetic.BY_NAME["u_shaped"]
+    spec = load_spec_file(synthetic.write_task(task, tmp_path))
+    train = load_split(spec, "train")
+    geometry, rows = Geometry.of(train), group_arrays(train)
+    # the truth leaves the band of the train targets alone within the distance the rails follow a law
+    _, _, truth = synthetic.sample(task)
+    outside = []
+    for group, (x, y) in rows.items():
+        far = np.array([[x[:, 0].max() * max(EXTRAPOLATION_FACTORS)]])
+        true_far = CATALOGUE["u_shape"].form(far, list(truth["constants"][group].values()))[0]
+        outside.append(true_far > y.max() + BAND * np.ptp(y))
+    assert any(outside)
+    # ... and its family, fitted on the train rows, passes the rails
+    family = namespace(program(bind(CATALOGUE["u_shape"], [0]), list(spec.features), list(spec.targets)))
+    assert guard_problem(family, rows, geometry)[0] == ""
+    # a law that fits the rows but bends away past their edge, faster than its course there, is still excluded
+    bends_away = namespace(
+        "import numpy as np\n"
+        "def fit_scaling_law(X, y):\n"
+        "    u = np.log(X[:, 0])\n"
+        "    return np.append(np.polyfit(u, y, 2), u.max())\n"
+        "def scaling_law_func(X, p):\n"
+        "    u = np.log(np.asarray(X, dtype=float)[:, 0])\n"
+        "    return np.polyval(p[:3], u) + np.where(u > p[3], np.expm1(10.0 * (u - p[3])), 0.0)\n"
+    )
+    assert "band" in guard_problem(bends_away, rows, geometry)[0]

@@ -8,7 +8,8 @@ beyond the data, whatever its validation score:
   of a mixture, `sldbench.laws.program.mixture_columns`, each set to zero in turn on every train
   row), or, followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
   extrapolation axis, stops being finite, leaves `BAND` train target spans around the
-  train targets, or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
+  train targets and the law's own course over the last stretch of the data carried on
+  in a straight line (`_edge_trend`), or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
   rows of the axis' upper half where they show a trend, else all rows) turns against that
   trend; the grammar's search also excludes a law when more than `BOUND_SHARE` of its group
   fits hit `fit_problem`;
@@ -30,7 +31,7 @@ from .validation import namespace
 
 # Guard rails: how far beyond the data a law is followed, and how far outside the train targets it may go.
 EXTRAPOLATION_FACTORS = (2.0, 4.0, 8.0, 16.0)
-BAND = 1.0  # in units of the group's train target span, on each side
+BAND = 1.0  # in units of the group's train target span, on each side of the targets and of the edge's course
 BOUND_SHARE = 0.25  # a law is excluded when more than this share of its group fits end on a bound or diverge
 TREND = 0.5  # |Spearman rho| of target vs axis in a group above which the law must keep that trend beyond the data
 
@@ -56,7 +57,9 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
     Along every extrapolation axis, from each group's rows at its largest value, the
     law is followed to `EXTRAPOLATION_FACTORS` times that value (raw features: that
     many 32nds of its train span beyond it, up to half a span). Its predictions must stay finite, within `BAND`
-    spans of the group's train targets, and keep the group's trend along the axis
+    spans of the group's train targets or of the straight continuation of its course over the last stretch
+    of the data (a curve steep where the data end may go on as steeply: the truth of a U past its turn
+    leaves the targets' band within 16 times the data), and keep the group's trend along the axis
     where the train rows show one (|Spearman rho| >= `TREND`): a loss that falls
     with scale in the data must not turn up beyond it. The trend is read on the rows
     of the upper half of the axis' range (`edge_rows`), where the law leaves the data,
@@ -117,7 +120,11 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
                 path = np.stack(path)  # (steps, rows, targets)
                 if not np.all(np.isfinite(path)):
                     return f"predictions beyond the data along feature {f} are not finite (group {group})", []
-                if np.any(path < low - BAND * span) or np.any(path > high + BAND * span):
+                trend = _edge_trend(code_namespace, params, edge, f, geometry.transforms[f], x[:, f].min())
+                if trend is None:
+                    return f"predictions over the last stretch of the data along feature {f} fail or are not finite (group {group})", []
+                floor, ceiling = np.minimum(low, trend) - BAND * span, np.maximum(high, trend) + BAND * span
+                if np.any(path < floor) or np.any(path > ceiling):
                     return f"predictions leave the band of the train targets along feature {f} (group {group})", []
                 upper = edge_rows(x[:, f], geometry.transforms[f])
                 for t in range(y.shape[1] if f not in movers else 0):
@@ -131,6 +138,33 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
                     if np.any(wrong):
                         return f"the law turns against the data's trend along feature {f} beyond the data (group {group})", []
     return "", fitted
+
+
+def _edge_trend(code_namespace: dict, params, edge: np.ndarray, f: int, transform: str, smallest: float) -> np.ndarray | None:
+    """The law's course along feature ``f`` over the last stretch of the data, carried on in a straight line (in log
+    for a log feature) to each of `EXTRAPOLATION_FACTORS`: ``(steps, rows, targets)``, or None when it cannot be predicted there or is not finite.
+
+    The stretch is the last halving of the axis (a log feature), or its last 32nd of the span (a raw one), kept
+    inside the data."""
+    back = edge.copy()
+    if transform == "log":
+        back[:, f] = np.maximum(edge[:, f] / 2.0, smallest)
+        run = np.log(edge[:, f] / back[:, f])
+        ahead = np.log(np.asarray(EXTRAPOLATION_FACTORS))
+    else:
+        width = (edge[:, f].max() - smallest) / 32
+        back[:, f] = np.maximum(edge[:, f] - width, smallest)
+        run = edge[:, f] - back[:, f]
+        ahead = np.asarray(EXTRAPOLATION_FACTORS) * width
+    try:
+        at_edge = np.asarray(code_namespace["scaling_law_func"](edge, params), dtype=float).reshape(len(edge), -1)
+        at_back = np.asarray(code_namespace["scaling_law_func"](back, params), dtype=float).reshape(len(edge), -1)
+    except Exception:  # noqa: BLE001
+        return None
+    if not (np.all(np.isfinite(at_edge)) and np.all(np.isfinite(at_back))):
+        return None
+    slope = np.where(run[:, None] > 0, (at_edge - at_back) / np.where(run > 0, run, 1.0)[:, None], 0.0)
+    return at_edge[None] + ahead[:, None, None] * slope[None]
 
 
 def _without_each_share(x: np.ndarray, shares: frozenset[int]):
