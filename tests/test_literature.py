@@ -81,6 +81,8 @@ def test_a_family_of_your_own_is_a_few_lines():
         CATALOGUE.pop("logistic_test")
     with pytest.raises(ValueError, match="has roles N, D"):
         bind(CATALOGUE["chinchilla"], [0])
+    with pytest.raises(ValueError, match="bounds= needs linear="):  # a fit without linear parameters would ignore them
+        LiteratureLaw("logistic_test", "a test", ("x",), ("E", "A", "k", "x0"), logistic_form, logistic_starts, bounds=lambda X: {"k": (0.0, 5.0)})
 
 
 def test_a_law_linear_in_some_parameters_is_fitted_by_variable_projection():

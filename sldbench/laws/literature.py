@@ -82,6 +82,10 @@ class LiteratureLaw:
     linear: tuple[str, ...] = ()
     bounds: Callable | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.bounds is not None and not self.linear:
+            raise ValueError(f"literature law {self.name!r}: bounds= needs linear= (only the variable-projection fit honours them)")
+
     def admits(self, X) -> bool:
         """Whether the columns of ``X`` (in role order) lie in the roles' domains."""
         X = np.asarray(X, dtype=float)

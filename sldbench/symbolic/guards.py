@@ -9,7 +9,7 @@ beyond the data, whatever its validation score:
   row), or, followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
   extrapolation axis, stops being finite, leaves `BAND` train target spans around the
   train targets and the law's own course over the last stretch of the data carried on
-  in a straight line (`_edge_trend`), or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
+  in a straight line (`_edge_course`), or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
   rows of the axis' upper half where they show a trend, else all rows) turns against that
   trend; the grammar's search also excludes a law when more than `BOUND_SHARE` of its group
   fits hit `fit_problem`;
@@ -120,10 +120,10 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
                 path = np.stack(path)  # (steps, rows, targets)
                 if not np.all(np.isfinite(path)):
                     return f"predictions beyond the data along feature {f} are not finite (group {group})", []
-                trend = _edge_trend(code_namespace, params, edge, f, geometry.transforms[f], x[:, f].min())
-                if trend is None:
+                course = _edge_course(code_namespace, params, edge, f, geometry.transforms[f], x[:, f].min())
+                if course is None:
                     return f"predictions over the last stretch of the data along feature {f} fail or are not finite (group {group})", []
-                floor, ceiling = np.minimum(low, trend) - BAND * span, np.maximum(high, trend) + BAND * span
+                floor, ceiling = np.minimum(low, course) - BAND * span, np.maximum(high, course) + BAND * span
                 if np.any(path < floor) or np.any(path > ceiling):
                     return f"predictions leave the band of the train targets along feature {f} (group {group})", []
                 upper = edge_rows(x[:, f], geometry.transforms[f])
@@ -140,7 +140,7 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
     return "", fitted
 
 
-def _edge_trend(code_namespace: dict, params, edge: np.ndarray, f: int, transform: str, smallest: float) -> np.ndarray | None:
+def _edge_course(code_namespace: dict, params, edge: np.ndarray, f: int, transform: str, smallest: float) -> np.ndarray | None:
     """The law's course along feature ``f`` over the last stretch of the data, carried on in a straight line (in log
     for a log feature) to each of `EXTRAPOLATION_FACTORS`: ``(steps, rows, targets)``, or None when it cannot be predicted there or is not finite.
 
