@@ -109,10 +109,15 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
             span = np.maximum(high - low, 1e-12)
             for f in geometry.axes:
                 edge = x[x[:, f] == x[:, f].max()]
+                log_axis = geometry.transforms[f] == "log"
+                factors = np.asarray(EXTRAPOLATION_FACTORS)
+                span_f = x[:, f].max() - x[:, f].min()
+                # how far each step lies beyond the edge (in log for a log feature; a raw one steps by 32nds of its span)
+                ahead = np.log(factors) if log_axis else factors / 32 * span_f
                 path = []
-                for step in EXTRAPOLATION_FACTORS:
+                for step, distance in zip(factors, ahead):
                     far = edge.copy()
-                    far[:, f] = far[:, f] * step if geometry.transforms[f] == "log" else far[:, f] + step / 32 * (x[:, f].max() - x[:, f].min())
+                    far[:, f] = far[:, f] * step if log_axis else far[:, f] + distance
                     try:
                         path.append(np.asarray(code_namespace["scaling_law_func"](far, params), dtype=float).reshape(len(far), -1))
                     except Exception as err:  # noqa: BLE001
@@ -120,7 +125,7 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
                 path = np.stack(path)  # (steps, rows, targets)
                 if not np.all(np.isfinite(path)):
                     return f"predictions beyond the data along feature {f} are not finite (group {group})", []
-                course = _edge_course(code_namespace, params, edge, f, geometry.transforms[f], x[:, f].min())
+                at_edge, course = _edge_course(code_namespace, params, edge, f, log_axis, span_f / 32, x[:, f].min(), ahead)
                 if course is None:
                     return f"predictions over the last stretch of the data along feature {f} fail or are not finite (group {group})", []
                 floor, ceiling = np.minimum(low, course) - BAND * span, np.maximum(high, course) + BAND * span
@@ -133,38 +138,32 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
                         rho = _spearman(x[:, f], y[:, t])
                     if abs(rho) < TREND:
                         continue
-                    steps = np.diff(np.concatenate([_predict_rows(code_namespace, edge, params, t), path[:, :, t]]), axis=0)
+                    steps = np.diff(np.concatenate([at_edge[None, :, t], path[:, :, t]]), axis=0)
                     wrong = steps * np.sign(rho) < -1e-3 * span[t]
                     if np.any(wrong):
                         return f"the law turns against the data's trend along feature {f} beyond the data (group {group})", []
     return "", fitted
 
 
-def _edge_course(code_namespace: dict, params, edge: np.ndarray, f: int, transform: str, smallest: float) -> np.ndarray | None:
-    """The law's course along feature ``f`` over the last stretch of the data, carried on in a straight line (in log
-    for a log feature) to each of `EXTRAPOLATION_FACTORS`: ``(steps, rows, targets)``, or None when it cannot be predicted there or is not finite.
+def _edge_course(code_namespace: dict, params, edge: np.ndarray, f: int, log_axis: bool, width: float, smallest: float, ahead: np.ndarray):
+    """The law at the edge rows, ``(rows, targets)``, and its course along feature ``f`` over the last stretch of the
+    data carried on in a straight line (in log for a log feature) to each distance of ``ahead``, ``(steps, rows,
+    targets)``; ``(None, None)`` when the law cannot be predicted there or is not finite.
 
-    The stretch is the last halving of the axis (a log feature), or its last 32nd of the span (a raw one), kept
+    The stretch is the last halving of the axis (a log feature), or its last step of ``width`` (a raw one), kept
     inside the data."""
     back = edge.copy()
-    if transform == "log":
-        back[:, f] = np.maximum(edge[:, f] / 2.0, smallest)
-        run = np.log(edge[:, f] / back[:, f])
-        ahead = np.log(np.asarray(EXTRAPOLATION_FACTORS))
-    else:
-        width = (edge[:, f].max() - smallest) / 32
-        back[:, f] = np.maximum(edge[:, f] - width, smallest)
-        run = edge[:, f] - back[:, f]
-        ahead = np.asarray(EXTRAPOLATION_FACTORS) * width
+    back[:, f] = np.maximum(edge[:, f] / 2.0 if log_axis else edge[:, f] - width, smallest)
+    run = np.log(edge[:, f] / back[:, f]) if log_axis else edge[:, f] - back[:, f]
     try:
         at_edge = np.asarray(code_namespace["scaling_law_func"](edge, params), dtype=float).reshape(len(edge), -1)
         at_back = np.asarray(code_namespace["scaling_law_func"](back, params), dtype=float).reshape(len(edge), -1)
     except Exception:  # noqa: BLE001
-        return None
+        return None, None
     if not (np.all(np.isfinite(at_edge)) and np.all(np.isfinite(at_back))):
-        return None
+        return None, None
     slope = np.where(run[:, None] > 0, (at_edge - at_back) / np.where(run > 0, run, 1.0)[:, None], 0.0)
-    return at_edge[None] + ahead[:, None, None] * slope[None]
+    return at_edge, at_edge[None] + ahead[:, None, None] * slope[None]
 
 
 def _without_each_share(x: np.ndarray, shares: frozenset[int]):
@@ -218,10 +217,6 @@ def vet(code: str, train: dict, geometry: Geometry, movers: tuple[int, ...] = ()
     code_namespace = namespace(code)
     problem, fitted = guard_problem(code_namespace, train, geometry, movers)
     return problem, ([] if problem else ignored_features(code_namespace, train, fitted))
-
-
-def _predict_rows(code_namespace: dict, rows: np.ndarray, params, t: int) -> np.ndarray:
-    return np.asarray(code_namespace["scaling_law_func"](rows, params), dtype=float).reshape(len(rows), -1)[None, :, t]
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
