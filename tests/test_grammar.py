@@ -366,5 +366,9 @@ def test_a_feature_in_step_with_the_extrapolation_axis_is_never_a_hyperparameter
     everything = tuple(range(len(names)))
     assert {p.features[0] for bowls, _ in basins(everything, (N,), geometry.scales) for p in bowls} == {lr, bsz}
     assert {p.features[0] for bowls, _ in basins(everything, (N,)) for p in bowls} == {D, lr, bsz}  # D alone is free
+    # nor does it move an optimum beside the axis: with log D = log N + const a slope in each is one slope split at
+    # random, a constant the rows cannot fix (vocab_optimum's limit of 8 left no room for a moving bowl with it)
+    movers = {m for bowls, _ in basins(everything, (N,), geometry.scales) for p in bowls for m in p.movers}
+    assert N in movers and D not in movers
     # a feature that merely trends with the axis (chinchilla's D varies at every N) stays free
     assert Geometry.of(chinchilla_split()).scales == {0}

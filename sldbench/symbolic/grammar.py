@@ -156,7 +156,8 @@ def basins(features: tuple[int, ...], axes: tuple[int, ...], scales: frozenset[i
     axes : tuple of int
         The extrapolation axes (never a hyperparameter; a flattening basin is damped along one).
     scales : frozenset of int
-        The scales (`Geometry.scales`: the axes and the features in step with one): never a hyperparameter either.
+        The scales (`Geometry.scales`: the axes and the features in step with one): never a hyperparameter
+        either, and a feature in step with an axis never moves an optimum beside it.
 
     Returns
     -------
@@ -165,6 +166,9 @@ def basins(features: tuple[int, ...], axes: tuple[int, ...], scales: frozenset[i
     """
     out: list[tuple[list[Piece], tuple[int, ...]]] = []
     candidates = [f for f in features if f not in axes and f not in scales]
+    # a feature in step with an axis moves no optimum the axis does not already move: on rows where
+    # log D = log N + const, slopes in both are one slope split at random (and one more constant)
+    echoes = set(scales) - set(axes)
     for size in (1, 2):
         for hyper in itertools.combinations(candidates, size):
             scale = tuple(f for f in features if f not in hyper)
@@ -181,7 +185,7 @@ def basins(features: tuple[int, ...], axes: tuple[int, ...], scales: frozenset[i
                     # optimum moves with scale alone; the two bowls then span every convex quadratic basin
                     # in the pair (a triangular factorisation: coupling both ways would leave one slope free).
                     coupled = movers_of == "all" and i == 0
-                    movers = () if movers_of == "fixed" else tuple(f for f in features if f != h and (f in scale or coupled))
+                    movers = () if movers_of == "fixed" else tuple(f for f in features if f != h and f not in echoes and (f in scale or coupled))
                     bowls.append(Piece("bowl", (h,), movers))
                 out.append((bowls, scale))
                 if movers_of == "fixed":
