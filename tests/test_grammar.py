@@ -11,7 +11,7 @@ from sldbench.data import Split, load_split
 from sldbench.evolution import TrainEvaluator, check_candidate
 from sldbench.laws.program import INITIAL_PROGRAM
 from sldbench.specs import TASKS, TaskSpec, get_spec
-from sldbench.laws.grammar import Family, Geometry, Piece, constant_names, describe, natural_constants, program
+from sldbench.laws.grammar import Family, Geometry, Piece, constant_names, describe, natural_constants, program, read_family
 from sldbench.folds import select
 from sldbench.symbolic.grammar import GrammarSearch, families
 from sldbench.symbolic.guards import fit_problem, guard_problem
@@ -247,14 +247,16 @@ def test_an_operon_expression_is_submitted_only_when_no_structured_law_comes_wit
     assert chosen.id == "p0002" and selection["fallback_used"] is True
 
 
-def lr_sweep_split(flattening: float, noise: float = 0.002, seed: int = 0) -> Split:
-    """Learning-rate sweeps at growing N: L = 2 + 30 N^-0.2 + 0.05 (ln lr - opt(N))^2 (N / 1e8)^-flattening, opt(N) = -6 - 0.3 ln(N / 1e8)."""
+def lr_sweep_split(flattening: float, noise: float = 0.002, seed: int = 0, steeper_above: float = 1.0) -> Split:
+    """Learning-rate sweeps at growing N: L = 2 + 30 N^-0.2 + k (ln lr - opt(N))^2 (N / 1e8)^-flattening, opt(N) = -6 - 0.3 ln(N / 1e8),
+    k = 0.05 below the optimum and ``steeper_above`` times that above it."""
     rng = np.random.default_rng(seed)
     rows = []
     for n in np.geomspace(1e7, 1e9, 6):
         optimum = -6.0 - 0.3 * np.log(n / 1e8)
         for lr in np.exp(np.linspace(-10.0, -3.0, 12)):
-            loss = 2.0 + 30 * n**-0.2 + 0.05 * (np.log(lr) - optimum) ** 2 * (n / 1e8) ** -flattening
+            curvature = 0.05 * (steeper_above if np.log(lr) > optimum else 1.0)
+            loss = 2.0 + 30 * n**-0.2 + curvature * (np.log(lr) - optimum) ** 2 * (n / 1e8) ** -flattening
             rows.append({"group": "all", "lr": lr, "N": n, "loss": loss + noise * rng.standard_normal()})
     spec = TaskSpec("sweep", "sweep", ("lr", "N"), ("loss",), None, "synthetic learning-rate sweeps", extrapolates=("N",))
     return Split(spec, "train", pd.DataFrame(rows), "memory")
@@ -273,6 +275,44 @@ def test_a_basin_that_flattens_with_scale_is_found_and_its_rate_recovered():
     # a basin of constant width is left undamped: the simpler law is within one standard error
     steady = GrammarSearch(lr_sweep_split(flattening=0.0)).run()[0]
     assert not any(p.damp for p in steady.family.pieces), steady.family
+    # and a symmetric one keeps one curvature: the two-sided bowl is not within reach as the simpler law
+    assert [p.sides for p in steady.family.pieces if p.kind == "bowl"] == [1], steady.family
+
+
+def test_a_bowl_steeper_above_its_optimum_gets_two_sides_and_keeps_the_optimum_where_the_runs_put_it():
+    train = lr_sweep_split(flattening=0.0, steeper_above=4.0)
+    geometry = Geometry.of(train)
+    chosen = GrammarSearch(train).run()[0]
+    (bowl,) = [p for p in chosen.family.pieces if p.kind == "bowl"]
+    assert bowl.sides == 2 and bowl.movers == (1,), chosen.family
+    x, y = group_arrays(train)["all"]
+    truth = -6.0 - 0.3 * (geometry.ref(1) - np.log(1e8))  # the optimum in ln lr at the centre of ln N
+    # [m1 (optimum at the reference N), m2 (its slope in ln N), a3, E, c1 (below), c2 (above), c3]
+    params = namespace(chosen.code)["fit_scaling_law"](x, y[:, 0])
+    assert params[0] == pytest.approx(truth, abs=0.05) and params[1] == pytest.approx(-0.3, abs=0.02)
+    assert params[5] / params[4] == pytest.approx(4.0, rel=0.1)
+    # one curvature for both sides, fitted to the same runs, puts the optimum low: the bias the second side removes
+    symmetric = Family(tuple(dataclasses.replace(p, sides=1) for p in chosen.family.pieces), chosen.family.direction)
+    assert namespace(program(symmetric, geometry, ["loss"]))["fit_scaling_law"](x, y[:, 0])[0] < truth - 0.3
+
+
+def test_the_formula_of_a_two_sided_bowl_computes_what_its_program_does():
+    train = lr_sweep_split(flattening=0.2, steeper_above=3.0)
+    geometry = Geometry.of(train)
+    family = Family((Piece("bowl", (0,), (1,), (1,), sides=2), Piece("power", (1,))))
+    formula = describe(family, list(geometry.names), "loss", geometry.transforms, {1: geometry.ref(1)})
+    assert "c1 * min(0, log(lr) - (m1 + m2 * (log(N) - " in formula and "c2 * max(0, log(lr) - (m1 + m2" in formula
+    code = program(family, geometry, ["loss"])
+    functions = namespace(code)
+    x, y = group_arrays(train)["all"]
+    params = functions["fit_scaling_law"](x, y[:, 0])
+    constants = natural_constants(constant_names(family), list(params))
+    expression = formula.split("=", 1)[1].replace("^", "**").replace("log(", "np.log(").replace("exp(", "np.exp(")
+    expression = expression.replace("min(", "np.minimum(").replace("max(", "np.maximum(")
+    printed = eval(expression, {"np": np, "lr": x[:, 0], "N": x[:, 1], **constants})  # noqa: S307 - our own formula
+    assert printed == pytest.approx(functions["scaling_law_func"](x, params), rel=1e-9)
+    # the program names its family, two sides and all, and reads back as it was written
+    assert read_family(code) == family
 
 
 def coupled_basin_split(noise: float = 0.001, seed: int = 0) -> Split:

@@ -32,19 +32,21 @@ FITTER_SOURCE = inspect.getsource(fitters.project_nonnegative).rstrip() + "\n\n\
 
 @dataclass(frozen=True, order=True)
 class Piece:
-    """One role: ``kind`` (see the module docstring) on ``features``; a bowl's optimum moves with ``movers``, its curvature falls with ``damp``."""
+    """One role: ``kind`` (see the module docstring) on ``features``; a bowl's optimum moves with ``movers``, its
+    curvature falls with ``damp``, and a bowl of two ``sides`` has its own curvature on each side of the optimum."""
 
     kind: str
     features: tuple[int, ...]
     movers: tuple[int, ...] = ()
     damp: tuple[int, ...] = ()
+    sides: int = 1
 
     def theta_count(self) -> int:
         """Nonlinear parameters of the piece, less its damping rates (one per damping feature of the family: `Family.theta_count`)."""
         return {"power": len(self.features), "pair": 2, "sat": 2, "shift": 2, "rect": 2, "bowl": 1 + len(self.movers), "linear": 0}[self.kind]
 
     def column_count(self) -> int:
-        return 2 if self.kind == "pair" else 1
+        return 2 if self.kind == "pair" or self.sides == 2 else 1
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,17 @@ class Family:
         return out
 
     def to_literal(self) -> dict:
-        return {"direction": self.direction, "pieces": [[p.kind, list(p.features), list(p.movers)] + ([list(p.damp)] if p.damp else []) for p in self.pieces]}
+        return {"direction": self.direction, "pieces": [_piece_literal(p) for p in self.pieces]}
+
+
+def _piece_literal(piece: Piece) -> list:
+    """``[kind, features, movers]``, then ``damp`` when a bowl flattens or has two sides, then ``sides`` when it has two."""
+    literal = [piece.kind, list(piece.features), list(piece.movers)]
+    if piece.damp or piece.sides != 1:
+        literal.append(list(piece.damp))
+    if piece.sides != 1:
+        literal.append(piece.sides)
+    return literal
 
 
 @dataclass(frozen=True)
@@ -184,7 +196,10 @@ def columns_source(family: Family, geometry: Geometry) -> tuple[str, list[float]
             for d in piece.damp:
                 lower[rates[d]], upper[rates[d]] = LOG_EXPONENT
             damping = "".join(f" * np.exp(-theta[{rates[d]}] * (u{d} - {geometry.ref(d)!r}))" for d in piece.damp)
-            cols.append(f"(u{h} - ({centre})) ** 2{damping}")
+            if piece.sides == 2:  # below and above the optimum, each with its own coefficient
+                cols += [f"np.minimum(u{h} - ({centre}), 0.0) ** 2{damping}", f"np.maximum(u{h} - ({centre}), 0.0) ** 2{damping}"]
+            else:
+                cols.append(f"(u{h} - ({centre})) ** 2{damping}")
         else:  # linear
             cols.append(f"u{piece.features[0]}")
     lines.append(f"    return np.column_stack([{', '.join(cols)}])")
@@ -257,8 +272,13 @@ def describe(family: Family, names: list[str], target: str = "y", transforms: tu
             moving = "".join(f" + m{k + 2 + i} * ({u(m)} - {refs.get(m, 0.0):g})" for i, m in enumerate(piece.movers))
             centre = f"m{k + 1}"
             damping = "".join(f" * exp(-g{rates[d] + 1} * ({u(d)} - {refs.get(d, 0.0):g}))" for d in piece.damp)
-            terms.append((f"c{c + 1} * ({h} - ({centre}{moving}))^2" if moving else f"c{c + 1} * ({h} - {centre})^2") + damping)
-            c += 1
+            distance = f"{h} - ({centre}{moving})" if moving else f"{h} - {centre}"
+            if piece.sides == 2:
+                terms.append(f"c{c + 1} * min(0, {distance})^2{damping}")
+                terms.append(f"c{c + 2} * max(0, {distance})^2{damping}")
+            else:
+                terms.append(f"c{c + 1} * ({distance})^2{damping}")
+            c += piece.sides
         else:
             c += 1
             terms.append(f"-c{c} * {u(piece.features[0])}")
@@ -296,10 +316,17 @@ class GrammarLaw:
 def read(literal: object, tree: ast.Module) -> GrammarLaw | None:
     """The law of a program whose ``FAMILY`` is ``literal``, or None when it is no family."""
     try:
-        pieces = tuple(Piece(kind, tuple(features), tuple(movers), tuple(*damp)) for kind, features, movers, *damp in literal["pieces"])
+        pieces = tuple(_piece(*entry) for entry in literal["pieces"])
         return GrammarLaw(Family(pieces, int(literal["direction"])), StatedLaw(docstring_in(tree)))
     except (TypeError, KeyError, ValueError):
         return None
+
+
+def _piece(kind, features, movers, damp=(), sides=1) -> Piece:
+    """The `Piece` of one entry of a ``FAMILY`` literal (`_piece_literal`)."""
+    if sides not in (1, 2) or (sides == 2 and kind != "bowl"):
+        raise ValueError(f"a {kind} piece cannot have {sides!r} sides")
+    return Piece(kind, tuple(features), tuple(movers), tuple(damp), sides)
 
 
 def program(family: Family, geometry: Geometry, targets: list[str], note: str = "") -> str:

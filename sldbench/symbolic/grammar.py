@@ -24,7 +24,10 @@ log-linear slopes fall), ``-1`` for a score that rises. Pieces:
            feature ``d`` (an extrapolation axis), ``g`` in [0, 3] as a decaying term's.
            Bowls damped by the same feature share one rate ``g``: the whole basin
            flattens, so two hyperparameters' curvatures and their coupling keep their
-           ratio.
+           ratio. A bowl of two sides, ``c_lo min(0, v)^2 + c_hi max(0, v)^2`` for the
+           distance ``v`` from the optimum, has its own curvature on each side: a loss
+           that rises faster past the optimum (a learning rate too high) keeps its
+           optimum where the runs put it.
 ``sat``    ``x_eff^-a`` with ``x_eff = r x_q (1 - exp(-x_p / (r x_q)))``: ``x_p``'s effective
            value, equal to it while small and saturating at ``r`` times ``x_q`` (repeated
            data: tokens seen against unique tokens).
@@ -43,7 +46,8 @@ features but one (keeping the extrapolation axes) enter.
 (`sldbench.folds`), drops those whose fits hit a bound or fail and
 those that break the guard rails (`sldbench.symbolic.guards`), and ranks the rest
 with the one-standard-error rule (`sldbench.folds.select`); then it puts the best basins on every other scale law of the
-remaining features (`basin_families`), fits every law of the literature's catalogue that
+remaining features (`basin_families`), tries the best laws again with two-sided bowls
+(`two_sided`), fits every law of the literature's catalogue that
 binds to the task's features (`sldbench.laws.literature`: Kaplan, Chinchilla, broken power
 laws, ...) beside them, and ranks all again. Nothing here depends on a task's name or reads
 the test split.
@@ -51,6 +55,7 @@ the test split.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
@@ -64,6 +69,7 @@ from .validation import group_arrays, namespace, validation_folds
 
 MAX_PARAMS_PER_TARGET = 16  # for tasks without a limit: keeps fits well posed
 REFINED_BASINS = 4  # hyperparameter basins tried on every scale law after the first stage (GrammarSearch.run)
+SIDED_LAWS = 4  # laws with a bowl tried again with two-sided bowls after the second stage (GrammarSearch.run)
 
 
 # ------------------------------------------------------------------ enumeration
@@ -197,6 +203,31 @@ def basins(features: tuple[int, ...], axes: tuple[int, ...], scales: frozenset[i
     return out
 
 
+def two_sided(family: Family, limit: int | None, n_targets: int) -> list[Family]:
+    """``family`` with one or more of its bowls given two sides (`Piece.sides`), each within ``limit``.
+
+    A loss often rises faster on one side of an optimum than on the other (past the best
+    learning rate training destabilises), and one curvature fitted to both sides puts the
+    optimum where the gentler side pulls it. `GrammarSearch` tries the best laws again with
+    every non-empty set of their bowls two-sided.
+
+    Returns
+    -------
+    list of Family
+        Fewest bowls split first; empty when the family has no one-sided bowl or no room left.
+    """
+    cap = _param_cap(limit, n_targets)
+    bowls = [i for i, p in enumerate(family.pieces) if p.kind == "bowl" and p.sides == 1]
+    out = []
+    for size in range(1, len(bowls) + 1):
+        for split in itertools.combinations(bowls, size):
+            pieces = tuple(dataclasses.replace(p, sides=2) if i in split else p for i, p in enumerate(family.pieces))
+            variant = Family(tuple(sorted(pieces)), family.direction)
+            if variant.params_per_target() * n_targets <= cap:
+                out.append(variant)
+    return out
+
+
 def basin_families(geometry: Geometry, basins: list[tuple[Piece, ...]], direction: int, limit: int | None, n_targets: int) -> list[Family]:
     """Each basin (its bowl pieces) on every scale-only law of the other features (`_bodies`), within ``limit``.
 
@@ -291,7 +322,7 @@ class GrammarSearch:
     def candidate(self, family: Family) -> Candidate:
         """Fit ``family``: guard rails and bound checks on the full train rows, then R^2 on every fold."""
         code = program(family, self.geometry, list(self.train.spec.targets), self.note)
-        length = sum(1 + len(p.features) + len(p.movers) + len(p.damp) for p in family.pieces)
+        length = sum(p.sides + len(p.features) + len(p.movers) + len(p.damp) for p in family.pieces)
         candidate = Candidate(family, code, family.params_per_target() * len(self.train.spec.targets), length)
         movers = tuple(sorted({m for p in family.pieces if p.kind == "bowl" for m in p.movers}))
 
@@ -339,10 +370,12 @@ class GrammarSearch:
         """Every family fitted: the admissible ones that respond to every feature, ranked by `select`, then the other
         admissible ones, ranked likewise, then the excluded ones (with their ``problem``).
 
-        Two stages: the families of `families` (every basin on a sum of power laws), then the
+        Three stages: the families of `families` (every basin on a sum of power laws), then the
         `REFINED_BASINS` best basins on every other scale law (`basin_families`), so the basin
-        and the scale part are each searched without fitting every pairing of the two.
-        ``progress(done, total)`` is called after each fit (``total`` grows when the second stage is known).
+        and the scale part are each searched without fitting every pairing of the two; then the
+        `SIDED_LAWS` best laws whose bowls can take a second side within the limit, with two-sided
+        bowls (`two_sided`).
+        ``progress(done, total)`` is called after each fit (``total`` grows when a later stage is known).
         """
         out = [self._fit(family, i, len(self.families), progress) for i, family in enumerate(self.families)]
         ranked = rank(out)
@@ -357,11 +390,26 @@ class GrammarSearch:
         published = self.literature_laws()
         total = len(out) + len(more) + len(published)
         out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(more)]
+        sided = self._sided(rank(out), seen | set(more))
+        total += len(sided)
+        out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(sided)]
         for bound in published:
             out.append(self.literature_candidate(bound))
             if progress is not None:
                 progress(len(out), total)
         return rank(out)
+
+    def _sided(self, ranked: list[Candidate], seen: set[Family]) -> list[Family]:
+        """The `two_sided` variants of the `SIDED_LAWS` best admissible laws that have any not in ``seen``."""
+        spec, out, laws = self.train.spec, [], 0
+        for c in ranked:
+            if laws == SIDED_LAWS:
+                break
+            variants = [] if c.family is None or c.problem else [f for f in two_sided(c.family, spec.param_limit, len(spec.targets)) if f not in seen]
+            if variants:
+                laws += 1
+                out += [f for f in variants if f not in out]
+        return out
 
     def _fit(self, family: Family, index: int, total: int, progress) -> Candidate:
         candidate = self.candidate(family)
