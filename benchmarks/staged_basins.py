@@ -3,7 +3,8 @@
 `GrammarSearch.run` fits its families (every hyperparameter basin on a sum of power
 laws), then puts the `REFINED_BASINS` best basins on every other scale law. This script
 fits, on the train split alone, both that staged search and the full product (every
-basin of `grammar.basins` on every scale law, both directions) and prints per task the number
+basin of `grammar.basins` on every scale law, both directions), each followed by the same
+last stage (the best laws again with two-sided bowls, `GrammarSearch.sided`), and prints per task the number
 of fits, the seconds they took, the law ranked first by each and whether it is the same.
 Tasks whose laws have no basin are the same by construction and are left out unless named.
 
@@ -26,10 +27,11 @@ from sldbench.symbolic import grammar
 
 
 def label(family: Family) -> str:
-    """A compact name of ``family``: its pieces with their features, optima movers (m) and damping (d)."""
+    """A compact name of ``family``: its pieces with their features, optima movers (m), damping (d) and two sides (x2)."""
     parts = []
     for p in family.pieces:
-        parts.append(f"{p.kind}{list(p.features)}" + (f"m{list(p.movers)}" if p.movers else "") + (f"d{list(p.damp)}" if p.damp else ""))
+        damp = (f"d{list(p.damp)}" if p.damp else "") + ("x2" if p.sides == 2 else "")
+        parts.append(f"{p.kind}{list(p.features)}" + (f"m{list(p.movers)}" if p.movers else "") + damp)
     return " + ".join(parts) + ("" if family.direction > 0 else " (rising)")
 
 
@@ -45,7 +47,9 @@ def compare(task: str, data_dir: str) -> list:
     for direction in (1, -1):
         full += [f for f in grammar.basin_families(search.geometry, basins, direction, spec.param_limit, len(spec.targets)) if f not in full]
     started = time.perf_counter()
-    ranked = grammar.rank([search.candidate(f) for f in full])
+    fitted = [search.candidate(f) for f in full]
+    fitted += [search.candidate(f) for f in search.sided(grammar.rank(fitted), set(full))]
+    ranked = grammar.rank(fitted)
     full_seconds = time.perf_counter() - started
     same = ranked[0].family == staged[0].family
     return [task, len(staged), round(staged_seconds), len(full), round(full_seconds), label(staged[0].family), "yes" if same else f"no: {label(ranked[0].family)}"]

@@ -390,7 +390,7 @@ class GrammarSearch:
         published = self.literature_laws()
         total = len(out) + len(more) + len(published)
         out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(more)]
-        sided = self._sided(rank(out), seen | set(more))
+        sided = self.sided(rank(out), seen | set(more))
         total += len(sided)
         out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(sided)]
         for bound in published:
@@ -399,8 +399,15 @@ class GrammarSearch:
                 progress(len(out), total)
         return rank(out)
 
-    def _sided(self, ranked: list[Candidate], seen: set[Family]) -> list[Family]:
-        """The `two_sided` variants of the `SIDED_LAWS` best admissible laws that have any not in ``seen``."""
+    def sided(self, ranked: list[Candidate], seen: set[Family]) -> list[Family]:
+        """The third stage's families: the `two_sided` variants of the `SIDED_LAWS` best admissible laws of
+        ``ranked`` (`rank`'s order) that have any not in ``seen``.
+
+        Returns
+        -------
+        list of Family
+            In ``ranked``'s order, no duplicates.
+        """
         spec, out, laws = self.train.spec, [], 0
         for c in ranked:
             if laws == SIDED_LAWS:
