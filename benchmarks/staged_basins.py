@@ -52,7 +52,7 @@ def compare(task: str, data_dir: str) -> list:
     ranked = grammar.rank(fitted)
     full_seconds = time.perf_counter() - started
     same = ranked[0].family == staged[0].family
-    return [task, len(staged), round(staged_seconds), len(full), round(full_seconds), label(staged[0].family), "yes" if same else f"no: {label(ranked[0].family)}"]
+    return [task, len(staged), round(staged_seconds), len(fitted), round(full_seconds), label(staged[0].family), "yes" if same else f"no: {label(ranked[0].family)}"]
 
 
 def main() -> None:
