@@ -311,8 +311,11 @@ def test_the_formula_of_a_two_sided_bowl_computes_what_its_program_does():
     expression = expression.replace("min(", "np.minimum(").replace("max(", "np.maximum(")
     printed = eval(expression, {"np": np, "lr": x[:, 0], "N": x[:, 1], **constants})  # noqa: S307 - our own formula
     assert printed == pytest.approx(functions["scaling_law_func"](x, params), rel=1e-9)
-    # the program names its family, two sides and all, and reads back as it was written
+    # the program names its family, two sides and all, and reads back as it was written; a side count no
+    # bowl has is no family
     assert read_family(code) == family
+    bad = code.replace("['bowl', [0], [1], [1], 2]", "['bowl', [0], [1], [1], 3]")
+    assert bad != code and read_family(bad) is None
 
 
 def coupled_basin_split(noise: float = 0.001, seed: int = 0) -> Split:

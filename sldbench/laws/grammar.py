@@ -111,6 +111,13 @@ def _piece_literal(piece: Piece) -> list:
     return literal
 
 
+def _piece(kind, features, movers, damp=(), sides=1) -> Piece:
+    """The `Piece` of one entry of a ``FAMILY`` literal (`_piece_literal`)."""
+    if sides not in (1, 2) or (sides == 2 and kind != "bowl"):
+        raise ValueError(f"a {kind} piece cannot have {sides!r} sides")
+    return Piece(kind, tuple(features), tuple(movers), tuple(damp), sides)
+
+
 @dataclass(frozen=True)
 class Geometry:
     """What the train split fixes about a feature: its transform and the box of its parameters (never fitted per group),
@@ -320,13 +327,6 @@ def read(literal: object, tree: ast.Module) -> GrammarLaw | None:
         return GrammarLaw(Family(pieces, int(literal["direction"])), StatedLaw(docstring_in(tree)))
     except (TypeError, KeyError, ValueError):
         return None
-
-
-def _piece(kind, features, movers, damp=(), sides=1) -> Piece:
-    """The `Piece` of one entry of a ``FAMILY`` literal (`_piece_literal`)."""
-    if sides not in (1, 2) or (sides == 2 and kind != "bowl"):
-        raise ValueError(f"a {kind} piece cannot have {sides!r} sides")
-    return Piece(kind, tuple(features), tuple(movers), tuple(damp), sides)
 
 
 def program(family: Family, geometry: Geometry, targets: list[str], note: str = "") -> str:
