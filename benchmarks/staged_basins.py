@@ -30,8 +30,9 @@ def label(family: Family) -> str:
     """A compact name of ``family``: its pieces with their features, optima movers (m), damping (d) and two sides (x2)."""
     parts = []
     for p in family.pieces:
-        damp = (f"d{list(p.damp)}" if p.damp else "") + ("x2" if p.sides == 2 else "")
-        parts.append(f"{p.kind}{list(p.features)}" + (f"m{list(p.movers)}" if p.movers else "") + damp)
+        movers = f"m{list(p.movers)}" if p.movers else ""
+        damp = f"d{list(p.damp)}" if p.damp else ""
+        parts.append(f"{p.kind}{list(p.features)}{movers}{damp}" + ("x2" if p.sides == 2 else ""))
     return " + ".join(parts) + ("" if family.direction > 0 else " (rising)")
 
 
