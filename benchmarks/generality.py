@@ -1,7 +1,8 @@
 """Does discovery hold on data nobody tuned it to? `sldbench discover` on every task of the generality suite.
 
-The suite: the public tasks of ``../shared/generality/`` (real training runs, each with a
-literature reference law) and the synthetic tasks of `benchmarks/suite/synthetic.py` (runs
+The suite: the public tasks of ``../shared/generality/`` and of `benchmarks/suite/public/`
+(real training runs, each with a literature reference law; `benchmarks/suite/public.py` builds
+the latter from their sources) and the synthetic tasks of `benchmarks/suite/synthetic.py` (runs
 drawn from the literature's laws with noise, groups and extrapolation splits; written under
 ``--work``). For each task it runs discover at its defaults (symbolic search, budget and seed
 fixed: counts, not seconds) and prints the chosen law, its held-out R^2, the reference law's
@@ -35,6 +36,7 @@ from sldbench.discovery import discover  # noqa: E402
 from sldbench.escaping import for_terminal  # noqa: E402
 from sldbench.specs import load_spec_file  # noqa: E402
 
+PUBLIC = HERE / "suite" / "public"
 SHARED_TASKS = ("llama3_isoflops", "marin_isoflops", "marin_isoflops_hparams", "scan_llm_hparams")
 TOLERANCE = 0.01  # a task passes at or above its reference minus this
 
@@ -47,6 +49,8 @@ def suite(shared: Path, work: Path, seed: int) -> dict[str, Path]:
         if not path.is_file():
             raise SystemExit(f"{path} is missing: pass --shared, the folder that holds generality/ (expected {', '.join(SHARED_TASKS)})")
         tasks[name] = path
+    for path in sorted(PUBLIC.glob("*/task.yaml")):
+        tasks[path.parent.name] = path
     for task in synthetic.TASKS:
         tasks[task.name] = synthetic.write_task(task, work / "tasks", seed=0)  # the data are fixed; --seed is the search's
     return tasks

@@ -202,3 +202,27 @@ def test_the_band_beyond_the_data_follows_the_course_of_the_law_where_the_data_e
         "    return np.polyval(p[:3], u) + np.where(u > p[3], np.expm1(10.0 * (u - p[3])), 0.0)\n"
     )
     assert "band" in guard_problem(bends_away, rows, geometry)[0]
+
+
+PUBLIC = Path(__file__).resolve().parents[1] / "benchmarks" / "suite" / "public"
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in PUBLIC.iterdir() if path.is_dir()))
+def test_a_public_suite_task_is_a_valid_task_with_its_source_and_a_literature_reference(name):
+    from sldbench.data import load_split
+    from sldbench.folds import axis_scale
+
+    spec = load_spec_file(PUBLIC / name / "task.yaml")
+    train, test = load_split(spec, "train"), load_split(spec, "test")
+    axes = list(spec.extrapolates)
+    assert axes and spec.group == "group"
+    for group, held in test.frame.groupby("group"):
+        seen = train.frame[train.frame["group"] == group]
+        assert len(seen) >= 20, (name, group)
+        both = np.vstack([seen[axes].to_numpy(float), held[axes].to_numpy(float)])
+        scale = axis_scale(both)  # on the folds' own scale: every test run lies beyond every train run
+        assert scale[len(seen):].min() > scale[: len(seen)].max(), (name, group)
+    source = (PUBLIC / name / "SOURCE.md").read_text()
+    assert "Licence: MIT" in source and "@" in source  # repository@commit
+    law = read_law(Path(spec.law_file).read_text())
+    assert law is not None and law.law.name in CATALOGUE
