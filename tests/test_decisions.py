@@ -136,6 +136,34 @@ def test_a_law_that_fails_to_fit_ends_with_one_line_that_names_it(task):
     assert missing.returncode == 2 and "no file at" in missing.stderr and "nowhere.py" in missing.stderr
 
 
+def test_a_logged_law_is_the_law_of_this_task_in_a_log_of_several(task, data_dir):
+    # real runs of the file solver on two tasks; then one log holding both samples, the other task's first,
+    # as a log of `sldbench/sldbench` holds one sample per task
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    from sldbench.solvers import file as file_solver
+    from sldbench.specs import load_spec_file
+    from sldbench.tasks import sldbench_task
+
+    moe_law = task / "moe_law.py"
+    moe_law.write_text("def law(input_data, group):\n    return [{'loss_validation': 2.4} for _ in input_data]\n")
+    logs = {}
+    for name, source, law in (("moe", sldbench_task("moe", data_dir=str(data_dir)), moe_law), ("moving_lr", sldbench_task(load_spec_file(task / "task.yaml")), law_file(task, "true.py"))):
+        (log,) = inspect_eval(source, solver=file_solver(path=str(law)), model="none", log_dir=str(task / f"logs-{name}"), display="none")
+        assert log.status == "success", log.error
+        logs[name] = read_eval_log(log.location)
+    both = logs["moving_lr"]
+    both.samples = logs["moe"].samples + both.samples
+    write_eval_log(both, str(task / "both.eval"))
+    found = decided(task / "both.eval", task)
+    assert found["optimum"]["lr"] == pytest.approx(10**-2.8, rel=1e-3) and found["regret_percent"] == 0.0
+    write_eval_log(logs["moe"], str(task / "moe.eval"))
+    other = optimize(task / "moe.eval", "--task", task / "task.yaml", "--minimize", "lr", "--at", "N=1e9", cwd=task)
+    assert other.returncode == 2 and other.stderr.count("\n") == 1
+    assert "holds laws of 'moe', none of the task 'moving_lr'; give a log of a run on moving_lr or a law file" in other.stderr, other.stderr
+
+
 # ------------------------------------------------------------------ sldbench select
 
 # loss = E + A size^-alpha per (model, dataset). On d1 the curves cross: m2 is lowest at 1/16 of the

@@ -28,7 +28,8 @@ def law_program(law: str | None, spec: TaskSpec, expert: bool = False) -> tuple[
     ----------
     law : str or None
         A Python file (``law(input_data, group)`` or ``fit_scaling_law``/``scaling_law_func``), or an
-        Inspect log (``.eval``/``.json``) whose first scored sample's law is taken.
+        Inspect log (``.eval``/``.json``): the law of its first scored sample of this task (a log of
+        several tasks, as ``sldbench/sldbench`` writes, holds one per task).
     spec : TaskSpec
         The task the law is for (its expert law with ``expert``).
     expert : bool
@@ -51,7 +52,7 @@ def law_program(law: str | None, spec: TaskSpec, expert: bool = False) -> tuple[
     if not path.is_file():
         raise DecisionInputError(f"no file at {path}; expected a Python file with the law or an Inspect log")
     if path.suffix in LOG_SUFFIXES:
-        return _logged_program(path), f"{path} (logged law)"
+        return _logged_program(path, spec), f"{path} (logged law)"
     return path.read_text(), str(path)
 
 
@@ -65,7 +66,7 @@ def _expert_program(spec: TaskSpec) -> str:
     return refit_program(spec.name)
 
 
-def _logged_program(path: Path) -> str:
+def _logged_program(path: Path, spec: TaskSpec) -> str:
     from inspect_ai.log import read_eval_log
 
     from ..metrics import SCORER
@@ -74,11 +75,15 @@ def _logged_program(path: Path) -> str:
         log = read_eval_log(str(path))
     except Exception as err:  # noqa: BLE001 - any unreadable log is the user's input error
         raise DecisionInputError(f"{path} could not be read as an Inspect log: {type(err).__name__}: {err}") from err
-    for sample in log.samples or []:
-        score = (sample.scores or {}).get(SCORER)
-        if score is not None and score.answer:
-            return score.answer
-    raise DecisionInputError(f"{path} holds no scored sample with a law; give a log of a scored run or a law file")
+    scored = [sample for sample in log.samples or [] if (score := (sample.scores or {}).get(SCORER)) is not None and score.answer]
+    if not scored:
+        raise DecisionInputError(f"{path} holds no scored sample with a law; give a log of a scored run or a law file")
+    tasks = [str((sample.metadata or {}).get("task", "")) for sample in scored]
+    for sample, task in zip(scored, tasks):
+        if task == spec.name:
+            return sample.scores[SCORER].answer
+    held = ", ".join(sorted({repr(task) for task in tasks}))
+    raise DecisionInputError(f"{path} holds laws of {held}, none of the task {spec.name!r}; give a log of a run on {spec.name} or a law file")
 
 
 def feature_list(text: str, option: str, spec: TaskSpec) -> list[str]:
