@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 from sldbench.data import load_split  # noqa: E402
 from sldbench.evolution import Settings, normalized  # noqa: E402
 from sldbench.evolution.database import Database  # noqa: E402
-from sldbench.folds import fold_score  # noqa: E402
+from sldbench.folds import fold_score, search_rows  # noqa: E402
 from sldbench.laws import read_law  # noqa: E402
 from sldbench.laws.expression import ExpressionLaw  # noqa: E402
 from sldbench.laws.grammar import Geometry  # noqa: E402
@@ -57,7 +57,8 @@ def replay(task_yaml: Path, checkpoint: Path) -> dict:
     train, test = load_split(spec, "train"), load_split(spec, "test")
     document = json.loads(checkpoint.read_text())
     db = Database.from_json(Settings(**document["settings"]), document["database"], spec.param_limit)
-    rows, geometry = group_arrays(train), Geometry.of(train)
+    searched = search_rows(train)  # the rows the search vetted its programs on
+    rows, geometry = group_arrays(searched), Geometry.of(searched)
     # what the symbolic proposer hands the rule: the programs that pass the guard rails (and whether each uses
     # every feature), and the Operon programs (the fallback)
     vetted, fallback = {}, set()

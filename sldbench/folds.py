@@ -15,6 +15,10 @@ gets `ROW_FOLDS` interleaved row folds instead.
 Each fold yields one R^2 (pooled over its groups, as the benchmark pools
 groups), so a solver can aggregate robustly across folds (`fold_score`: the mean of
 the clipped fold R^2) instead of adding their offsets into one pooled score.
+A search fits its candidates on at most `SEARCH_ROWS` train rows (`search_rows`: every row of
+a task of that size or less, else an even share of each group along the same scale), so a
+task of many rows (every step of a learning curve, say) costs a search what a sweep does;
+the submitted law is still fitted on every train row.
 Among laws scored on the same folds, `select` applies the one-standard-error rule: the
 simplest law within one standard error of the best on average whose worst fold is within
 one standard error of the highest worst fold among those (`within_one_standard_error`
@@ -37,6 +41,7 @@ MIN_FIT_ROWS = 3
 MIN_FIT_DISTINCT = 3
 MIN_HELD_ROWS = 5  # a fold's R^2 over fewer rows is the spread of a couple of points, not a test of extrapolation
 SEPARATOR = " | "  # a fold's pseudo-group is "<fold> | <group>"
+SEARCH_ROWS = 2000  # the train rows a search fits on, at most: more rows of a smooth curve add cost, hardly information
 
 
 def fold_of(pseudo_group: str) -> str:
@@ -123,6 +128,45 @@ def extrapolation_folds(train: Split, cuts: int = CUTS) -> tuple[Split, Split]:
     fit = Split(spec, "train", pd.concat(fit_parts, ignore_index=True), train.source + " (fit rows of the validation folds)")
     held = Split(spec, "train", pd.concat(held_parts, ignore_index=True), train.source + " (held-out rows of the validation folds)")
     return fit, held
+
+
+def search_rows(train: Split, limit: int | None = None) -> Split:
+    """The train rows a search fits its candidates on: all of them, or ``limit`` spread evenly along the scale.
+
+    Each group keeps its share of ``limit`` (at least `MIN_FIT_ROWS` + `MIN_HELD_ROWS`), at
+    evenly spaced ranks of its rows ordered by their scale on the extrapolation axes
+    (`axis_scale`; rows of one scale in an order of their values, whatever the file's), its
+    smallest- and largest-scale rows always kept: the thinned group spans the same scales in
+    the same proportions, so the folds cut it as they cut the whole.
+
+    Parameters
+    ----------
+    train : Split
+    limit : int, optional
+        Rows to keep at most (a count: the same rows on any machine); default `SEARCH_ROWS`.
+
+    Returns
+    -------
+    Split
+        ``train`` itself when it has ``limit`` rows or fewer.
+    """
+    frame, limit = train.frame, SEARCH_ROWS if limit is None else limit
+    if len(frame) <= limit:
+        return train
+    axes = list(train.spec.extrapolates)
+    scale = axis_scale(frame[axes].to_numpy(dtype=float)) if axes else np.zeros(len(frame))
+    ties = pd.util.hash_pandas_object(frame, index=False).to_numpy()  # within one scale, an order of the rows' values, not of the file
+    keep = []
+    for _, rows in frame.groupby("group", sort=True):
+        positions = frame.index.get_indexer(rows.index)
+        ordered = positions[np.lexsort((ties[positions], scale[positions]))]
+        share = max(MIN_FIT_ROWS + MIN_HELD_ROWS, round(limit * len(rows) / len(frame)))
+        if share >= len(ordered):
+            keep.extend(ordered)
+            continue
+        keep.extend(ordered[np.round(np.linspace(0, len(ordered) - 1, share)).astype(int)])
+    kept = frame.iloc[np.sort(keep)].reset_index(drop=True)
+    return Split(train.spec, train.name, kept, f"{train.source} ({len(kept)} of its {len(frame)} rows, evenly along the scale)")
 
 
 def fold_r2s(targets: dict[str, np.ndarray], predictions: dict[str, np.ndarray]) -> list[float]:

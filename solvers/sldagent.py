@@ -39,7 +39,7 @@ from inspect_ai.util import sandbox as current_sandbox
 
 from sldbench.data import load_split
 from sldbench.evolution import Search, Settings, TrainEvaluator, normalized
-from sldbench.folds import extrapolation_folds, select, within_one_standard_error
+from sldbench.folds import extrapolation_folds, search_rows, select, within_one_standard_error
 from sldbench.evolution.controller import HARNESS_FAILURE
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
@@ -175,7 +175,8 @@ def _evolution_solver(
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         settings = replace(base_settings, seed=epoch_seed(base_settings.seed, state.epoch))
         spec = sample_spec(state.metadata)
-        train = load_split(spec, "train", state.metadata.get("data_dir"))
+        every_row = load_split(spec, "train", state.metadata.get("data_dir"))
+        train = search_rows(every_row)  # the submitted law is scored on every row; the search fits on at most SEARCH_ROWS
         path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
         shown = progress_bar(settings.iterations) if progress else None
 
@@ -232,6 +233,7 @@ def _evolution_solver(
             "harness_failures": [{"iteration": a.iteration + 1, "reason": a.reason} for a in unjudged],
             "rejections": [{"iteration": a.iteration + 1, "reason": a.reason} for a in rejected],
             "checkpoint": path,
+            "search_rows": {"rows": len(train.frame), "of": len(every_row.frame)},
             "isolation": evaluate.runner.isolation,  # what every candidate ran under
         }
         return state

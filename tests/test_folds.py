@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sldbench.data import Split, load_split
-from sldbench.folds import fold_of, fold_r2s, fold_score, extrapolation_folds
+from sldbench.folds import SEARCH_ROWS, extrapolation_folds, fold_of, fold_r2s, fold_score, search_rows
 from sldbench.specs import TaskSpec, get_spec
 
 
@@ -57,3 +57,42 @@ def test_one_r2_per_fold_clipped_and_their_mean():
     assert fold_r2s(targets, perfect) == [1.0, 1.0]
     assert fold_r2s(targets, awful) == [1.0, -1.0]  # clipped, as the leaderboard clips
     assert fold_score([1.0, -1.0, 0.5]) == pytest.approx(0.5 / 3) and fold_score([]) == -np.inf
+
+
+def _curves(groups: int, steps: int) -> Split:
+    """Learning curves logged at every step (rows in the file's order: by group, then step)."""
+    rng = np.random.default_rng(1)
+    step = np.arange(50, 50 + steps, dtype=float)
+    frames = [pd.DataFrame({"group": f"run{g}", "step": step, "loss": (2 + g / 10 + 3 * (step / 100) ** -0.3) * np.exp(0.01 * rng.standard_normal(steps))}) for g in range(groups)]
+    spec = TaskSpec("curves", "curves", ("step",), ("loss",), None, "learning curves", extrapolates=("step",), log_features=("step",))
+    return Split(spec, "train", pd.concat(frames, ignore_index=True), "memory")
+
+
+def test_a_search_fits_on_at_most_search_rows_spread_evenly_along_the_scale():
+    small = _curves(2, 500)
+    assert search_rows(small) is small  # a task of SEARCH_ROWS rows or fewer is searched on every row
+    train = _curves(10, 3000)
+    kept = search_rows(train)
+    assert len(kept.frame) == SEARCH_ROWS and kept.groups == train.groups
+    assert kept.frame.equals(search_rows(train).frame)  # the same rows every time: a count, not a draw
+    for group in train.groups:
+        every, thinned = (s.frame.loc[s.frame["group"] == group, "step"].to_numpy() for s in (train, kept))
+        assert len(thinned) == SEARCH_ROWS // 10 and thinned.min() == every.min() and thinned.max() == every.max()
+        # the same scales in the same proportions: the kept rows' quantiles are the group's
+        assert np.allclose(np.quantile(thinned, [0.1, 0.25, 0.5, 0.75, 0.9]), np.quantile(every, [0.1, 0.25, 0.5, 0.75, 0.9]), rtol=0.01)
+    # so the folds cut the thinned rows as they cut the whole: the same folds, every group in each
+    assert extrapolation_folds(train)[1].groups == extrapolation_folds(kept)[1].groups
+
+
+def test_the_rows_kept_do_not_depend_on_the_order_of_the_file():
+    # a sweep of 12 learning rates at each of 500 sizes: which runs of one size are kept is the rows' choice, not the file's
+    n, lr = np.repeat(np.geomspace(1e7, 1e9, 500), 12), np.tile(np.geomspace(1e-4, 1e-2, 12), 500)
+    frame = pd.DataFrame({"group": "all", "N": n, "lr": lr, "loss": 2 + 1e3 / n**0.3 + np.log(lr / 1e-3) ** 2})
+    spec = TaskSpec("sweep", "sweep", ("N", "lr"), ("loss",), None, "a sweep", extrapolates=("N",), log_features=("N", "lr"))
+    kept = [
+        search_rows(Split(spec, "train", rows.reset_index(drop=True), "memory")).frame.sort_values(["N", "lr"]).reset_index(drop=True)
+        for rows in (frame, frame.sample(frac=1.0, random_state=3), frame.sort_values(["lr", "N"], ascending=False))
+    ]
+    assert len(kept[0]) == SEARCH_ROWS
+    assert kept[0].equals(kept[1]) and kept[0].equals(kept[2])
+    assert kept[0]["lr"].nunique() == 12  # and they keep runs of every rate
