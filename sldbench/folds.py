@@ -160,7 +160,7 @@ def search_rows(train: Split, limit: int | None = None) -> Split:
     for _, rows in frame.groupby("group", sort=True):
         positions = frame.index.get_indexer(rows.index)
         ordered = positions[np.lexsort((ties[positions], scale[positions]))]
-        share = max(MIN_FIT_ROWS + MIN_HELD_ROWS, round(limit * len(rows) / len(frame)))
+        share = max(MIN_FIT_ROWS + MIN_HELD_ROWS, limit * len(rows) // len(frame))  # rounded down: at most limit in all
         if share >= len(ordered):
             keep.extend(ordered)
             continue

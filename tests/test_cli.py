@@ -180,6 +180,27 @@ def test_every_command_that_runs_laws_takes_the_same_isolation_option(tmp_path):
     assert any(line.split()[:1] == ["dense"] and "=" in line for line in shown.stdout.splitlines()), shown.stdout
 
 
+def test_discover_searches_many_rows_on_a_share_and_scores_the_law_on_every_row(tmp_path):
+    import numpy as np
+    from inspect_ai.log import read_eval_log
+
+    from sldbench.folds import SEARCH_ROWS
+
+    steps = np.arange(50, 1050)  # three learning curves logged at every step: 3000 rows, 2400 of them train rows
+    lines = ["run,step,loss"] + [f"r{g},{s},{(2 + g / 10 + 3 * (s / 100) ** -0.3) * (1 + 0.01 * np.sin(7 * s)):.6f}" for g in range(3) for s in steps]
+    (tmp_path / "curves.csv").write_text("\n".join(lines) + "\n")
+    found = _run(
+        "discover", "curves.csv", "--features", "step", "--target", "loss", "--group", "run", "--holdout", "step >= 850",
+        "--budget", "2", "--intervals", "0", "--out", str(tmp_path / "found"), cwd=tmp_path,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr[-2000:]
+    log = read_eval_log(next((tmp_path / "found" / "logs").glob("*.eval")).as_posix())
+    searched = log.samples[0].metadata["sldagent"]["search_rows"]
+    assert searched["of"] == 2400 and SEARCH_ROWS - 3 <= searched["rows"] <= SEARCH_ROWS  # each run's share, rounded down
+    assert f"the search fits its candidates on {searched['rows']} of the 2400 train rows" in found.stderr
+    assert log.samples[0].scores["heldout_r2"].value["r2_raw"] > 0.9  # fitted and scored on every row
+
+
 def test_discover_says_each_thing_once_and_reports_r2_as_the_benchmark_clips_it(tmp_path):
     from sldbench.discovery import Discovery, render
 
