@@ -136,9 +136,10 @@ def overtrain_c4(git_dir: Path) -> None:
 - Runs: {GADRE_REPO}@{commit}: `exp_data/models/*.json` (one file per model; 104 models).
 - Paper: Gadre et al. 2024, "Language models scale reliably with over-training and on downstream tasks".
 - Licence: MIT (the repository's `LICENSE.txt`, "Copyright (c) 2024 mlfoundations").
-- Kept per model: `dataset_name` (group), `hyperparameters.params` (N, embeddings included, as the paper
-  counts), `hyperparameters.tokens` (D), and the `loss` of the result whose `val_data` is C4's validation
-  shards (`c4_val`, 174M tokens).
+- Kept per model: `dataset_name` (group), `hyperparameters.params` (N, embeddings included, as upstream's
+  analysis code counts), `hyperparameters.tokens` (D), and the `loss` of the result whose `val_data` is
+  C4's validation shards (`c4_val`, 174M tokens).
+- As recorded upstream, the 6.9B models were trained at peak learning rate 3e-4, every other model at 3e-3.
 - Split: test = the models `{GADRE_TEST_MODELS[0]}` and `{GADRE_TEST_MODELS[1]}` (1.4B at 1 and 4-32 times the
   compute-optimal tokens, 6.9B at 1 time), the paper's extrapolation targets; train = the four grid sizes
   (11M, 79M, 154M, 411M) at every token multiplier.
