@@ -17,7 +17,6 @@ from pathlib import Path
 
 
 from .data import Split, load_split
-from .folds import search_rows
 from .laws import named_constants, read_law
 from .laws.grammar import Geometry
 from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
@@ -306,9 +305,6 @@ def discover(
 
     spec = load_spec_file(spec_file, allow_outside_paths)
     proposer = "model" if model else "symbolic"
-    train, test = load_split(spec, "train"), load_split(spec, "test")
-    if len(searched := search_rows(train).frame) < len(train.frame):
-        _stage(progress, f"the search fits its candidates on {len(searched)} of the {len(train.frame)} train rows, evenly along the scale; the law it finds is fitted and scored on every row")
     with no_summary():
         (log,) = inspect_eval(
             sldbench_task(spec, isolation=isolation),
@@ -321,6 +317,7 @@ def discover(
         raise SearchFailed(f"the search did not finish ({log.status}): {_first_line(log.error.message) if log.error else 'no sample'} (log: {log.location})")
     score = log.samples[0].scores[SCORER]
     program = score.answer or ""
+    train, test = load_split(spec, "train"), load_split(spec, "test")
     _stage(progress, "scoring the baselines (initial program, power law) ...")
     baselines = dict(zip(("initial program", "power law"), asyncio.run(held_out_r2s(spec, [INITIAL_PROGRAM, POWER_LAW_BASELINE], isolation))))
     found = Discovery(

@@ -179,6 +179,11 @@ def _evolution_solver(
         train = search_rows(every_row)  # the submitted law is scored on every row; the search fits on at most SEARCH_ROWS
         path = checkpoint.format(task=spec.name, epoch=state.epoch) if checkpoint else None
         shown = progress_bar(settings.iterations) if progress else None
+        if progress and len(train.frame) < len(every_row.frame):
+            print(
+                f"  the search fits its candidates on {len(train.frame)} of the {len(every_row.frame)} train rows, "
+                "evenly along the scale; the law it finds is fitted and scored on every row", file=sys.stderr, flush=True,
+            )  # fmt: skip
 
         def log(event: dict) -> None:
             transcript().info(event, source="sldagent")
