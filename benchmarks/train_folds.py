@@ -44,7 +44,7 @@ from sldbench.decisions.optimize import DecisionError, find_optimum  # noqa: E40
 from sldbench.decisions.paper import SFT_FRACTION, optimum_words, selection_words  # noqa: E402
 from sldbench.decisions.select import select_models  # noqa: E402
 from sldbench.escaping import for_terminal  # noqa: E402
-from sldbench.folds import axis_scale  # noqa: E402
+from sldbench.folds import extrapolation_scale  # noqa: E402
 from sldbench.laws.expert import refit_program  # noqa: E402
 from sldbench.sandbox.local import IsolatedLocalSandbox  # noqa: E402
 from sldbench.specs import TASKS, get_spec, load_spec_file  # noqa: E402
@@ -73,7 +73,7 @@ def inner_task(task: str, fraction: float, work: Path, data_dir: Path | None = N
     """
     spec = get_spec(task)
     frame = load_split(spec, "train", data_dir).frame
-    scale = axis_scale(frame[list(spec.extrapolates)].to_numpy(dtype=float))
+    scale = extrapolation_scale(spec, frame)
     held = np.zeros(len(frame), dtype=bool)
     for rows in frame.groupby("group", sort=True).indices.values():
         if spec.extrapolates:

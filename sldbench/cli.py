@@ -421,14 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument("--features", required=True, help="input columns, comma-separated (e.g. N,D)")
     discover.add_argument("--target", required=True, help="output column(s), comma-separated (e.g. loss)")
     discover.add_argument("--group", default=None, help="column of runs that share a law's constants (default: one group)")
-    discover.add_argument("--holdout", default=None, help='held-out rows per group: "COLUMN: largest K" or "COLUMN >= VALUE"')
+    discover.add_argument("--holdout", default=None, help='held-out rows per group: "COLUMN: largest K" (or smallest) or "COLUMN >= VALUE" (or >, <=, <)')
     discover.add_argument("--test", default=None, help="a CSV of the held-out runs instead of --holdout")
     discover.add_argument(
         "--param-limit", type=int, default=None,
         help="fitted constants allowed per group (default: no limit for a model; the symbolic search keeps to 16 per target)",
     )  # fmt: skip
     discover.add_argument("--log-features", default=None, help="features on a multiplicative scale (sizes, counts), comma-separated: each value must be > 0")
-    discover.add_argument("--extrapolates", default=None, help="features the held-out runs lie beyond, comma-separated (default: the --holdout column)")
+    discover.add_argument("--extrapolates", default=None, help="features the held-out runs lie beyond, comma-separated; NAME:smaller where they lie below the train runs (default: the --holdout column, the way it holds out)")
     discover.add_argument("--budget", type=int, default=50, help="proposals the search evaluates (default 50: a count, the same on any machine)")
     discover.add_argument("--model", default=None, help="an Inspect model for SLDAgent (default: the symbolic search, no model)")
     discover.add_argument("--seed", type=int, default=42, help="seed of the search (default 42): for the symbolic search, the same seed and budget give the same law")

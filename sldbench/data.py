@@ -380,10 +380,10 @@ def _read_custom(spec: TaskSpec, path: str) -> pd.DataFrame:
 
 
 def _held_out(spec: TaskSpec, frame: pd.DataFrame, path: str) -> np.ndarray:
-    """Rows of ``frame`` its spec's holdout rule puts in the test split (per group for ``largest``)."""
+    """Rows of ``frame`` its spec's holdout rule puts in the test split (per group for ``largest`` and ``smallest``)."""
     rule = spec.holdout
     values = frame[rule.column].to_numpy()
-    if rule.rule != "largest":
+    if rule.rule not in ("largest", "smallest"):
         return COMPARE[rule.rule](values, rule.value)
     held = np.zeros(len(frame), dtype=bool)
     for group in frame["group"].unique():
@@ -392,7 +392,7 @@ def _held_out(spec: TaskSpec, frame: pd.DataFrame, path: str) -> np.ndarray:
         if len(distinct) <= rule.count:
             raise DataError(
                 f"{path}: group {group!r} has {len(distinct)} distinct value(s) of {rule.column}, so holding out its "
-                f"{rule.count} largest leaves no train rows; {_split_fix(spec)}"
+                f"{rule.count} {rule.rule} leaves no train rows; {_split_fix(spec)}"
             )
-        held |= rows & (values >= distinct[-rule.count])
+        held |= rows & ((values >= distinct[-rule.count]) if rule.rule == "largest" else (values <= distinct[rule.count - 1]))
     return held

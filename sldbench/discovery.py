@@ -128,6 +128,25 @@ def task_name(path: Path) -> str:
     return name if name[0].isalpha() else f"runs_{name}"
 
 
+def extrapolation_axes(items: list[str]) -> list[str] | dict[str, str]:
+    """The spec's ``extrapolates`` from the command line's ``NAME`` or ``NAME:smaller`` items (`sldbench.specs.TOWARD`).
+
+    Parameters
+    ----------
+    items : list of str
+        ``["N", "D"]``: beyond the largest values of each; ``["loss:smaller"]``: below the smallest.
+
+    Returns
+    -------
+    list or dict
+        The names, or a mapping of name to direction where any item gives one (the spec's check names a wrong one).
+    """
+    if not any(":" in item for item in items):
+        return items
+    pairs = [item.split(":", 1) if ":" in item else (item, "larger") for item in items]
+    return {name.strip(): way.strip() for name, way in pairs}
+
+
 def write_spec(
     data: Path, features: list[str], target: list[str], group: str | None, holdout: str | None, test: Path | None,
     param_limit: int | None, out: Path, log_features: list[str] | None = None, extrapolates: list[str] | None = None,
@@ -169,7 +188,7 @@ def write_spec(
     if log_features:
         raw["log_features"] = log_features
     if extrapolates:
-        raw["extrapolates"] = extrapolates
+        raw["extrapolates"] = extrapolation_axes(extrapolates)
     spec = parse_spec(raw, "options", Path.cwd(), allow_outside_paths=True)  # the same checks as a spec file; paths are the command line's
     train = load_split(spec, "train")  # and the data's, before anything is written
     if not log_features:
@@ -196,7 +215,7 @@ def _in_step_note(train: Split) -> list[str]:
     in_step = sorted(geometry.scales - set(geometry.axes))
     if not in_step:
         return []
-    return [f"{', '.join(geometry.names[f] for f in in_step)}: in step with the extrapolation axis ({', '.join(train.spec.extrapolates)}) "
+    return [f"{', '.join(geometry.names[f] for f in in_step)}: in step with the extrapolation axis ({train.spec.axes_text()}) "
             "on every train row, so beyond the data it grows with it; the search treats it as a scale, never as a "
             "hyperparameter with an optimum"]  # fmt: skip
 

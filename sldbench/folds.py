@@ -1,8 +1,9 @@
 """Validation folds shaped like the test, from the train split alone.
 
 A task's test rows lie beyond its train rows along the features its spec names
-in ``extrapolates``. Each fold does the same inside the train split: in every
-group, the rows at the k-th largest scale (k = 1 .. `CUTS`) are held out, and
+in ``extrapolates`` (above them, or below along an axis of ``toward_smaller``). Each
+fold does the same inside the train split: in every group, the rows at the k-th
+largest scale (k = 1 .. `CUTS`; the scale grows toward the test split) are held out, and
 the law is fitted on the group's rows at smaller scales. A "scale" is one
 distinct value, or as few as hold `MIN_HELD_ROWS` rows in the fold (a group
 of few rows per value holds out several values at once). A row's scale is its
@@ -49,13 +50,47 @@ def fold_of(pseudo_group: str) -> str:
     return pseudo_group.split(SEPARATOR, 1)[0]
 
 
-def axis_scale(values: np.ndarray) -> np.ndarray:
-    """Per row, the sum over axes of the axis value (its log when positive) scaled to the axis' range, rounded."""
+def axis_scale(values: np.ndarray, toward: np.ndarray | None = None) -> np.ndarray:
+    """Per row, the sum over axes of the axis value (its log when positive) scaled to the axis' range, rounded.
+
+    Parameters
+    ----------
+    values : ndarray
+        ``(rows, axes)``.
+    toward : ndarray, optional
+        Per axis +1 or -1 (`sldbench.specs.TaskSpec.toward`): along a -1 axis the scale grows as
+        the value falls, so the rows nearest the test split are the largest of the scale on every axis.
+
+    Returns
+    -------
+    ndarray
+        ``(rows,)``, each axis contributing 0 at the end farthest from the test split, 1 at the nearest.
+    """
     out = np.zeros(len(values))
-    for column in values.T:
-        u = np.log(column) if np.all(column > 0) else column
+    for column, way in zip(values.T, np.ones(values.shape[1]) if toward is None else toward):
+        u = (np.log(column) if np.all(column > 0) else column) * way
         out += (u - u.min()) / (np.ptp(u) or 1.0)
     return np.round(out, 9)
+
+
+def extrapolation_scale(spec, frame: pd.DataFrame) -> np.ndarray:
+    """`axis_scale` of ``frame``'s rows along ``spec``'s extrapolation axes, each the way its test split lies.
+
+    Parameters
+    ----------
+    spec : sldbench.specs.TaskSpec
+    frame : pandas.DataFrame
+        Rows with the spec's features.
+
+    Returns
+    -------
+    ndarray
+        ``(rows,)``; zeros when the spec names no axis.
+    """
+    axes = list(spec.extrapolates)
+    if not axes:
+        return np.zeros(len(frame))
+    return axis_scale(frame[axes].to_numpy(dtype=float), np.array([spec.toward(a) for a in axes]))
 
 
 def _blocks(values: np.ndarray, min_rows: int) -> list[tuple[float, float]]:
@@ -102,10 +137,12 @@ def extrapolation_folds(train: Split, cuts: int = CUTS) -> tuple[Split, Split]:
 
     axes = list(spec.extrapolates)
     if axes:
-        scale = axis_scale(train.frame[axes].to_numpy(dtype=float))
+        scale = extrapolation_scale(spec, train.frame)
+        ways = {spec.toward(a) for a in axes}
+        end = "largest" if ways == {1} else "smallest" if ways == {-1} else "furthest"  # the scale's end nearest the test split
         per_group = -(-MIN_HELD_ROWS // len(groups))  # rows each group holds out at least, so a fold has MIN_HELD_ROWS
         for k in range(cuts):
-            fold = f"{' x '.join(axes)}: {_ordinal(k + 1)} largest"
+            fold = f"{' x '.join(axes)}: {_ordinal(k + 1)} {end}"
             for group, rows in groups:
                 values = scale[train.frame.index.get_indexer(rows.index)]
                 blocks = _blocks(values, per_group)
@@ -153,8 +190,7 @@ def search_rows(train: Split, limit: int | None = None) -> Split:
     frame, limit = train.frame, SEARCH_ROWS if limit is None else limit
     if len(frame) <= limit:
         return train
-    axes = list(train.spec.extrapolates)
-    scale = axis_scale(frame[axes].to_numpy(dtype=float)) if axes else np.zeros(len(frame))
+    scale = extrapolation_scale(train.spec, frame)
     ties = pd.util.hash_pandas_object(frame, index=False).to_numpy()  # within one scale, an order of the rows' values, not of the file
     keep = []
     for _, rows in frame.groupby("group", sort=True):

@@ -18,9 +18,12 @@ A spec is a YAML (or JSON) mapping::
     group: family                      # optional: runs sharing a law's constants (default: one group)
     param_limit: 6                     # optional: fitted constants per group
     holdout: "N: largest 2"            # with data: the test rows, per group: "COLUMN: largest K"
-                                       # (its K largest values) or "COLUMN >= VALUE" (or > <= <)
-    extrapolates: [N]                  # optional: the feature(s) the test split lies beyond
-                                       # (default: the holdout column); solvers validate along them
+                                       # (its K largest values; or "smallest K") or "COLUMN >= VALUE"
+                                       # (or > <= <)
+    extrapolates: [N]                  # optional: the feature(s) the test split lies beyond, above
+                                       # the train rows; {loss: smaller} where it lies below them
+                                       # (default: the holdout column, the way it holds out);
+                                       # solvers validate along them
     log_features: [N, D]               # optional: features on a multiplicative scale (sizes,
                                        # counts); laws may take their log or powers, so every
                                        # value must be > 0 (checked)
@@ -51,7 +54,8 @@ KEYS = (
 )  # fmt: skip
 REQUIRED = ("name", "description", "features", "targets")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-HOLDOUT_LARGEST = re.compile(r"^\s*(?P<column>[^:<>=]+?)\s*:\s*largest\s+(?P<count>\d+)\s*$")
+HOLDOUT_EXTREME = re.compile(r"^\s*(?P<column>[^:<>=]+?)\s*:\s*(?P<end>largest|smallest)\s+(?P<count>\d+)\s*$")
+TOWARD = ("larger", "smaller")  # the ways an extrapolation axis can run: beyond the train rows' largest or smallest values
 HOLDOUT_THRESHOLD = re.compile(r"^\s*(?P<column>[^:<>=]+?)\s*(?P<op>>=|<=|>|<)\s*(?P<value>\S+)\s*$")
 MAX_SPEC_BYTES = 1 << 20  # a spec is a few lines; anything near this is not one
 OUTSIDE_PATHS_FIX = (
@@ -105,9 +109,9 @@ class Holdout:
     Attributes
     ----------
     column : str
-    rule : {"largest", ">=", ">", "<=", "<"}
-        ``largest``: the rows whose ``column`` is among the group's ``count`` largest distinct
-        values; otherwise rows with ``column`` ``rule`` ``value``.
+    rule : {"largest", "smallest", ">=", ">", "<=", "<"}
+        ``largest`` (``smallest``): the rows whose ``column`` is among the group's ``count``
+        largest (smallest) distinct values; otherwise rows with ``column`` ``rule`` ``value``.
     count : int
     value : float
     """
@@ -118,27 +122,32 @@ class Holdout:
     value: float = 0.0
 
     def describe(self) -> str:
-        if self.rule == "largest":
-            return f"the rows whose {self.column} is among each group's {self.count} largest values"
+        if self.rule in ("largest", "smallest"):
+            return f"the rows whose {self.column} is among each group's {self.count} {self.rule} values"
         return f"the rows with {self.column} {self.rule} {self.value:g}"
+
+    @property
+    def toward(self) -> str:
+        """Which way the held-out rows lie from the others: ``"larger"`` or ``"smaller"`` (`TOWARD`)."""
+        return "smaller" if self.rule in ("smallest", "<", "<=") else "larger"
 
 
 def parse_holdout(text: str, where: str) -> Holdout:
-    """A `Holdout` from ``"COLUMN: largest K"`` or ``"COLUMN >= VALUE"``; SpecError naming ``where`` otherwise."""
+    """A `Holdout` from ``"COLUMN: largest K"`` (or ``smallest``) or ``"COLUMN >= VALUE"``; SpecError naming ``where`` otherwise."""
     if not isinstance(text, str):
         raise SpecError(f"{where}: holdout must be a string such as 'N: largest 2' or 'N >= 1e9', got {_shown(text)}")
-    if match := HOLDOUT_LARGEST.match(text):
+    if match := HOLDOUT_EXTREME.match(text):
         count = int(match["count"])
         if count < 1:
-            raise SpecError(f"{where}: holdout {_shown(text)} holds out no rows; use 'COLUMN: largest K' with K >= 1")
-        return Holdout(match["column"], "largest", count=count)
+            raise SpecError(f"{where}: holdout {_shown(text)} holds out no rows; use 'COLUMN: {match['end']} K' with K >= 1")
+        return Holdout(match["column"], match["end"], count=count)
     if match := HOLDOUT_THRESHOLD.match(text):
         try:
             value = float(match["value"])
         except ValueError:
             raise SpecError(f"{where}: holdout {_shown(text)}: {match['value']!r} is not a number") from None
         return Holdout(match["column"], match["op"], value=value)
-    raise SpecError(f"{where}: holdout {_shown(text)} is not understood; expected 'COLUMN: largest K' or 'COLUMN >= VALUE' (or >, <=, <)")
+    raise SpecError(f"{where}: holdout {_shown(text)} is not understood; expected 'COLUMN: largest K' (or smallest) or 'COLUMN >= VALUE' (or >, <=, <)")
 
 
 def _columns(raw: object, key: str, where: str, allow_empty: bool = False) -> tuple[str, ...]:
@@ -151,6 +160,22 @@ def _columns(raw: object, key: str, where: str, allow_empty: bool = False) -> tu
     if repeated:
         raise SpecError(f"{where}: {key} names {', '.join(repeated)} more than once")
     return columns
+
+
+def _extrapolates(raw: object, where: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(axes, toward_smaller)`` from ``extrapolates``: a list of names (every axis toward larger values) or a
+    mapping of name to ``larger`` or ``smaller``."""
+    if not isinstance(raw, dict):
+        return _columns(raw, "extrapolates", where, allow_empty=True), ()
+    axes = _columns(list(raw), "extrapolates", where, allow_empty=True)
+    wrong = {name: way for name, way in raw.items() if way not in TOWARD}
+    if wrong:
+        name, way = next(iter(wrong.items()))
+        raise SpecError(
+            f"{where}: extrapolates: {name}: {_shown(way)} is not a direction; say larger (the test split lies above the "
+            f"train rows' values of {name}) or smaller (below them), e.g. extrapolates: {{{name}: smaller}}"
+        )
+    return axes, tuple(name for name in axes if raw[name] == "smaller")
 
 
 def parse_spec(raw: object, where: str, base: Path | None = None, allow_outside_paths: bool = False):
@@ -195,7 +220,7 @@ def parse_spec(raw: object, where: str, base: Path | None = None, allow_outside_
     both = sorted(set(features) & set(targets)) + ([group] if group in features + targets else [])
     if both:
         raise SpecError(f"{where}: column(s) {', '.join(both)} appear in more than one of features, targets and group")
-    extrapolates = _columns(raw["extrapolates"], "extrapolates", where, allow_empty=True) if raw.get("extrapolates") is not None else None
+    extrapolates, toward_smaller = _extrapolates(raw["extrapolates"], where) if raw.get("extrapolates") is not None else (None, ())
     log_features = _columns(raw["log_features"], "log_features", where) if raw.get("log_features") is not None else ()
     for key, named in (("extrapolates", extrapolates or ()), ("log_features", log_features)):
         strangers = [c for c in named if c not in features]
@@ -220,6 +245,7 @@ def parse_spec(raw: object, where: str, base: Path | None = None, allow_outside_
         files["data"] = raw["data"]
         if extrapolates is None and holdout.column in features:
             extrapolates = (holdout.column,)
+            toward_smaller = (holdout.column,) if holdout.toward == "smaller" else ()
     elif "train" in sources:
         if raw.get("test") is None:
             raise SpecError(f"{where}: train: needs test: (the held-out runs), or use data: with holdout:")
@@ -254,6 +280,7 @@ def parse_spec(raw: object, where: str, base: Path | None = None, allow_outside_
         holdout=holdout,
         spec_file=where if dataset is None else None,
         extrapolates=tuple(extrapolates or ()),
+        toward_smaller=toward_smaller,
         log_features=log_features,
         law_file=law,
         allow_outside_paths=allow_outside_paths,
@@ -340,6 +367,9 @@ class TaskSpec:
     extrapolates : tuple of str
         The features whose held-out values lie beyond the training range (empty: the test
         split is not along one axis). Solvers may validate along them; the prompt names them.
+    toward_smaller : tuple of str
+        The axes of ``extrapolates`` along which the held-out values lie below the training
+        range (a downstream error extrapolated to lower loss); along the others they lie above.
     log_features : tuple of str
         Features declared to be on a multiplicative scale (every value checked > 0); empty:
         not declared (solvers may infer it from the train split).
@@ -361,6 +391,7 @@ class TaskSpec:
     holdout: Holdout | None = None
     spec_file: str | None = None
     extrapolates: tuple[str, ...] = ()
+    toward_smaller: tuple[str, ...] = ()
     log_features: tuple[str, ...] = ()
     law_file: str | None = None
     allow_outside_paths: bool = False
@@ -369,6 +400,14 @@ class TaskSpec:
     def columns(self) -> tuple[str, ...]:
         """All columns of a split once loaded: ``group``, then features, then targets."""
         return ("group", *self.features, *self.targets)
+
+    def toward(self, axis: str) -> int:
+        """+1 where the test split lies above the train rows along ``axis``, -1 where below (`toward_smaller`)."""
+        return -1 if axis in self.toward_smaller else 1
+
+    def axes_text(self) -> str:
+        """The extrapolation axes in words: ``"N, D"``, ``"loss (toward smaller values)"``."""
+        return ", ".join(f"{axis} (toward smaller values)" if axis in self.toward_smaller else axis for axis in self.extrapolates)
 
     @property
     def is_custom(self) -> bool:

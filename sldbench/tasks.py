@@ -56,7 +56,7 @@ def task_prompt(spec: TaskSpec, groups: dict[str, int]) -> str:
     """
     features = ", ".join(spec.features)
     targets = ", ".join(spec.targets)
-    along = f"\nThe held-out runs lie beyond the training range in: {', '.join(spec.extrapolates)}." if spec.extrapolates else ""
+    along = f"\nThe held-out runs lie beyond the training range in: {spec.axes_text()}." if spec.extrapolates else ""
     group_lines = "\n".join(f"  - {name}: {count} training runs" for name, count in groups.items())
     limit = (
         f"A law may use at most {spec.param_limit} fitted constants per group."
@@ -112,6 +112,7 @@ def record_to_sample(spec: TaskSpec, data_dir: str | None, score_timeout: float)
             "targets": list(spec.targets),
             "param_limit": spec.param_limit,
             "extrapolates": list(spec.extrapolates),
+            "toward_smaller": list(spec.toward_smaller),
             "data_dir": str(resolved) if resolved else None,
             "data_source": train.source,
             "score_timeout": score_timeout,

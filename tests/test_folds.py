@@ -96,3 +96,20 @@ def test_the_rows_kept_do_not_depend_on_the_order_of_the_file():
     assert len(kept[0]) == SEARCH_ROWS
     assert kept[0].equals(kept[1]) and kept[0].equals(kept[2])
     assert kept[0]["lr"].nunique() == 12  # and they keep runs of every rate
+
+
+def test_folds_along_an_axis_toward_smaller_values_hold_out_the_smallest_and_fit_above():
+    # a downstream error against the loss: the test models have the lowest loss, so each fold holds out the lowest
+    loss = np.geomspace(2.6, 6.0, 40)
+    frame = pd.DataFrame({"group": "all", "loss": loss, "error": 0.85 - 2.3 * np.exp(-0.8 * loss)})
+    spec = TaskSpec("down", "down", ("loss",), ("error",), 3, "error from loss", extrapolates=("loss",), toward_smaller=("loss",))
+    fit, held = extrapolation_folds(Split(spec, "train", frame, "memory"))
+    assert sorted({fold_of(g) for g in held.groups}) == ["loss: 2nd smallest", "loss: 3rd smallest", "loss: 4th smallest", "loss: the smallest"]
+    fitted, holdout = _scale_of(fit, ["loss"]), _scale_of(held, ["loss"])
+    for pseudo in held.groups:
+        assert holdout[pseudo].max() < fitted[pseudo].min()  # every held row lies below every fitted row
+    assert holdout["loss: the smallest | all"].min() == loss.min()
+    # the same rows held out as the mirror task extrapolating upward along -loss holds out
+    mirror = TaskSpec("up", "up", ("loss",), ("error",), 3, "error from -loss", extrapolates=("loss",))
+    _, mirrored = extrapolation_folds(Split(mirror, "train", frame.assign(loss=-frame["loss"]), "memory"))
+    assert sorted(-mirrored.frame["loss"]) == sorted(held.frame["loss"])

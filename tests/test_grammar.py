@@ -415,3 +415,27 @@ def test_a_feature_in_step_with_the_extrapolation_axis_is_never_a_hyperparameter
     assert N in movers and D not in movers
     # a feature that merely trends with the axis (chinchilla's D varies at every N) stays free
     assert Geometry.of(chinchilla_split()).scales == {0}
+
+
+def test_the_guard_rails_follow_a_law_the_way_its_test_split_lies():
+    # an error that falls as the loss falls; the test models have lower loss than every train model
+    from sldbench.symbolic.guards import vet
+
+    loss = np.geomspace(2.6, 6.0, 30)
+    frame = pd.DataFrame({"group": "all", "loss": loss, "error": 0.85 - 2.3 * np.exp(-0.8 * loss)})
+    law = "import numpy as np\n\n\ndef scaling_law_func(data_points, params):\n    L = np.asarray(data_points)[:, 0]\n    return 0.85 - 2.3 * np.exp(-0.8 * L){}\n\n\ndef fit_scaling_law(data_points, loss_values):\n    return np.zeros(1)\n"
+    true = law.format("")
+    turns_up_below = law.format(" + 0.5 * np.maximum(0.0, 2.6 - L) ** 2")  # the same law on and above the data
+    turns_down_above = law.format(" - 40.0 * np.maximum(0.0, L - 6.0) ** 2")  # the same law on and below the data
+    down = TaskSpec("down", "down", ("loss",), ("error",), 3, "error from loss", extrapolates=("loss",), toward_smaller=("loss",))
+    up = dataclasses.replace(down, name="up", toward_smaller=())
+    checks = {}
+    for spec in (down, up):
+        split = Split(spec, "train", frame, "memory")
+        geometry, rows = Geometry.of(split), group_arrays(split)
+        assert geometry.toward(0) == (-1 if spec is down else 1)
+        checks[spec.name] = {name: vet(code, rows, geometry)[0] for name, code in (("true", true), ("below", turns_up_below), ("above", turns_down_above))}
+    assert checks["down"]["true"] == "" and checks["up"]["true"] == ""
+    # below the data only where the test lies below it; above only where it lies above
+    assert "turns against the data's trend along feature 0" in checks["down"]["below"] and checks["down"]["above"] == ""
+    assert "along feature 0" in checks["up"]["above"] and checks["up"]["below"] == ""

@@ -149,6 +149,37 @@ def test_extrapolation_axes_default_to_the_holdout_column_and_reach_the_prompt(t
     assert "beyond the training range" not in record_to_sample(TASKS["domain_mix"], str(DATA_DIR), 600).input
 
 
+def test_a_test_split_below_the_train_rows_is_an_axis_toward_smaller_values(tmp_path):
+    from sldbench.tasks import record_to_sample
+
+    write_sweep(tmp_path)
+    smallest = load_spec_file(write_spec(tmp_path, {"holdout": "N: smallest 2"}))
+    assert smallest.extrapolates == ("N",) and smallest.toward_smaller == ("N",) and smallest.toward("N") == -1
+    train, test = load_split(smallest, "train"), load_split(smallest, "test")
+    for group in train.groups:  # each group's two smallest N held out, every other row kept
+        seen, held = train.frame[train.frame["group"] == group], test.frame[test.frame["group"] == group]
+        assert held["N"].nunique() == 2 and held["N"].max() < seen["N"].min() and len(seen) + len(held) == 49
+    assert load_spec_file(write_spec(tmp_path, {"holdout": "N < 1e8"})).toward_smaller == ("N",)
+    assert load_spec_file(write_spec(tmp_path, {"holdout": "N >= 1e9"})).toward_smaller == ()
+    mapped = load_spec_file(write_spec(tmp_path, {"extrapolates": {"N": "larger", "D": "smaller"}}))
+    assert mapped.extrapolates == ("N", "D") and mapped.toward_smaller == ("D",) and mapped.toward("N") == 1
+    sample = record_to_sample(smallest, None, 600)
+    assert "The held-out runs lie beyond the training range in: N (toward smaller values)." in sample.input
+    assert sample.metadata["toward_smaller"] == ["N"]
+
+
+def test_discover_writes_the_direction_of_an_axis_into_its_spec(tmp_path):
+    from sldbench.discovery import write_spec as write_discovery_spec
+
+    write_sweep(tmp_path)
+    runs = tmp_path / "runs.csv"
+    written = write_discovery_spec(runs, ["N", "D"], ["loss"], "family", "N: smallest 2", None, 5, tmp_path / "a", extrapolates=["N:smaller", "D"])
+    spec = load_spec_file(written, allow_outside_paths=True)  # the spec names the data where the command found it
+    assert spec.extrapolates == ("N", "D") and spec.toward_smaller == ("N",)
+    # without --extrapolates the holdout's own direction: its smallest values held out, so toward smaller N
+    assert load_spec_file(write_discovery_spec(runs, ["N", "D"], ["loss"], "family", "N: smallest 2", None, 5, tmp_path / "b"), allow_outside_paths=True).toward_smaller == ("N",)
+
+
 def test_the_expert_law_of_a_spec_is_scored_reported_and_printed(tmp_path, local_sandbox):
     """`--solver sldbench/human` submits the spec's law:, the console shows it, the report gives the task a column."""
     import shutil
@@ -225,11 +256,17 @@ BAD_SPECS = {
     "repeated feature": ({"features": ["N", "N"]}, (), "features names N more than once"),
     "target as feature": ({"targets": ["N"]}, (), "column(s) N appear in more than one of features, targets and group"),
     "holdout on another column": ({"holdout": "size: largest 1"}, (), "holdout column 'size' is not one of the features or targets"),
-    "holdout unreadable": ({"holdout": "the biggest ones"}, (), "expected 'COLUMN: largest K' or 'COLUMN >= VALUE'"),
+    "holdout unreadable": ({"holdout": "the biggest ones"}, (), "expected 'COLUMN: largest K' (or smallest) or 'COLUMN >= VALUE'"),
     "data without holdout": ({}, ("holdout",), "data: needs holdout: saying which rows are the test split"),
     "bad name": ({"name": "My Task"}, (), "name must be lower-case letters, digits and underscores"),
     "a built-in task's name": ({"name": "moe"}, (), "name 'moe' is an SLDBench task's; give your task a name of its own"),
     "extrapolates along a non-feature": ({"extrapolates": ["size"]}, (), "extrapolates names size, which is not among the features (N, D)"),
+    "extrapolates in no direction": (
+        {"extrapolates": {"N": "down"}}, (),
+        "extrapolates: N: 'down' is not a direction; say larger (the test split lies above the train rows' values of N) or smaller",
+    ),
+    "extrapolates along a non-feature, mapped": ({"extrapolates": {"size": "smaller"}}, (), "extrapolates names size, which is not among the features"),
+    "holdout of no smallest rows": ({"holdout": "N: smallest 0"}, (), "holds out no rows; use 'COLUMN: smallest K' with K >= 1"),
     "log_features with a target": ({"log_features": ["N", "loss"]}, (), "log_features names loss, which is not among the features (N, D)"),
     "law file missing": ({"law": "no_such_law.py"}, (), "no_such_law.py, which does not exist; give the path (relative to the spec) of a .py file"),
 }
@@ -285,6 +322,7 @@ def test_discover_names_bad_input_before_it_searches(tmp_path):
         ("--features", "N,D", "--target", "loss", "--holdout", "N: largest 9", "--group", "family"): "leaves no train rows",
         ("--features", "N,D", "--target", "loss"): "say which runs are held out",
         ("--features", "N,D", "--target", "loss", "--holdout", "N: largest 2", "--param-limit", "0"): "param_limit must be a positive whole number",
+        ("--features", "N,D", "--target", "loss", "--holdout", "N: smallest 2", "--extrapolates", "N:down"): "extrapolates: N: 'down' is not a direction; say larger",
     }
     for arguments, message in cases.items():
         completed = subprocess.run([sys.executable, "-m", "sldbench.cli", "discover", runs, *arguments, "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)

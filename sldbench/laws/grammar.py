@@ -130,6 +130,7 @@ class Geometry:
     axes: tuple[int, ...] = ()  # the features the test split extrapolates along (the spec's ``extrapolates``)
     shares: frozenset[int] = frozenset()  # the features that are the shares of a mixture (`mixture_columns`)
     scales: frozenset[int] = frozenset()  # the extrapolation axes and the features in step with one (`in_step_with`): never a hyperparameter
+    toward_smaller: frozenset[int] = frozenset()  # the axes the test split lies below the train rows along (the spec's ``toward_smaller``)
 
     @classmethod
     def of(cls, train: Split) -> "Geometry":
@@ -139,7 +140,12 @@ class Geometry:
         low, high = tuple(map(float, U.min(axis=0))), tuple(map(float, U.max(axis=0)))
         names = tuple(train.spec.features)
         axes = tuple(names.index(a) for a in train.spec.extrapolates if a in names)
-        return cls(names, transforms, low, high, axes, mixture_columns(X), frozenset(axes) | in_step_with(U, axes))
+        smaller = frozenset(names.index(a) for a in train.spec.toward_smaller if a in names)
+        return cls(names, transforms, low, high, axes, mixture_columns(X), frozenset(axes) | in_step_with(U, axes), smaller)
+
+    def toward(self, f: int) -> int:
+        """+1 where the test split lies above the train rows along feature ``f``, -1 where below."""
+        return -1 if f in self.toward_smaller else 1
 
     def span(self, f: int) -> float:
         return max(self.high[f] - self.low[f], 1e-12)

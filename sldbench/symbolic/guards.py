@@ -7,7 +7,8 @@ beyond the data, whatever its validation score:
 - `guard_problem`: the law is not finite at the mixtures that leave out one share (the shares
   of a mixture, `sldbench.laws.program.mixture_columns`, each set to zero in turn on every train
   row), or, followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
-  extrapolation axis, stops being finite, leaves `BAND` train target spans around the
+  extrapolation axis (or down to the smallest divided by them, along an axis the test split
+  lies below), stops being finite, leaves `BAND` train target spans around the
   train targets and the law's own course over the last stretch of the data carried on
   in a straight line (`_edge_course`), or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
   rows of the axis' upper half where they show a trend, else all rows) turns against that
@@ -56,13 +57,14 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
 
     Along every extrapolation axis, from each group's rows at its largest value, the
     law is followed to `EXTRAPOLATION_FACTORS` times that value (raw features: that
-    many 32nds of its train span beyond it, up to half a span). Its predictions must stay finite, within `BAND`
+    many 32nds of its train span beyond it, up to half a span); along an axis the test
+    split lies below (`Geometry.toward_smaller`), from the smallest value down, the same distances. Its predictions must stay finite, within `BAND`
     spans of the group's train targets or of the straight continuation of its course over the last stretch
     of the data (a curve steep where the data end may go on as steeply: the truth of a U past its turn
     leaves the targets' band within 16 times the data), and keep the group's trend along the axis
     where the train rows show one (|Spearman rho| >= `TREND`): a loss that falls
     with scale in the data must not turn up beyond it. The trend is read on the rows
-    of the upper half of the axis' range (`edge_rows`), where the law leaves the data,
+    of the half of the axis' range where the law leaves the data (`edge_rows`),
     so a curve that has already turned in the data (U-shaped or inverse scaling) may
     keep going the way it goes at the edge; where those rows show no clear trend (few
     rows, or other features varying among them), on all the group's rows. The trend is
@@ -108,16 +110,23 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
             low, high = y.min(axis=0), y.max(axis=0)
             span = np.maximum(high - low, 1e-12)
             for f in geometry.axes:
-                edge = x[x[:, f] == x[:, f].max()]
+                way = geometry.toward(f)  # the law is followed the way the test split lies: up, or down a -1 axis
+                edge = x[x[:, f] == (x[:, f].max() if way > 0 else x[:, f].min())]
                 log_axis = geometry.transforms[f] == "log"
                 factors = np.asarray(EXTRAPOLATION_FACTORS)
-                span_f = x[:, f].max() - x[:, f].min()
-                # how far each step lies beyond the edge (in log for a log feature; a raw one steps by 32nds of its span)
-                ahead = np.log(factors) if log_axis else factors / 32 * span_f
+                span_u = np.ptp(np.log(x[:, f]) if log_axis else x[:, f])
+                # how far each step lies beyond the edge, in log for a log feature: a size grows without bound and is
+                # followed to `factors` times its largest value; otherwise by 32nds of the axis' span, up to half a span
+                # (toward smaller values a positive feature, a loss, nears its floor within a few of its own spans)
+                upward_size = log_axis and way > 0
+                ahead, stretch = (np.log(factors), np.log(2.0)) if upward_size else (factors / 32 * span_u, span_u / 32)
                 path = []
                 for step, distance in zip(factors, ahead):
                     far = edge.copy()
-                    far[:, f] = far[:, f] * step if log_axis else far[:, f] + distance
+                    if log_axis:
+                        far[:, f] = far[:, f] * step if upward_size else far[:, f] * np.exp(way * distance)
+                    else:
+                        far[:, f] = far[:, f] + way * distance
                     try:
                         path.append(np.asarray(code_namespace["scaling_law_func"](far, params), dtype=float).reshape(len(far), -1))
                     except Exception as err:  # noqa: BLE001
@@ -125,13 +134,13 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
                 path = np.stack(path)  # (steps, rows, targets)
                 if not np.all(np.isfinite(path)):
                     return f"predictions beyond the data along feature {f} are not finite (group {group})", []
-                at_edge, course = _edge_course(code_namespace, params, edge, f, log_axis, span_f / 32, x[:, f].min(), ahead)
+                at_edge, course = _edge_course(code_namespace, params, edge, f, log_axis, stretch, x[:, f], ahead, way)
                 if course is None:
                     return f"predictions over the last stretch of the data along feature {f} fail or are not finite (group {group})", []
                 floor, ceiling = np.minimum(low, course) - BAND * span, np.maximum(high, course) + BAND * span
                 if np.any(path < floor) or np.any(path > ceiling):
                     return f"predictions leave the band of the train targets along feature {f} (group {group})", []
-                upper = edge_rows(x[:, f], geometry.transforms[f])
+                upper = edge_rows(x[:, f], geometry.transforms[f], way)
                 for t in range(y.shape[1] if f not in movers else 0):
                     rho = _spearman(x[upper, f], y[upper, t])
                     if abs(rho) < TREND:  # no clear trend at the edge (few rows, or other features vary there)
@@ -139,22 +148,26 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
                     if abs(rho) < TREND:
                         continue
                     steps = np.diff(np.concatenate([at_edge[None, :, t], path[:, :, t]]), axis=0)
-                    wrong = steps * np.sign(rho) < -1e-3 * span[t]
+                    wrong = steps * np.sign(rho) * way < -1e-3 * span[t]
                     if np.any(wrong):
                         return f"the law turns against the data's trend along feature {f} beyond the data (group {group})", []
     return "", fitted
 
 
-def _edge_course(code_namespace: dict, params, edge: np.ndarray, f: int, log_axis: bool, width: float, smallest: float, ahead: np.ndarray):
+def _edge_course(code_namespace: dict, params, edge: np.ndarray, f: int, log_axis: bool, stretch: float, values: np.ndarray, ahead: np.ndarray, way: int = 1):
     """The law at the edge rows, ``(rows, targets)``, and its course along feature ``f`` over the last stretch of the
     data carried on in a straight line (in log for a log feature) to each distance of ``ahead``, ``(steps, rows,
     targets)``; ``(None, None)`` when the law cannot be predicted there or is not finite.
 
-    The stretch is the last halving of the axis (a log feature), or its last step of ``width`` (a raw one), kept
-    inside the data."""
+    The stretch is the last ``stretch`` of the axis before the edge (in log for a log feature: log 2, the last
+    halving, beyond a size's largest value), kept inside the data's ``values``: below the largest value, or
+    above the smallest where the law leaves the data toward smaller values (``way`` -1)."""
     back = edge.copy()
-    back[:, f] = np.maximum(edge[:, f] / 2.0 if log_axis else edge[:, f] - width, smallest)
-    run = np.log(edge[:, f] / back[:, f]) if log_axis else edge[:, f] - back[:, f]
+    if way > 0:
+        back[:, f] = np.maximum(edge[:, f] / 2.0 if log_axis else edge[:, f] - stretch, values.min())
+    else:
+        back[:, f] = np.minimum(edge[:, f] * np.exp(stretch) if log_axis else edge[:, f] + stretch, values.max())
+    run = np.abs(np.log(edge[:, f] / back[:, f]) if log_axis else edge[:, f] - back[:, f])
     try:
         at_edge = np.asarray(code_namespace["scaling_law_func"](edge, params), dtype=float).reshape(len(edge), -1)
         at_back = np.asarray(code_namespace["scaling_law_func"](back, params), dtype=float).reshape(len(edge), -1)
@@ -180,14 +193,15 @@ def _without_each_share(x: np.ndarray, shares: frozenset[int]):
         yield f, mixture
 
 
-def edge_rows(values: np.ndarray, transform: str) -> np.ndarray:
-    """The rows whose axis value lies in the upper half of the axis' range (in log for a log feature).
+def edge_rows(values: np.ndarray, transform: str, way: int = 1) -> np.ndarray:
+    """The rows whose axis value lies in the upper half of the axis' range (in log for a log feature); the lower
+    half along an axis the test split lies below (``way`` -1), where the law leaves the data.
 
     The trend a law must keep beyond the data is the trend where the data ends: read on
     every row, a curve that rose and has turned down (inverse scaling past its peak) would
     demand that the law keep rising.
     """
-    u = np.log(values) if transform == "log" else values
+    u = (np.log(values) if transform == "log" else values) * way
     return u >= (u.min() + u.max()) / 2
 
 
