@@ -15,6 +15,9 @@ Tasks:
   parameters trained on C4, RedPajama or RefinedWeb (the group) with 5 to 640 tokens per
   parameter; the target is the loss on C4's validation set. Train: the four grid sizes (11M to
   411M, every token multiplier); test: the 1.4B and 6.9B models, the paper's own extrapolation.
+- ``downstream_error``: the same 104 models (Gadre et al. 2024); the target is the average top-1
+  error on the paper's 17 downstream tasks, the feature the C4 validation loss, which the test
+  models (1.4B and 6.9B) bring below the train models': a law extrapolated toward smaller values.
 - ``porian_isoflops``: Porian et al. 2024, "Resolving Discrepancies in Compute-Optimal Scaling of
   Language Models" (formll/resolving-scaling-law-discrepancies, MIT). IsoFLOP sweeps of 12
   budgets (1.25e16 to 2.56e19 FLOPs) with tuned hyper-parameters and a constant learning rate,
@@ -40,6 +43,12 @@ OUT = HERE / "public"
 GADRE_REPO = "mlfoundations/scaling"
 GADRE_COMMIT = "a003c4913793ac2ae7ef87b28ecb562955d026d5"
 GADRE_TEST_MODELS = ("open_lm_1b", "open_lm_7b")  # the paper's extrapolation targets: 1.4B and 6.9B parameters
+# upstream's SUBSET (scaling/constants.py): the 17 tasks on which its 154M models are 10 points above chance
+GADRE_DOWNSTREAM = (
+    "bigbench_operators", "pubmed_qa_labeled", "hellaswag_zeroshot", "boolq", "arc_easy", "coqa", "bigbench_dyck_languages",
+    "lambada_openai", "bigbench_novel_concepts", "winograd", "bigbench_cs_algorithms", "commonsense_qa",
+    "bigbench_qa_wikidata", "hellaswag", "copa", "squad", "piqa",
+)  # fmt: skip
 PORIAN_REPO = "formll/resolving-scaling-law-discrepancies"
 # Unpickling runs code: the pickles are read only at this commit, whose content its hash fixes.
 PORIAN_COMMIT = "0dc60d91b8a525858a3067fc9e4a46ff5374cc6f"
@@ -73,7 +82,9 @@ def gadre_runs(git_dir: Path, commit: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``group`` (training set), ``model``, ``N`` (parameters), ``D`` (tokens), ``loss``.
+        Columns ``group`` (training set), ``model``, ``N`` (parameters), ``D`` (tokens), ``loss``, and
+        ``error``: the mean top-1 error (1 - accuracy) over `GADRE_DOWNSTREAM` in the model's
+        ``exp_data/evals`` file, as upstream's ``err_avg_subset``.
     """
     rows = []
     for path in _git(git_dir, "ls-tree", "--name-only", f"{commit}:exp_data/models").split():
@@ -81,9 +92,12 @@ def gadre_runs(git_dir: Path, commit: str) -> pd.DataFrame:
         hyper = run["hyperparameters"]
         # upstream's own key for an eval set: the folder of its shard ("c4_val")
         losses = {result["val_data"][0].split("/")[-2]: result["loss"] for result in run["results"]}
+        evals = json.loads(_git(git_dir, "show", f"{commit}:exp_data/evals/evaluation_{Path(path).stem}_heavy.json"))
+        accuracy = evals["eval_metrics"]["icl"]
         rows.append({
             "group": run["dataset_name"], "model": Path(hyper["model"]).stem,
             "N": float(hyper["params"]), "D": float(hyper["tokens"]), "loss": losses["c4_val"],
+            "error": sum(1.0 - accuracy[task] for task in GADRE_DOWNSTREAM) / len(GADRE_DOWNSTREAM),
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -148,6 +162,44 @@ def overtrain_c4(git_dir: Path) -> None:
 - Rebuild: `python benchmarks/suite/public.py --gadre GIT_DIR`.
 """
     write(spec, runs.loc[~test, columns], runs.loc[test, columns], "chinchilla", source)
+
+
+def downstream_error(git_dir: Path) -> None:
+    commit = GADRE_COMMIT
+    runs = gadre_runs(git_dir, commit)
+    test = runs.model.isin(GADRE_TEST_MODELS)
+    columns = ["group", "loss", "error"]
+    spec = {
+        "name": "downstream_error",
+        "description": (
+            "Dense open_lm transformers of 11M to 6.9B parameters trained on one of three web corpora (group: "
+            "c4_original, rpj = RedPajama, rw_original = RefinedWeb), from compute-optimal to heavily over-trained. "
+            "loss is the model's final loss on C4's validation set (nats per token); error is its top-1 error "
+            "(1 - accuracy) averaged over 17 downstream tasks (ARC-Easy, BoolQ, COPA, HellaSwag, LAMBADA, PIQA, "
+            "SQuAD, ... in-context evaluations), at chance for the weakest models. Train: models of 11M to 411M "
+            "parameters; test: 1.4B and 6.9B parameters, whose loss is lower, so you extrapolate along loss "
+            "toward smaller values. Constants are fitted per corpus."
+        ),
+        "features": ["loss"], "targets": ["error"], "group": "group", "param_limit": 4,
+        "extrapolates": {"loss": "smaller"},
+    }  # fmt: skip
+    source = f"""# downstream_error: source
+
+- Runs: {GADRE_REPO}@{commit}: `exp_data/models/*.json` (the loss) and `exp_data/evals/evaluation_*_heavy.json`
+  (the downstream accuracies), one of each per model; 104 models.
+- Paper: Gadre et al. 2024, "Language models scale reliably with over-training and on downstream tasks".
+- Licence: MIT (the repository's `LICENSE.txt`, "Copyright (c) 2024 mlfoundations").
+- Kept per model: `dataset_name` (group); `loss`: the loss of the result whose `val_data` is C4's validation
+  shards (`c4_val`); `error`: the mean of 1 - accuracy over the 17 tasks of upstream's `SUBSET`
+  (`scaling/constants.py`: the tasks on which its 154M models are at least 10 points above chance), as its
+  `err_avg_subset`.
+- Split: test = the models `{GADRE_TEST_MODELS[0]}` and `{GADRE_TEST_MODELS[1]}`, as in `overtrain_c4`; their losses lie
+  below every train model's, but for RedPajama's 1.4B model at 20 tokens per parameter (2.769, at the
+  train's 2.768). The paper fits on a handful of small models; here every train model counts.
+- Reference law: Gadre et al.'s own, error = E - k exp(-gamma loss), 3 constants per corpus.
+- Rebuild: `python benchmarks/suite/public.py --gadre GIT_DIR`.
+"""
+    write(spec, runs.loc[~test, columns], runs.loc[test, columns], "downstream_error", source)
 
 
 def porian_runs(git_dir: Path, commit: str) -> pd.DataFrame:
@@ -217,13 +269,14 @@ def porian_isoflops(git_dir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gadre", type=Path, help=f"a git directory of {GADRE_REPO} (builds overtrain_c4)")
+    parser.add_argument("--gadre", type=Path, help=f"a git directory of {GADRE_REPO} (builds overtrain_c4 and downstream_error)")
     parser.add_argument("--porian", type=Path, help=f"a git directory of {PORIAN_REPO} (builds porian_isoflops)")
     args = parser.parse_args()
     if not (args.gadre or args.porian):
         parser.error("pass --gadre and/or --porian: the git directories to build from")
     if args.gadre:
         overtrain_c4(args.gadre)
+        downstream_error(args.gadre)
     if args.porian:
         porian_isoflops(args.porian)
 

@@ -159,6 +159,12 @@ for _law in (
         linear=('eps_inf', 'beta'),
     ),
     LiteratureLaw(
+        "downstream_error", "Gadre et al. 2024, Language Models Scale Reliably with Over-Training and on Downstream Tasks: average top-1 error from the loss",
+        ("L",), ("E", "k", "gamma"), forms.downstream_error_form, forms.downstream_error_starts,
+        "{y} = E - k * exp(-gamma * {L})", ("k", "gamma"),
+        linear=('E', 'k'),
+    ),
+    LiteratureLaw(
         "sigmoid_power", "Alabdulmohsin et al. 2022, M4", ("x",),
         ("eps_inf", "gap", "alpha", "beta", "c"), forms.sigmoid_power_form, forms.sigmoid_power_starts,
         "({y} - eps_inf) / (eps_inf + gap - {y})^alpha = beta * {x}^-c", ("gap", "alpha", "beta", "c"),

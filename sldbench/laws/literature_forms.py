@@ -76,6 +76,22 @@ def saturating_power_starts(X, y):
     return starts
 
 
+def downstream_error_form(X, p):
+    """Gadre et al. 2024: a downstream top-1 error that rises with the loss L toward chance, y = E - k exp(-gamma L)."""
+    E, k, gamma = p
+    return E - k * np.exp(-gamma * X[:, 0])
+
+
+def downstream_error_starts(X, y):
+    x = X[:, 0]
+    starts = []
+    for rate in (0.25, 0.5, 1.0, 2.0, 4.0):  # gamma L across the rows' middle
+        gamma = rate / np.median(x)
+        E, minus_k = linear_start([np.exp(-gamma * x)], y)
+        starts.append([E, max(-minus_k, 1e-12), gamma])
+    return starts
+
+
 def shifted_power_form(X, p):
     """Alabdulmohsin et al. 2022, M3 (the form of Zhai et al. 2022): y = eps_inf + beta (x + gamma)^-c."""
     eps_inf, beta, gamma, c = p
