@@ -38,6 +38,8 @@ from sldbench.symbolic.guards import vet  # noqa: E402
 from sldbench.symbolic.validation import group_arrays, namespace, predict_folds  # noqa: E402
 from solvers.sldagent import choose_submission  # noqa: E402
 
+PUBLIC = HERE / "suite" / "public"
+
 
 def test_r2(code: str, train, test) -> float:
     """Raw held-out R^2 of a fit-and-predict program, fitted per group on train (pooled in sorted group order), in process."""
@@ -90,9 +92,11 @@ def main() -> None:
     results = []
     for checkpoint in sorted(args.work.glob(f"runs/*-seed{args.seed}/search.json")):
         name = checkpoint.parent.name.rsplit("-seed", 1)[0]
-        task_yaml = args.work / "tasks" / name / "task.yaml"
-        if not task_yaml.is_file():
-            task_yaml = args.shared / "generality" / name / "task.yaml"
+        # the synthetic tasks as the run wrote them, then the shared and the public ones
+        places = (args.work / "tasks", args.shared / "generality", PUBLIC)
+        task_yaml = next((place / name / "task.yaml" for place in places if (place / name / "task.yaml").is_file()), None)
+        if task_yaml is None:
+            raise SystemExit(f"no task.yaml for {name} under {', '.join(map(str, places))}: pass the --shared and --work of the run")
         results.append(replay(task_yaml, checkpoint))
     print(f"{'task':<24}{'chosen':>9}{'best folds':>11}{'best test':>10}  chosen (params)")
     for r in results:
