@@ -2,6 +2,7 @@
 
 import base64
 import contextlib
+import dataclasses
 import io
 import re
 import shutil
@@ -18,7 +19,7 @@ from inspect_ai import eval as inspect_eval
 from sldbench.cli import main
 from sldbench.report import build_report, load_runs
 from sldbench.report.leaderboard import best_runs, write_leaderboard
-from sldbench.report.plots import MAX_PANELS, MAX_SERIES, panel_groups, plot_series
+from sldbench.report.plots import MAX_PANELS, MAX_SERIES, panel_groups, plot_axis, plot_series
 from sldbench.solvers import human
 from sldbench.specs import TASKS, TaskSpec
 from sldbench.tasks import sldbench_task
@@ -115,6 +116,16 @@ def test_a_law_plot_draws_every_group_or_names_those_it_leaves_out(data_dir):
     frame = pd.DataFrame([{"group": g, "x": x, "y": 1.0 / x} for g in groups for x in (1.0, 10.0, 100.0)])
     shown, left_out = panel_groups(plot_series(spec, frame[frame["x"] < 100], frame[frame["x"] == 100]))
     assert shown == groups[:MAX_PANELS] and left_out == groups[MAX_PANELS:]
+
+
+def test_a_task_of_your_own_is_plotted_along_the_axis_it_extrapolates_along():
+    # train and test files, no holdout column: the x axis is the extrapolation axis, not the first feature
+    spec = TaskSpec("sweep", "sweep", ("N", "D"), ("loss",), None, "a sweep", files=(("test", "t.csv"), ("train", "r.csv")), extrapolates=("D",))
+    frame = pd.DataFrame([{"group": "all", "N": n, "D": d, "loss": 2 + 1e3 / n**0.3 + 1e3 / d**0.3} for n in (1e7, 1e8) for d in (1e9, 1e10, 1e11)])
+    assert plot_axis(spec, frame) == ("D", True)
+    series = plot_series(spec, frame[frame["D"] < 1e11], frame[frame["D"] == 1e11])
+    assert len(series) == 2 and all(s.grid[:, 1].max() == 1e11 for s in series)  # one curve per N, along D
+    assert plot_axis(dataclasses.replace(spec, extrapolates=()), frame) == ("N", True)
 
 
 def test_a_task_without_a_logged_program_says_so(tmp_path):

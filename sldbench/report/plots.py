@@ -39,14 +39,13 @@ PLOT_AXES: dict[str, tuple[str | None, bool]] = {
 def plot_axis(spec: TaskSpec, frame: pd.DataFrame | None = None) -> tuple[str | None, bool]:
     """The x axis of a task's law plot and whether it is log-scaled.
 
-    Built-in tasks: `PLOT_AXES`. A task of your own: its holdout column when that is a
-    feature (the axis it extrapolates along), else its first feature; log-scaled when
-    positive and spanning a factor of 10 or more in ``frame``.
+    Built-in tasks: `PLOT_AXES`. A task of your own: the first axis it extrapolates along
+    (by default its holdout column, when that is a feature), else its first feature;
+    log-scaled when positive and spanning a factor of 10 or more in ``frame``.
     """
     if spec.name in PLOT_AXES and not spec.is_custom:
         return PLOT_AXES[spec.name]
-    holdout = spec.holdout.column if spec.holdout is not None else None
-    x_name = holdout if holdout in spec.features else spec.features[0]
+    x_name = spec.extrapolates[0] if spec.extrapolates else spec.features[0]
     if frame is None or x_name not in frame:
         return x_name, False
     values = frame[x_name].to_numpy(dtype=float)
