@@ -175,7 +175,7 @@ def _extrapolates(raw: object, where: str) -> tuple[tuple[str, ...], tuple[str, 
             f"{where}: extrapolates: {name}: {_shown(way)} is not a direction; say larger (the test split lies above the "
             f"train rows' values of {name}) or smaller (below them), e.g. extrapolates: {{{name}: smaller}}"
         )
-    return axes, tuple(name for name in axes if raw[name] == "smaller")
+    return axes, tuple(name.strip() for name, way in raw.items() if way == "smaller")
 
 
 def parse_spec(raw: object, where: str, base: Path | None = None, allow_outside_paths: bool = False):

@@ -161,7 +161,7 @@ def test_a_test_split_below_the_train_rows_is_an_axis_toward_smaller_values(tmp_
         assert held["N"].nunique() == 2 and held["N"].max() < seen["N"].min() and len(seen) + len(held) == 49
     assert load_spec_file(write_spec(tmp_path, {"holdout": "N < 1e8"})).toward_smaller == ("N",)
     assert load_spec_file(write_spec(tmp_path, {"holdout": "N >= 1e9"})).toward_smaller == ()
-    mapped = load_spec_file(write_spec(tmp_path, {"extrapolates": {"N": "larger", "D": "smaller"}}))
+    mapped = load_spec_file(write_spec(tmp_path, {"extrapolates": {"N": "larger", " D ": "smaller"}}))
     assert mapped.extrapolates == ("N", "D") and mapped.toward_smaller == ("D",) and mapped.toward("N") == 1
     sample = record_to_sample(smallest, None, 600)
     assert "The held-out runs lie beyond the training range in: N (toward smaller values)." in sample.input

@@ -7,8 +7,8 @@ beyond the data, whatever its validation score:
 - `guard_problem`: the law is not finite at the mixtures that leave out one share (the shares
   of a mixture, `sldbench.laws.program.mixture_columns`, each set to zero in turn on every train
   row), or, followed up to `EXTRAPOLATION_FACTORS` times the largest train value of each
-  extrapolation axis (or down to the smallest divided by them, along an axis the test split
-  lies below), stops being finite, leaves `BAND` train target spans around the
+  extrapolation axis (along an axis the test split lies below, down from the smallest by
+  32nds of the axis' span, up to half a span), stops being finite, leaves `BAND` train target spans around the
   train targets and the law's own course over the last stretch of the data carried on
   in a straight line (`_edge_course`), or (where the train rows trend with the axis, Spearman |rho| >= `TREND`: the
   rows of the axis' upper half where they show a trend, else all rows) turns against that
@@ -58,7 +58,8 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
     Along every extrapolation axis, from each group's rows at its largest value, the
     law is followed to `EXTRAPOLATION_FACTORS` times that value (raw features: that
     many 32nds of its train span beyond it, up to half a span); along an axis the test
-    split lies below (`Geometry.toward_smaller`), from the smallest value down, the same distances. Its predictions must stay finite, within `BAND`
+    split lies below (`Geometry.toward_smaller`), from the smallest value down by as many 32nds
+    of its span (in log for a log feature). Its predictions must stay finite, within `BAND`
     spans of the group's train targets or of the straight continuation of its course over the last stretch
     of the data (a curve steep where the data end may go on as steeply: the truth of a U past its turn
     leaves the targets' band within 16 times the data), and keep the group's trend along the axis
