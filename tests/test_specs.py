@@ -314,6 +314,32 @@ def test_discover_recovers_a_known_law_from_a_csv_and_shows_it(tmp_path):
     assert shown.returncode == 0 and found["formula"].splitlines()[0] in shown.stdout and f"{found['r2_raw']:.6g}" in shown.stdout
 
 
+@pytest.mark.slow
+def test_discover_extrapolates_a_downstream_error_toward_lower_loss(tmp_path):
+    # error = E - k exp(-gamma loss) per corpus; the held-out runs are each corpus' lowest losses
+    rng = np.random.default_rng(3)
+    truth = {"c4": (0.85, 2.3, 0.8), "web": (0.86, 2.2, 0.72)}
+    lines = ["corpus,loss,error"]
+    for corpus, (e, k, gamma) in truth.items():
+        for loss in np.geomspace(2.3, 6.0, 30):
+            lines.append(f"{corpus},{loss:.6g},{e - k * np.exp(-gamma * loss) + 0.003 * rng.standard_normal():.6f}")
+    (tmp_path / "evals.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "found"
+    command = [
+        sys.executable, "-m", "sldbench.cli", "discover", str(tmp_path / "evals.csv"), "--features", "loss", "--target", "error",
+        "--group", "corpus", "--holdout", "loss: smallest 4", "--param-limit", "4", "--out", str(out), "--json",
+    ]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    found = json.loads(completed.stdout)
+    spec = load_spec_file(found["spec_file"], allow_outside_paths=True)
+    assert spec.toward_smaller == ("loss",)  # the holdout's own direction
+    train, test = load_split(spec, "train").frame, load_split(spec, "test").frame
+    assert (test.groupby("group")["loss"].max() < train.groupby("group")["loss"].min()).all()  # the lowest losses held out
+    assert test.groupby("group").size().eq(4).all()
+    assert found["r2_raw"] > 0.9, (found["r2_raw"], found["formula"])
+
+
 def test_discover_names_bad_input_before_it_searches(tmp_path):
     write_sweep(tmp_path)
     runs = str(tmp_path / "runs.csv")
