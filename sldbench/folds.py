@@ -172,7 +172,7 @@ def search_rows(train: Split, limit: int | None = None) -> Split:
 
     Each group keeps its share of ``limit`` (at least `MIN_FIT_ROWS` + `MIN_HELD_ROWS`), at
     evenly spaced ranks of its rows ordered by their scale on the extrapolation axes
-    (`axis_scale`; rows of one scale in an order of their values, whatever the file's), its
+    (`extrapolation_scale`; rows of one scale in an order of their values, whatever the file's), its
     smallest- and largest-scale rows always kept: the thinned group spans the same scales in
     the same proportions, so the folds cut it as they cut the whole.
 

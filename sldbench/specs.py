@@ -127,9 +127,9 @@ class Holdout:
         return f"the rows with {self.column} {self.rule} {self.value:g}"
 
     @property
-    def toward(self) -> str:
-        """Which way the held-out rows lie from the others: ``"larger"`` or ``"smaller"`` (`TOWARD`)."""
-        return "smaller" if self.rule in ("smallest", "<", "<=") else "larger"
+    def below(self) -> bool:
+        """Whether the held-out rows lie below the others (``smallest``, ``<``, ``<=``) rather than above."""
+        return self.rule in ("smallest", "<", "<=")
 
 
 def parse_holdout(text: str, where: str) -> Holdout:
@@ -245,7 +245,7 @@ def parse_spec(raw: object, where: str, base: Path | None = None, allow_outside_
         files["data"] = raw["data"]
         if extrapolates is None and holdout.column in features:
             extrapolates = (holdout.column,)
-            toward_smaller = (holdout.column,) if holdout.toward == "smaller" else ()
+            toward_smaller = (holdout.column,) if holdout.below else ()
     elif "train" in sources:
         if raw.get("test") is None:
             raise SpecError(f"{where}: train: needs test: (the held-out runs), or use data: with holdout:")

@@ -121,13 +121,15 @@ def guard_problem(code_namespace: dict, train: dict, geometry: Geometry, movers:
                 # (toward smaller values a positive feature, a loss, nears its floor within a few of its own spans)
                 upward_size = log_axis and way > 0
                 ahead, stretch = (np.log(factors), np.log(2.0)) if upward_size else (factors / 32 * span_u, span_u / 32)
+                # the edge rows' value of f at each step: (steps, rows)
+                if log_axis:
+                    reach = edge[:, f] * (factors if upward_size else np.exp(way * ahead))[:, None]
+                else:
+                    reach = edge[:, f] + way * ahead[:, None]
                 path = []
-                for step, distance in zip(factors, ahead):
+                for value in reach:
                     far = edge.copy()
-                    if log_axis:
-                        far[:, f] = far[:, f] * step if upward_size else far[:, f] * np.exp(way * distance)
-                    else:
-                        far[:, f] = far[:, f] + way * distance
+                    far[:, f] = value
                     try:
                         path.append(np.asarray(code_namespace["scaling_law_func"](far, params), dtype=float).reshape(len(far), -1))
                     except Exception as err:  # noqa: BLE001
