@@ -128,9 +128,9 @@ def write(spec: dict, train: pd.DataFrame, test: pd.DataFrame, reference: str, s
     print(f"{spec['name']}: {len(train)} train / {len(test)} test rows -> {folder}")
 
 
-def overtrain_c4(git_dir: Path) -> None:
+def overtrain_c4(runs: pd.DataFrame) -> None:
+    """Write ``overtrain_c4`` from `gadre_runs`."""
     commit = GADRE_COMMIT
-    runs = gadre_runs(git_dir, commit)
     test = runs.model.isin(GADRE_TEST_MODELS)
     columns = ["group", "N", "D", "loss"]
     spec = {
@@ -164,9 +164,9 @@ def overtrain_c4(git_dir: Path) -> None:
     write(spec, runs.loc[~test, columns], runs.loc[test, columns], "chinchilla", source)
 
 
-def downstream_error(git_dir: Path) -> None:
+def downstream_error(runs: pd.DataFrame) -> None:
+    """Write ``downstream_error`` from `gadre_runs`."""
     commit = GADRE_COMMIT
-    runs = gadre_runs(git_dir, commit)
     test = runs.model.isin(GADRE_TEST_MODELS)
     columns = ["group", "loss", "error"]
     spec = {
@@ -230,9 +230,9 @@ def porian_runs(git_dir: Path, commit: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def porian_isoflops(git_dir: Path) -> None:
+def porian_isoflops(runs: pd.DataFrame) -> None:
+    """Write ``porian_isoflops`` from `porian_runs`."""
     commit = PORIAN_COMMIT
-    runs = porian_runs(git_dir, commit)
     runs = runs[runs.D >= PORIAN_MIN_TOKENS_PER_PARAMETER * runs.N]
     test = runs.C > PORIAN_TEST_BUDGET
     columns = ["group", "N", "D", "loss"]
@@ -275,10 +275,11 @@ def main() -> None:
     if not (args.gadre or args.porian):
         parser.error("pass --gadre and/or --porian: the git directories to build from")
     if args.gadre:
-        overtrain_c4(args.gadre)
-        downstream_error(args.gadre)
+        runs = gadre_runs(args.gadre, GADRE_COMMIT)  # both tasks come from the same 104 models: read them once
+        overtrain_c4(runs)
+        downstream_error(runs)
     if args.porian:
-        porian_isoflops(args.porian)
+        porian_isoflops(porian_runs(args.porian, PORIAN_COMMIT))
 
 
 if __name__ == "__main__":
