@@ -6,9 +6,12 @@ other sandbox; here a local one that does not say it is local).
 """
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -20,7 +23,7 @@ from test_scorer import FAILURES, FIT_PREDICT_SHAPE, _alive, marked_processes, n
 from sldbench.data import load_split
 from inspect_ai.util import SandboxEnvironment
 
-from sldbench.sandbox.host import Limits, WarmRunner, run_program
+from sldbench.sandbox.host import RUNNER_SOURCE, Limits, WarmRunner, run_program
 from sldbench.sandbox.runner import decode_matrix, encode_matrix
 from sldbench.specs import get_spec
 
@@ -61,8 +64,8 @@ def _parent(pid: int) -> int:
         return int(handle.read().rsplit(")", 1)[1].split()[1])
 
 
-def _warm_processes(sandbox, forked_too: bool = False) -> list[int]:
-    """Pids of warm runners serving a socket in this sandbox's folder (and, if asked, their forked handlers)."""
+def _serving_in(directory: str) -> list[int]:
+    """Pids of live processes run as ``runner.py --serve`` in ``directory``: runners and all they forked."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -73,8 +76,14 @@ def _warm_processes(sandbox, forked_too: bool = False) -> list[int]:
             cwd = os.readlink(f"/proc/{entry}/cwd")
         except OSError:
             continue
-        if b"--serve" in argv and cwd == sandbox.directory.name and _alive(int(entry)):
+        if b"--serve" in argv and cwd == directory and _alive(int(entry)):
             found.append(int(entry))
+    return found
+
+
+def _warm_processes(sandbox, forked_too: bool = False) -> list[int]:
+    """Pids of warm runners serving a socket in this sandbox's folder (and, if asked, their forked handlers)."""
+    found = _serving_in(sandbox.directory.name)
     if forked_too:
         return found
     forked = set()
@@ -294,6 +303,30 @@ def test_a_warm_runner_killed_from_outside_is_replaced_and_the_next_job_runs(war
     assert gone, "the killed warm runner's handlers outlived it"
     assert len(first_runner) == 1 and len(second_runner) == 1 and first_runner != second_runner
     assert after.ok and after.predictions["pile"][0, 0] == 7.0
+
+@pytest.mark.slow
+def test_a_warm_runner_killed_while_it_forks_its_spares_leaves_no_process(tmp_path):
+    """Killed at moments spread over its first 30 ms, while its spare handlers fork their workers
+    (and, where it may, each worker's PID namespace with its init), the runner leaves nothing
+    behind: what it forked dies with it, whatever step of forking it was at."""
+    key_hash = hashlib.sha256(b"key").hexdigest()
+    survivors = {}
+    for attempt, delay in enumerate(np.linspace(0.0, 0.03, 40)):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        started = subprocess.run(
+            [sys.executable, "-I", "-c", RUNNER_SOURCE, "--serve", str(folder / "socket"), "--key-hash", key_hash, "--idle", "60"],
+            cwd=folder, capture_output=True, text=True, check=True,
+        )
+        runner = int(started.stdout.split()[1])  # "ready PID"
+        time.sleep(delay)
+        os.kill(runner, signal.SIGKILL)
+        if not _until(lambda: _serving_in(str(folder)) == [], seconds=3.0):
+            survivors[f"killed after {delay * 1000:.1f} ms"] = left = _serving_in(str(folder))
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+    assert not survivors, survivors
+
 
 def test_runaway_job_is_killed_with_no_process_left(warm_sandbox):
     marker = new_marker()

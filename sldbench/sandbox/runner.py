@@ -508,7 +508,8 @@ def _set_parent_death_signal(sig: int) -> bool:
 def _die_with(parent: int) -> None:
     """Have the kernel kill this process when ``parent`` dies (a submission may kill it)."""
     if _set_parent_death_signal(signal.SIGKILL) and os.getppid() != parent:  # it died before the request took effect
-        # (0: a parent outside this process's PID namespace; were it dead, the namespace's init would be the parent)
+        # (0: a parent outside this process's PID namespace, where getppid() says 0 whether it lives or
+        # not; the namespace's init dies with that parent, and the kernel then kills this process too)
         os._exit(1)
 
 
@@ -709,19 +710,35 @@ def _start_pid_namespace() -> int:
 
     The init (process 1) runs no submission: it gives up its capabilities and waits to be
     killed, and when it is killed the kernel kills every process left in the namespace.
+    It dies with this process; this returns once the kernel has been told so, before
+    anything else is forked that a dead init would leave behind.
     """
     libc = _libc()
     if libc.unshare(CLONE_NEWPID) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWPID) failed")
+    ours, its = socket.socketpair()
     try:
         init = os.fork()
     except BaseException:
+        ours.close()
+        its.close()
         _leave_pid_namespace()
         raise
     if init:
+        its.close()
+        with ours:
+            ours.recv(1)  # armed, or b"" if it is gone
         return init
     try:
         _set_parent_death_signal(signal.SIGKILL)
+        # Its parent is outside its namespace, so getppid() says 0 whether that parent lives or
+        # not; the parent's end of the pair tells: it closes (reads as ready) only when the
+        # parent died before the death signal was asked for.
+        ours.close()
+        if select.select([its], [], [], 0)[0]:
+            os._exit(0)
+        its.send(b"1")
+        its.close()
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):  # nothing of the runner's stdio stays reachable through it
             os.dup2(null, fd)
