@@ -458,6 +458,7 @@ def test_no_worker_can_read_or_write_the_runners_own_processes(sandbox):
         pids = {int(p) for p in os.listdir("/proc") if p.isdigit()} - {os.getpid()}
     except OSError:
         pids = set(range(1, 4096)) - {os.getpid()}  # /proc cannot be listed: every other low process number
+    pids = pids if PROBED is None else PROBED
     for pid in pids:
         for path, mode in ((f"/proc/{pid}/mem", "rb"), (f"/proc/{pid}/environ", "rb"), (f"/proc/{pid}/fd/1", "wb")):
             try:
@@ -468,8 +469,15 @@ def test_no_worker_can_read_or_write_the_runners_own_processes(sandbox):
                 pass
     return [{"loss": float(reached)} for _ in input_data]
     """
-    assert _constant_prediction(attack(sandbox, hostile(body)), 0.0)
-    assert unguarded(hostile(body)) > 0  # the same probe on the host reaches its own parent
+    assert _constant_prediction(attack(sandbox, hostile(body, prelude="PROBED = None\n")), 0.0)
+    # The same probe on the host reaches a process beside it. Only a bystander of this test's own:
+    # on the host every process's stdout would take its write (opening it truncates a log file).
+    bystander = subprocess.Popen(["sleep", "120"], stdout=subprocess.PIPE)
+    try:
+        assert unguarded(hostile(body, prelude=f"PROBED = {{{bystander.pid}}}\n")) >= 2  # its environ and its stdout
+    finally:
+        bystander.kill()
+        bystander.communicate()
 
 
 # ------------------------------------------------------------------- bad outputs
