@@ -304,6 +304,7 @@ def test_a_warm_runner_killed_from_outside_is_replaced_and_the_next_job_runs(war
     assert len(first_runner) == 1 and len(second_runner) == 1 and first_runner != second_runner
     assert after.ok and after.predictions["pile"][0, 0] == 7.0
 
+
 @pytest.mark.slow
 def test_a_warm_runner_killed_while_it_forks_its_spares_leaves_no_process(tmp_path):
     """Killed at moments spread over its first 30 ms, while its spare handlers fork their workers
