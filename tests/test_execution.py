@@ -329,6 +329,25 @@ def test_a_warm_runner_killed_while_it_forks_its_spares_leaves_no_process(tmp_pa
     assert not survivors, survivors
 
 
+def test_a_foreground_runner_whose_parent_died_before_it_asked_to_die_with_it_exits(tmp_path):
+    """The parent starts a foreground runner as the host does (stdin a pipe it keeps) and exits at
+    once, long before the runner's interpreter has started: the death signal it then asks for
+    would follow whatever adopted it, so the closed pipe must end it."""
+    key_hash = hashlib.sha256(b"key").hexdigest()
+    serve = [sys.executable, "-I", "-c", RUNNER_SOURCE, "--serve", str(tmp_path / "socket"), "--key-hash", key_hash, "--idle", "60", "--foreground"]
+    parent = (
+        "import os, subprocess, sys\n"
+        "subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", parent, *serve], cwd=tmp_path, check=True)
+    gone = _until(lambda: _serving_in(str(tmp_path)) == [], seconds=10.0)
+    left = _serving_in(str(tmp_path))
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert gone, f"the runner outlived its parent: {left}"
+
+
 def test_runaway_job_is_killed_with_no_process_left(warm_sandbox):
     marker = new_marker()
 

@@ -337,8 +337,9 @@ class WarmRunner:
         os.makedirs(os.path.join(workdir, SANDBOX_WORKDIR), exist_ok=True)
         argv, self.isolation = on_this_machine_runs.command(on_this_machine, serve)
         self._stop_child()
-        # a plain Popen, not an asyncio subprocess: the runner may outlive the event loop that started it
-        process = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # a plain Popen, not an asyncio subprocess: the runner may outlive the event loop that started it;
+        # its stdin's other end stays open here, unwritten, until this process dies or stops it
+        process = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = await asyncio.to_thread(_read_line, process.stdout, HOST_TIMEOUT_MARGIN)
         if not line.startswith(b"ready"):
             process.kill()
@@ -353,6 +354,7 @@ class WarmRunner:
         if process is not None:
             process.kill()  # its processes die with it (bubblewrap's namespace, or their death signal)
             process.wait()
+            process.stdin.close()
 
     async def _send(self, path: str, stdin: str, limits: Limits) -> tuple[bool, str, str]:
         """Send one job to the runner at ``path``; (whether a runner was listening, stdout, stderr)."""

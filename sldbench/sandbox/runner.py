@@ -17,7 +17,9 @@ Two ways to use it (host side: ``sldbench.sandbox.host``)::
     python runner.py --serve SOCKET --key-hash SHA256 --foreground
                                             the same, served by this process, which dies with
                                             its parent (for a supervisor that keeps it, such as
-                                            bubblewrap, whose namespace ends with its first process)
+                                            bubblewrap, whose namespace ends with its first process);
+                                            its stdin is a pipe the parent holds open and never
+                                            writes to, whose end tells a parent dead too early
     python -S -c CLIENT_SOURCE SOCKET       one run through the warm runner: stdin and stdout
                                             as in the one-run form
 
@@ -511,6 +513,11 @@ def _die_with(parent: int) -> None:
         # (0: a parent outside this process's PID namespace, where getppid() says 0 whether it lives or
         # not; the namespace's init dies with that parent, and the kernel then kills this process too)
         os._exit(1)
+
+
+def _pipe_closed(fd: int) -> bool:
+    """Whether ``fd`` reads as ended now (every writer closed it); never blocks."""
+    return bool(select.select([fd], [], [], 0)[0]) and os.read(fd, 1) == b""
 
 
 def own_children() -> list[int]:
@@ -1266,8 +1273,15 @@ sys.stdout.buffer.write(b"".join(chunks))
 
 
 def serve_foreground(path: str, idle_seconds: float, key_hash: str) -> int:
-    """Run ``serve`` in this process: "ready PID" on stdout, then stdio detached; it dies with its parent."""
+    """Run ``serve`` in this process: "ready PID" on stdout, then stdio detached; it dies with its parent.
+
+    Its parent may die before this process asks for the death signal, and getppid() then names
+    whatever adopted it (or, inside a PID namespace, says 0 either way); stdin, a pipe whose
+    other end only the parent holds, tells: read to its end, the parent is gone.
+    """
     _die_with(os.getppid())
+    if _pipe_closed(0):
+        return 1
 
     def ready(text: str) -> None:
         sys.stdout.write(text + "\n")
