@@ -15,6 +15,7 @@ Development only (the generality suite; never the eight SLDBench tasks).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import sys
@@ -26,16 +27,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from sldbench.data import load_split  # noqa: E402
-from sldbench.evolution import Settings, normalized  # noqa: E402
+from sldbench.evolution import Settings  # noqa: E402
 from sldbench.evolution.database import Database  # noqa: E402
 from sldbench.folds import fold_score, search_rows  # noqa: E402
-from sldbench.laws import read_law  # noqa: E402
-from sldbench.laws.expression import ExpressionLaw  # noqa: E402
-from sldbench.laws.grammar import Geometry  # noqa: E402
 from sldbench.metrics import heldout_metrics  # noqa: E402
 from sldbench.specs import load_spec_file  # noqa: E402
-from sldbench.symbolic.guards import vet  # noqa: E402
-from sldbench.symbolic.validation import group_arrays, namespace, predict_folds  # noqa: E402
+from sldbench.symbolic.proposer import SymbolicProposer  # noqa: E402
+from sldbench.symbolic.validation import namespace, predict_folds  # noqa: E402
 from solvers.sldagent import choose_submission  # noqa: E402
 
 PUBLIC = HERE / "suite" / "public"
@@ -59,19 +57,11 @@ def replay(task_yaml: Path, checkpoint: Path) -> dict:
     train, test = load_split(spec, "train"), load_split(spec, "test")
     document = json.loads(checkpoint.read_text())
     db = Database.from_json(Settings(**document["settings"]), document["database"], spec.param_limit)
-    searched = search_rows(train)  # the rows the search vetted its programs on
-    rows, geometry = group_arrays(searched), Geometry.of(searched)
-    # what the symbolic proposer hands the rule: the programs that pass the guard rails (and whether each uses
-    # every feature), and the Operon programs (the fallback)
-    vetted, fallback = {}, set()
-    for program in db.programs.values():
-        if program.id == "p0000":
-            continue
-        problem, ignored = vet(program.code, rows, geometry)
-        if not problem:
-            vetted[normalized(program.code)] = not ignored
-        if isinstance(read_law(program.code), ExpressionLaw):
-            fallback.add(normalized(program.code))
+    # what the symbolic proposer hands the rule, judged as a resumed search judges its checkpoint's programs: those
+    # that passed the guard rails (and whether each uses every feature), and the Operon programs (the fallback)
+    proposer = SymbolicProposer(search_rows(train))  # on the rows the search vetted its programs on
+    asyncio.run(proposer.recall(db.programs.values()))
+    vetted, fallback = proposer.vetted, proposer.fallback
     scores = {pid: test_r2(p.code, train, test) for pid, p in db.programs.items()}
     chosen, _ = choose_submission(db, vetted, fallback)
     best_folds = max((p for p in db.programs.values() if p.folds), key=lambda p: fold_score(p.folds))

@@ -212,6 +212,8 @@ def _evolution_solver(
         finally:
             await evaluate.close()
         db = result.database
+        if proposer == "symbolic":
+            await proposal.recall(db.programs.values())  # a resumed search's programs from before the checkpoint
         vetted, fallback = (proposal.vetted, proposal.fallback) if proposer == "symbolic" else (None, frozenset())
         best, selection = choose_submission(db, vetted, fallback)
         store_program(state, best.code, shape="fit_predict")

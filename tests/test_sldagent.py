@@ -217,6 +217,30 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, data_dir):
     assert b.scores["heldout_r2"].value == a.scores["heldout_r2"].value
 
 
+@pytest.mark.slow
+def test_a_symbolic_search_resumed_from_its_checkpoint_submits_as_it_did(tmp_path, data_dir):
+    """The proposer judges the programs it proposes (guard rails, features used, Operon or not) and the
+    rule submits among those; a search resumed from its checkpoint holds programs an earlier proposer
+    judged, and the same judgement of them must give the same submission and the same record."""
+    checkpoint = str(tmp_path / "search.json")
+
+    def run(name):
+        (log,) = inspect_eval(
+            sldbench_task("parallel", data_dir=str(data_dir)), solver=sldagent(iterations=20, proposer="symbolic", seed=42, checkpoint=checkpoint),
+            model="none", log_dir=str(tmp_path / name), display="none",
+        )  # fmt: skip
+        assert log.status == "success", log.error
+        return log.samples[0]
+
+    first = run("first")
+    assert json.loads(open(checkpoint).read())["next_iteration"] == 20
+    again = run("again")  # the finished search resumed: every program is from the checkpoint
+    record, recalled = first.metadata["sldagent"]["selection"], again.metadata["sldagent"]["selection"]
+    assert record["fallback_used"] is not None and "symbolic-regression expression only when" in record["rule"]
+    assert recalled == record
+    assert again.store["sldbench:program"] == first.store["sldbench:program"]
+
+
 def test_same_seed_same_run(tmp_path, data_dir):
     replies = [fenced(PLAIN_POWER), fenced(PARSCALE), fenced(NAN_LAW), fenced(PLAIN_POWER.replace("1e8", "1e9"))]
     runs = [run_eval(tmp_path / str(i), write_script(tmp_path / f"{i}.jsonl", replies), data_dir, iterations=4, parallel=2, seed=7) for i in range(2)]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from ..data import Split
 from ..evolution import Request, normalized
-from ..laws.expression import Expression, program as expression_program
+from ..laws import read_law
+from ..laws.expression import Expression, ExpressionLaw, program as expression_program
 from ..laws.terms import Form, read_form
 from . import operon
 from .grammar import GrammarSearch
@@ -98,6 +99,7 @@ class SymbolicProposer:
         self._ranking_lock = asyncio.Lock()
         self.vetted: dict[str, bool] = {}
         self.fallback: set[str] = set()  # the Operon programs proposed (normalized code)
+        self._proposed: set[str] = set()  # every program this proposer replied with, vetted or not (normalized code)
 
     @property
     def _grammar_count(self) -> int:
@@ -113,6 +115,7 @@ class SymbolicProposer:
         for score, code, uses_all in _from(self._grammar_programs or [], request.iteration):
             if normalized(code) not in request.seen:
                 self.vetted[normalized(code)] = uses_all
+                self._proposed.add(normalized(code))
                 return f"Law grammar on the train split (mean clipped R^2 of the validation folds {score:.6g}).\n```python\n{code}```\n", {"stage": "law grammar"}
         return None
 
@@ -162,6 +165,38 @@ class SymbolicProposer:
         fresh = self._fresh(request, ranked)
         return self._reply(request, ranked, fresh, self._first_guarded(fresh))
 
+    async def recall(self, programs) -> None:
+        """Judge as its own the programs of a resumed search that this proposer did not write (a checkpoint's).
+
+        ``vetted`` and ``fallback`` are filled as proposals are made; a search resumed from a
+        checkpoint holds programs proposed in an earlier process, which the solver's rule would
+        otherwise leave out. Each is judged now as it was then: a law of the grammar's ranking as
+        that ranking judged it, any other by the guard rails (both pure functions of the program
+        and the train rows). The seed program (no parent) never was.
+
+        Parameters
+        ----------
+        programs : iterable of sldbench.evolution.database.Program
+        """
+        unknown = {normalized(c.code): c.code for c in programs if c.parent is not None}
+        unknown = {key: code for key, code in unknown.items() if key not in self._proposed}
+        if not unknown:
+            return
+        async with self._ranking_lock:
+            if self._grammar_programs is None:
+                self._grammar_programs = await asyncio.to_thread(self._rank_grammar)
+        grammar = {normalized(code): uses_all for _, code, uses_all in self._grammar_programs}
+        for key, code in unknown.items():
+            self._proposed.add(key)
+            if key in grammar:
+                self.vetted[key] = grammar[key]
+                continue
+            passes, uses_all = await asyncio.to_thread(self._vet, code)  # fits; the parsing stays in this thread
+            if passes:
+                self.vetted[key] = uses_all
+                if isinstance(read_law(code), ExpressionLaw):
+                    self.fallback.add(key)
+
     # -- Operon
     def _operon_fronts(self, deadline: float | None) -> list[list[str]]:
         settings = self.operon
@@ -195,6 +230,7 @@ class SymbolicProposer:
             if passes:
                 self.vetted[normalized(code)] = uses_all
                 self.fallback.add(normalized(code))
+                self._proposed.add(normalized(code))
                 return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {"stage": "symbolic regression"}
         return None
 
@@ -224,6 +260,7 @@ class SymbolicProposer:
         best = guarded[0] if guarded else (fresh or ranked)[0]
         if guarded is not None:
             self.vetted[normalized(best.code)] = guarded[1]
+        self._proposed.add(normalized(best.code))
         return f"Law search from {request.parent.id} (extrapolation R^2 on held-out train rows {best.score:.6g}).\n```python\n{best.code}```\n", {"stage": "hill climbing"}
 
 
