@@ -241,6 +241,20 @@ def test_a_symbolic_search_resumed_from_its_checkpoint_submits_as_it_did(tmp_pat
     assert again.store["sldbench:program"] == first.store["sldbench:program"]
 
 
+def test_a_checkpoint_of_other_data_is_not_resumed(tmp_path):
+    from sldbench.discovery import SearchFailed, discover, write_spec
+
+    rows = ["N,loss"] + [f"{n:g},{2 + 30 * n ** -0.3:.6f}" for n in (1e6, 2e6, 4e6, 8e6, 1.6e7, 3.2e7, 6.4e7, 1.28e8, 2.56e8, 5.12e8)]
+    (tmp_path / "runs.csv").write_text("\n".join(rows) + "\n")
+    spec = write_spec(tmp_path / "runs.csv", ["N"], ["loss"], None, "N: largest 2", None, None, tmp_path / "out")
+    checkpoint = tmp_path / "search.json"
+    discover(spec, iterations=2, progress=False, checkpoint=checkpoint, allow_outside_paths=True, intervals=0)
+    rows[3] = rows[3].replace(rows[3].split(",")[1], "4.5")  # one run's loss edited between two calls
+    (tmp_path / "runs.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(SearchFailed, match=r"checkpoint .*search.json belongs to another run \(task 'runs', other data or different settings\)"):
+        discover(spec, iterations=2, progress=False, checkpoint=checkpoint, allow_outside_paths=True, intervals=0)
+
+
 def test_same_seed_same_run(tmp_path, data_dir):
     replies = [fenced(PLAIN_POWER), fenced(PARSCALE), fenced(NAN_LAW), fenced(PLAIN_POWER.replace("1e8", "1e9"))]
     runs = [run_eval(tmp_path / str(i), write_script(tmp_path / f"{i}.jsonl", replies), data_dir, iterations=4, parallel=2, seed=7) for i in range(2)]

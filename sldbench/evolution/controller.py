@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 import json
 import math
 import os
@@ -150,6 +152,18 @@ class Search:
         self._deadline: float | None = None
         self._harness_streak = 0
 
+    @functools.cached_property
+    def _data_digest(self) -> str:
+        """SHA-256 of what the search reads besides its settings: the task's text, its train rows, its folds.
+
+        A checkpoint of the same task name and settings but other data (a CSV edited between two
+        runs) must not be resumed: its candidates were scored on rows that are no longer there.
+        """
+        digest = hashlib.sha256(self.context.encode("utf-8"))
+        for split in (self.train, self.validation):
+            digest.update(split.frame.to_csv(index=False).encode("utf-8"))
+        return digest.hexdigest()
+
     # -- evaluation
     async def _fitness(self, code: str) -> tuple[float, float, int, list[float]]:
         result = await self.evaluate(code)
@@ -253,6 +267,7 @@ class Search:
         document = {
             "settings": asdict(self.settings),
             "task": self.train.spec.name,
+            "data": self._data_digest,
             "database": state.database.to_json(),
             "rng": _rng_to_json(state.rng),
             "next_iteration": state.next_iteration,
@@ -270,10 +285,10 @@ class Search:
         if self.checkpoint is None or not self.checkpoint.is_file():
             return None
         document = json.loads(self.checkpoint.read_text())
-        if document.get("task") != self.train.spec.name or document.get("settings") != asdict(self.settings):
+        if document.get("task") != self.train.spec.name or document.get("settings") != asdict(self.settings) or document.get("data") != self._data_digest:
             raise ValueError(
-                f"checkpoint {self.checkpoint} belongs to another run (task {document.get('task')!r} or different "
-                f"settings); use another checkpoint path or delete it to start afresh"
+                f"checkpoint {self.checkpoint} belongs to another run (task {document.get('task')!r}, other data or "
+                f"different settings); use another checkpoint path or delete it to start afresh"
             )
         return SearchState(
             database=Database.from_json(self.settings, document["database"], self.train.spec.param_limit),
