@@ -181,7 +181,7 @@ def _columns(text: str) -> list[str]:
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
-    from .discovery import SearchFailed, discover, render, write_spec
+    from .discovery import SearchFailed, SearchInterrupted, discover, render, write_spec
     from .specs import SpecError
 
     data = Path(args.data)
@@ -203,15 +203,27 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         )  # fmt: skip
         for note in notes:
             print(f"sldbench discover: {for_terminal(note)}", file=sys.stderr)  # column names come from the data
+        # an interrupted search is kept here, and the same command goes on from it; a finished one is in the log
+        checkpoint = out / "search.json"
         if not args.json:
             print(f"searching for a law of {args.target} in {data} ({args.budget} proposals{', model ' + args.model if args.model else ', no model'}) ...", file=sys.stderr)
-        found = discover(
-            spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json, isolation=args.isolation,
-            allow_outside_paths=True, intervals=args.intervals,  # the spec holds the paths given on this command line
-        )  # fmt: skip
+            if checkpoint.is_file():
+                print(f"  going on from the interrupted search kept in {checkpoint}", file=sys.stderr)
+        try:
+            found = discover(
+                spec_file, iterations=args.budget, model=args.model, seed=args.seed, progress=not args.json, isolation=args.isolation,
+                allow_outside_paths=True, intervals=args.intervals,  # the spec holds the paths given on this command line
+                checkpoint=checkpoint,
+            )  # fmt: skip
+        except KeyboardInterrupt:  # after the search (scoring, plotting): its checkpoint is whole
+            raise SearchInterrupted(checkpoint) from None
+        checkpoint.unlink(missing_ok=True)
     except (SpecError, _data_error(), _prerequisite_error()) as err:
         print(f"sldbench discover: {err}", file=sys.stderr)
         return 2
+    except SearchInterrupted as err:
+        print(f"{'' if args.json else chr(10)}sldbench discover: {err}", file=sys.stderr)  # below the progress line
+        return 130  # as a shell reports a command Ctrl-C stopped
     except (_harness_error(), SearchFailed) as err:
         print(f"sldbench discover: {err}", file=sys.stderr)
         return 1
@@ -487,7 +499,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sldbench`` console script."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback (discover says what it kept)
+        print(f"\nsldbench {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -268,6 +268,20 @@ class SearchFailed(RuntimeError):
     """The search ended without a law (the harness failed, or no candidate could be evaluated); the log says more."""
 
 
+class SearchInterrupted(SearchFailed):
+    """Discovery was stopped (Ctrl-C) before it ended; its checkpoint, if it has one, keeps what the search did.
+
+    Parameters
+    ----------
+    checkpoint : Path, optional
+        The search's checkpoint, named in the message when it is there.
+    """
+
+    def __init__(self, checkpoint: Path | None) -> None:
+        kept = checkpoint is not None and checkpoint.is_file()
+        super().__init__("interrupted" + (f"; the search so far is kept in {checkpoint}: run the same again to go on from there" if kept else ""))
+
+
 def _stage(progress: bool, what: str) -> None:
     if progress:
         print(f"  {what}", file=sys.stderr, flush=True)
@@ -324,14 +338,19 @@ def discover(
 
     spec = load_spec_file(spec_file, allow_outside_paths)
     proposer = "model" if model else "symbolic"
+    # the solver fills {task} and {epoch} into a checkpoint path: braces of the path itself are doubled
+    path = str(checkpoint).replace("{", "{{").replace("}", "}}") if checkpoint else None
     with no_summary():
-        (log,) = inspect_eval(
+        logs = inspect_eval(
             sldbench_task(spec, isolation=isolation),
-            solver=sldagent(iterations=iterations, proposer=proposer, seed=seed, progress=progress, checkpoint=str(checkpoint) if checkpoint else None),
+            solver=sldagent(iterations=iterations, proposer=proposer, seed=seed, progress=progress, checkpoint=path),
             model=model or "none",
             log_dir=str(log_dir or spec_file.parent / "logs"),
             display="none",
         )
+    if not logs or logs[0].status == "cancelled":  # on Ctrl-C Inspect writes a cancelled log and returns none
+        raise SearchInterrupted(checkpoint)
+    (log,) = logs
     if log.status != "success" or not log.samples:
         raise SearchFailed(f"the search did not finish ({log.status}): {_first_line(log.error.message) if log.error else 'no sample'} (log: {log.location})")
     score = log.samples[0].scores[SCORER]

@@ -213,6 +213,47 @@ def test_discover_says_each_thing_once_and_reports_r2_as_the_benchmark_clips_it(
     assert "initial program  -1.0000 (clipped; raw -1.47e+22)" in text and "power law        0.7800" in text
 
 
+@pytest.mark.slow
+def test_an_interrupted_discover_goes_on_where_it_stopped_and_finds_the_same_law(tmp_path):
+    import signal
+    import time
+
+    examples = os.path.join(os.path.dirname(__file__), os.pardir, "examples", "synthetic", "runs.csv")
+
+    def command(out):
+        return [
+            sys.executable, "-m", "sldbench.cli", "discover", examples, "--features", "N,D", "--target", "loss", "--group", "family",
+            "--holdout", "N: largest 2", "--param-limit", "5", "--budget", "20", "--intervals", "0", "--out", str(tmp_path / out),
+        ]  # fmt: skip
+
+    def law_and_scores(stdout):
+        return stdout.split("Law (one form for every group):")[1].split("\nLog:")[0]
+
+    whole = subprocess.run(command("whole"), capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    assert not (tmp_path / "whole" / "search.json").exists()  # a finished search is in its log
+
+    checkpoint = tmp_path / "cut" / "search.json"
+    running = subprocess.Popen(command("cut"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and running.poll() is None:
+        if checkpoint.is_file() and json.loads(checkpoint.read_text())["next_iteration"] >= 5:
+            break
+        time.sleep(0.05)
+    running.send_signal(signal.SIGINT)  # Ctrl-C
+    _, stderr = running.communicate(timeout=120)
+    assert running.returncode == 130, stderr[-2000:]
+    assert f"sldbench discover: interrupted; the search so far is kept in {checkpoint}: run the same again to go on from there" in stderr
+    kept = json.loads(checkpoint.read_text())["next_iteration"]
+    assert 5 <= kept < 20
+
+    resumed = subprocess.run(command("cut"), capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"going on from the interrupted search kept in {checkpoint}" in resumed.stderr
+    assert law_and_scores(resumed.stdout) == law_and_scores(whole.stdout)
+    assert not checkpoint.exists()
+
+
 def test_discover_infers_multiplicative_features_and_names_the_rows_that_are_not(tmp_path):
     from sldbench.discovery import write_spec
     from sldbench.specs import load_spec_file
