@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,8 @@ class Discovery:
     plot : str
         The PNG of the law against the data ("" when it could not be drawn; see ``plot_problem``).
     spec_file : str
+    features, groups : tuple of str
+        The task's features and train groups (for the ``sldbench predict`` command `render` suggests).
     intervals : dict of str to dict of str to list of float
         Per group, each named constant's interval (``[low, high]``, `INTERVAL_LEVEL`) from refits on the
         runs with their residuals drawn again (`sldbench.decisions.predict`); ``interval_note`` says how many.
@@ -66,6 +69,8 @@ class Discovery:
     explanation: str = ""
     extra: dict = field(default_factory=dict)
     intervals: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    features: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
     interval_note: str = ""
 
     def as_json(self) -> dict:
@@ -368,6 +373,8 @@ def discover(
         log=log.location,
         spec_file=str(spec_file),
         explanation=score.explanation or "",
+        features=spec.features,
+        groups=tuple(train.groups),
     )
     if intervals:
         intervals = max(5, min(intervals, INTERVAL_REFITS // max(len(train.groups), 1)))
@@ -416,6 +423,13 @@ def render(found: Discovery) -> str:
     lines.append(f"\nLog:  {found.log}")
     lines.append(f"Plot: {found.plot}" if found.plot else f"Plot: not drawn ({found.plot_problem})")
     lines.append(f"Spec: {found.spec_file}  (inspect eval sldbench/custom -T spec={found.spec_file} -T allow_outside_paths=true --solver ... runs any solver on it)")
+    if found.features and found.log and found.spec_file:
+        at = shlex.quote(",".join(f"{name}=..." for name in found.features))
+        group = f" --group {shlex.quote(found.groups[0])}" if len(found.groups) > 1 else ""
+        lines.append(
+            f"Next: sldbench predict {shlex.quote(found.log)} --task {shlex.quote(found.spec_file)} --allow-outside-paths{group} --at {at}"
+            "  (the law's prediction with an interval)"
+        )
     return "\n".join(lines)
 
 

@@ -60,7 +60,7 @@ HOLDOUT_THRESHOLD = re.compile(r"^\s*(?P<column>[^:<>=]+?)\s*(?P<op>>=|<=|>|<)\s
 MAX_SPEC_BYTES = 1 << 20  # a spec is a few lines; anything near this is not one
 OUTSIDE_PATHS_FIX = (
     "move the file into the spec's folder, or allow paths outside it explicitly "
-    "(inspect eval ... -T allow_outside_paths=true; sldbench score --allow-outside-paths)"
+    "(inspect eval ... -T allow_outside_paths=true; sldbench score, optimize, select or predict ... --allow-outside-paths)"
 )
 _SHOWN = reprlib.Repr()  # Python 3.11's takes no keywords
 _SHOWN.maxstring = _SHOWN.maxother = 80

@@ -1,5 +1,6 @@
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -317,3 +318,10 @@ def test_discover_says_which_stage_it_is_in(tmp_path):
     for value_line, bound_line in zip(constants, bounded):
         names = [item.split("=")[0] for item in value_line.split()[1:]]
         assert [item for item in bound_line.split()[1:] if not item.startswith("[") and not item.endswith("]")] == names
+    # the last line is the command that takes the law further: filled in, it runs as printed
+    command = found.stdout.rstrip().splitlines()[-1]
+    assert command.startswith("Next: sldbench predict ") and command.endswith("--group dense --at N=...,D=...  (the law's prediction with an interval)")
+    argv = shlex.split(command.removeprefix("Next: sldbench ").split("  (")[0].replace("N=...,D=...", "N=1e10,D=2e11"))
+    predicted = _run(*argv, "--resamples", "5", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert "(group dense, predicting loss)" in predicted.stdout and "at N=1e+10, D=2e+11: " in predicted.stdout
