@@ -308,6 +308,14 @@ def test_noisy_runs_give_an_interval_around_the_truth_and_the_same_one_for_the_s
     assert predicted(law, task, *at, "--seed", "1")["low"] != found["low"]
 
 
+def test_a_point_to_predict_without_every_feature_ends_with_one_line_that_names_it(task):
+    completed = subprocess.run(
+        [sys.executable, "-m", "sldbench.cli", "predict", str(law_file(task, "true.py")), "--task", str(task / "task.yaml"), "--at", "N=1e9"],
+        capture_output=True, text=True, cwd=task, timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 2 and completed.stdout == "" and completed.stderr.count("\n") == 1
+    assert completed.stderr == "sldbench predict: --at: no value for lr; a point needs a value of every feature (add lr=VALUE)\n"
+
 
 def test_a_law_that_names_its_constants_predicts_them_by_name_as_its_formula_reads_them(task):
     from sldbench.data import load_split

@@ -151,7 +151,8 @@ def check_request(spec: TaskSpec, minimize: list[str], at: dict[str, float], tra
     missing = [name for name in spec.features if name not in minimize and name not in at]
     if missing:
         example = ",".join(f"{name}=VALUE" for name in missing)
-        raise DecisionInputError(f"--at: no value for {', '.join(missing)}; every feature not minimized needs one (add {example})")
+        needs = "every feature not minimized needs one" if minimize else "a point needs a value of every feature"
+        raise DecisionInputError(f"--at: no value for {', '.join(missing)}; {needs} (add {example})")
     groups = train.groups
     if group is None:
         if len(groups) > 1:
