@@ -5,7 +5,11 @@ R^2). This reads them back, scores every candidate on its task's test split once
 process: the symbolic search's own programs), and prints, per task, the test R^2 of the
 law SLDAgent's rule submits (`solvers.sldagent.choose_submission`), of the candidate with
 the best mean fold R^2, and of the best candidate on the test split, so a change of the
-rule is judged on the whole suite in seconds instead of a new search per task.
+rule is judged on the whole suite in minutes instead of a new search per task. The
+candidates are judged as a resumed search judges its checkpoint's programs
+(`SymbolicProposer.recall`: the grammar's ranking is computed again), so the rule as it
+stands submits exactly the laws the run submitted (23 of 23 tasks; about 6 minutes for
+the suite on a 2-core machine).
 
 Development only (the generality suite; never the eight SLDBench tasks).
 
