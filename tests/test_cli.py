@@ -235,7 +235,11 @@ def test_an_interrupted_discover_goes_on_where_it_stopped_and_finds_the_same_law
     assert not (tmp_path / "whole" / "search.json").exists()  # a finished search is in its log
 
     checkpoint = tmp_path / "cut" / "search.json"
-    running = subprocess.Popen(command("cut"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    # as from a terminal: a test run started in the background of a shell inherits SIGINT ignored, and so would this
+    running = subprocess.Popen(
+        command("cut"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and running.poll() is None:
         if checkpoint.is_file() and json.loads(checkpoint.read_text())["next_iteration"] >= 5:
