@@ -113,6 +113,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _report_from(args: argparse.Namespace, command: str):
     """Load the runs named on the command line and compute the tables; None (after a message) on bad input."""
     from .report import ReportError, build_report, load_runs
+    from .report.runs import error_line
+    from .report.tables import scored_runs
 
     if args.runs is not None and args.runs < 1:
         print(f"sldbench {command}: --runs must be at least 1, got {args.runs}", file=sys.stderr)
@@ -121,6 +123,15 @@ def _report_from(args: argparse.Namespace, command: str):
         runs = load_runs(args.paths)
         if runs.empty:
             print(f"sldbench {command}: no runs found in {', '.join(args.paths)}", file=sys.stderr)
+            return None
+        scored, left_out = scored_runs(runs)
+        if scored.empty:
+            first = left_out.iloc[0]
+            print(
+                f"sldbench {command}: no scored runs in {', '.join(args.paths)}: {len(left_out)} run{'s' * (len(left_out) > 1)} ended without a score "
+                f"(interrupted, or the harness failed), e.g. {for_terminal(Path(first['source']).name)}: {for_terminal(error_line(first['error']))}",
+                file=sys.stderr,
+            )  # fmt: skip
             return None
         return build_report(runs, args.runs, args.published)
     except ReportError as err:

@@ -257,6 +257,13 @@ def test_an_interrupted_discover_goes_on_where_it_stopped_and_finds_the_same_law
     assert f"going on from the interrupted search kept in {checkpoint}" in resumed.stderr
     assert law_and_scores(resumed.stdout) == law_and_scores(whole.stdout)
     assert not checkpoint.exists()
+    # the interrupted run's log is no score: the report counts the finished run alone and lists the other
+    report = _run("report", str(tmp_path / "cut" / "logs"), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    table, left_out = report.stdout.split("## Runs left out: no score")
+    r2 = float(resumed.stdout.split("discovered law")[1].split()[0])
+    assert f"**{r2:.3f}**" in table.split("## ")[1] and "-1.000" not in table
+    assert "| interrupted: the eval was cancelled |" in left_out.split("## ")[0]
 
 
 def test_discover_infers_multiplicative_features_and_names_the_rows_that_are_not(tmp_path):

@@ -375,6 +375,44 @@ def test_a_scripted_sldagent_run_is_an_sldagent_row_with_its_scores_and_tokens(t
     assert usage["wall_seconds"] == pytest.approx(sample.total_time)
 
 
+def test_a_run_that_ended_without_a_score_is_listed_not_counted(tmp_path, data_dir, capsys):
+    """A sample the harness failed on has no law that was scored: no table counts it as -1 (a law that fails
+    is scored -1, as the broken law of `logged` is), the report lists it with its error, escaped, and a
+    folder of nothing else is named as such."""
+    from inspect_ai.solver import solver
+
+    from sldbench.report.render import csv_files
+
+    @solver
+    def unreachable():  # the way a harness failure reaches a log: the sample errors, no score
+        async def solve(state, generate):
+            raise RuntimeError("the sandbox could not start: <image> | not found")
+
+        return solve
+
+    (tmp_path / "law.py").write_text(textwrap.dedent(GOOD_PARALLEL_LAW))
+    (good,) = inspect_eval(sldbench_task("parallel", data_dir=str(data_dir)), solver=file(path=str(tmp_path / "law.py")), model="none", log_dir=str(tmp_path / "good"), display="none")
+    (failed,) = inspect_eval(sldbench_task("parallel", data_dir=str(data_dir)), solver=unreachable(), model="none", log_dir=str(tmp_path / "failed"), display="none")
+    assert good.status == "success" and failed.status == "error"
+    runs = load_runs([good.location, failed.location])
+    assert len(runs) == 2 and runs["r2"].isna().sum() == 1
+    report = build_report(runs, n_runs=1)
+    assert list(report.table1.values.index) == [("file:law", "none")]  # the failed row has no score anywhere
+    assert report.table1.values.loc[("file:law", "none"), "parallel"] > 0.99
+    assert list(report.left_out["agent"]) == ["unreachable"] and "the sandbox could not start" in report.left_out["error"].iloc[0]
+    markdown = render_text(report, "md")
+    section = markdown.split("## Runs left out: no score")[1].split("## ")[0]
+    assert "No law of theirs was scored, so no table counts them" in section
+    assert "the sandbox could not start: &lt;image&gt; \\| not found" in section and "<image>" not in markdown
+    files = csv_files(report)
+    assert "unreachable" not in files["runs.csv"] and "the sandbox could not start" in files["left_out.csv"]
+    # a folder of runs without a score: said, not a table of nothing
+    assert main(["report", str(tmp_path / "failed")]) == 2
+    message = capsys.readouterr().err
+    assert message.startswith(f"sldbench report: no scored runs in {tmp_path / 'failed'}: 1 run ended without a score (interrupted, or the harness failed)")
+    assert message.rstrip().endswith(": RuntimeError('the sandbox could not start: <image> | not found')") and message.count("\n") == 1
+
+
 def test_a_task_of_your_own_beside_the_published_rows(published_runs_csv, tmp_path):
     """Published rows never ran your task: their cell is empty, not -1; the reference there is the spec's law;
     two logs of one entry are two runs, and its runs and its average agree."""

@@ -15,6 +15,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from ..escaping import for_csv_cell, for_latex, for_markdown
+from .runs import error_line
 from .tables import TABLE1_COLUMNS, Report, best_cells
 
 FORMATS = ("md", "csv", "latex", "html")
@@ -161,6 +162,8 @@ def csv_files(report: Report) -> dict[str, str]:
         "usage.csv": _csv(report.usage.reset_index()),
         "runs.csv": _csv(report.runs.rename(columns={"r2": "reward_r2"})),
     }
+    if len(report.left_out):  # kept apart: an empty reward_r2 in runs.csv reads back as a failed run (-1)
+        files["left_out.csv"] = _csv(report.left_out.drop(columns=["r2"]))
     if report.published_table1 is not None:
         files["published_table1.csv"] = _csv(report.published_table1.reset_index())
         files["published_table2.csv"] = _csv(report.published_table2.reset_index())
@@ -201,6 +204,8 @@ def _sections(report: Report, fmt: str, with_stderr: bool) -> list[tuple[str, st
             score_table(report.table1.values, fmt, stderr=report.table1.stderr if with_stderr else None),
         )
     ]
+    if len(report.left_out):
+        out.append(left_out_section(report.left_out, fmt))
     if len(report.table2):
         table2 = report.table2
         out.append(
@@ -263,6 +268,23 @@ def _sections(report: Report, fmt: str, with_stderr: bool) -> list[tuple[str, st
                     )
                 )
     return out
+
+
+LEFT_OUT_NOTE = (
+    "These runs ended without a score: the eval was interrupted, or the harness failed (a sandbox that "
+    "could not start, a runner that gave no reply). No law of theirs was scored, so no table counts them "
+    "(a law that fails is scored -1 with its reason); with --runs they are missing runs. Run them again: "
+    "inspect eval-retry LOG."
+)
+
+
+def left_out_section(left_out: pd.DataFrame, fmt: str) -> tuple[str, str, str]:
+    """The runs of logs that ended without a score, with the first line of each one's error, as a section."""
+    rows = []
+    for _, run in left_out.iterrows():
+        cells = (run["task"], run["agent"], run["model"], Path(str(run["source"])).name, error_line(run["error"]))
+        rows.append([_escape(value, fmt) for value in cells])
+    return "Runs left out: no score", LEFT_OUT_NOTE, _tabulate(rows, ["task", "agent", "model", "log", "error"], fmt, label_columns=5)
 
 
 def render_text(report: Report, fmt: str, with_stderr: bool = False) -> str:

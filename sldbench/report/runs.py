@@ -114,6 +114,12 @@ def task_name(value: str) -> str | None:
     return spec.name if spec else None
 
 
+def error_line(error: object, width: int = 200) -> str:
+    """The first non-blank line of a run's error, at most ``width`` characters ("no score" when there is none)."""
+    line = next((line.strip() for line in str(error).splitlines() if line.strip()), "no score")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 def clip_r2(value: float) -> float:
     """The leaderboard value of a raw R^2: clipped to [-1, 1]; NaN (a failed run) is -1."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -333,7 +339,9 @@ def runs_from_logs(paths: list[str | Path]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A runs frame; a sample without a ``heldout_r2`` score (it errored) is a run with R^2 = -1.
+        A runs frame. A sample without a ``heldout_r2`` score (the eval was interrupted, or the
+        harness failed: no law was scored) has R^2 NaN and its error: not a score, so the report
+        leaves it out of the tables and lists it (a law that fails is scored -1 with its reason).
         A sample of ``sldbench/custom`` (its metadata names a spec file) is a run of the task
         its spec names, a column of its own in the tables.
 
@@ -371,14 +379,14 @@ def runs_from_logs(paths: list[str | Path]) -> pd.DataFrame:
             clipped = score.get("r2")
             error = str(sample.get("error") or "")
             if clipped is None:
-                error = error or "no heldout_r2 score"
+                error = "interrupted: the eval was cancelled" if ev.get("status") == "cancelled" else error or "no heldout_r2 score"
             rows.append(
                 {
                     "task": task,
                     "agent": agent,
                     "model": model,
                     "run_index": int(sample["epoch"]),
-                    "r2": clip_r2(clipped if clipped is not None else math.nan),
+                    "r2": clip_r2(clipped) if clipped is not None else math.nan,
                     "r2_raw": float(raw) if raw is not None else math.nan,
                     "nmse": float(score.get("nmse", math.nan)),
                     "nmae": float(score.get("nmae", math.nan)),

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..specs import TASKS
-from .runs import NO_MODEL, ReportError
+from .runs import NO_MODEL, RUN_COLUMNS, ReportError
 from .sources import PUBLISHED_DIR
 
 TASK_COLUMNS = list(TASKS)
@@ -436,6 +436,7 @@ class Report:
     Attributes
     ----------
     runs : pandas.DataFrame
+        The runs with a score (`scored_runs`).
     table1 : Table1
     table2 : pandas.DataFrame
     versus_human : pandas.DataFrame
@@ -443,6 +444,8 @@ class Report:
     usage : pandas.DataFrame
     published_table1, published_table2 : pandas.DataFrame or None
         Published vs this run (see `compare_published`), when asked for.
+    left_out : pandas.DataFrame
+        Runs of logs that ended without a score, with their error: in no table but their own.
     """
 
     runs: pd.DataFrame
@@ -453,6 +456,17 @@ class Report:
     usage: pd.DataFrame
     published_table1: pd.DataFrame | None = None
     published_table2: pd.DataFrame | None = None
+    left_out: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RUN_COLUMNS))
+
+
+def scored_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs with a score, and those of logs that ended without one (interrupted, or the harness failed).
+
+    A run without a score has no law that was scored: it is no evidence of a law's failure
+    (which scores -1 with its reason), so no table counts it; the report lists it instead.
+    """
+    unscored = runs["r2"].isna()
+    return runs[~unscored], runs[unscored]
 
 
 def build_report(runs: pd.DataFrame, n_runs: int | None = None, published: str | Path | None = None) -> Report:
@@ -471,6 +485,8 @@ def build_report(runs: pd.DataFrame, n_runs: int | None = None, published: str |
     -------
     Report
     """
+    every_run = runs
+    runs, left_out = scored_runs(every_run)
     table1 = build_table1(runs, n_runs)
     table2 = build_table2(table1)
     differences, human_row = versus_human(table1)
@@ -480,7 +496,8 @@ def build_report(runs: pd.DataFrame, n_runs: int | None = None, published: str |
         table2=table2,
         versus_human=differences,
         human_row=human_row,
-        usage=usage_table(runs, list(table1.values.index)),
+        usage=usage_table(every_run, list(table1.values.index)),  # a run left out spent its tokens too
+        left_out=left_out,
     )
     if published is not None:
         paper1, paper2 = load_published(published)
