@@ -145,7 +145,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     report = _report_from(args, "report")
     if report is None:
         return 2
-    sys.stdout.write(render_text(report, args.format, with_stderr=args.stderr))
+    sys.stdout.write(for_terminal(render_text(report, args.format, with_stderr=args.stderr)))  # names and errors come from logs
     if args.out:
         for path in write_report(report, args.out, args.format, with_stderr=args.stderr):
             print(f"wrote {path}", file=sys.stderr)

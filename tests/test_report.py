@@ -111,6 +111,13 @@ def test_missing_runs_count_minus_one_but_an_expert_law_is_one_deterministic_run
     assert math.isnan(plain.loc[("codex", "gpt-5"), "sft"]) and math.isnan(plain.loc[("codex", "gpt-5"), "avg"])
 
 
+def test_a_report_printed_to_a_terminal_shows_escape_sequences_and_does_not_act_on_them(tmp_path, capsys):
+    (tmp_path / "runs.csv").write_text("task,agent,model,run_index,reward_r2\nmoe,evil\x1b[2J\x1b]0;owned\x07,gpt-5,1,0.5\n")
+    assert main(["report", str(tmp_path / "runs.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\x07" not in printed and "evil\\x1b" in printed and "owned\\x07" in printed  # shown, as escapes
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
