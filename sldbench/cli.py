@@ -113,7 +113,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _report_from(args: argparse.Namespace, command: str):
     """Load the runs named on the command line and compute the tables; None (after a message) on bad input."""
     from .report import ReportError, build_report, load_runs
-    from .report.runs import error_line
+    from .metrics import first_line
     from .report.tables import scored_runs
 
     if args.runs is not None and args.runs < 1:
@@ -129,7 +129,7 @@ def _report_from(args: argparse.Namespace, command: str):
             first = left_out.iloc[0]
             print(
                 f"sldbench {command}: no scored runs in {', '.join(args.paths)}: {len(left_out)} run{'s' * (len(left_out) > 1)} ended without a score "
-                f"(interrupted, or the harness failed), e.g. {for_terminal(Path(first['source']).name)}: {for_terminal(error_line(first['error']))}",
+                f"(interrupted, or the harness failed), e.g. {for_terminal(Path(first['source']).name)}: {for_terminal(first_line(first['error']))}",
                 file=sys.stderr,
             )  # fmt: skip
             return None

@@ -21,7 +21,7 @@ from .data import Split, load_split
 from .laws import named_constants, read_law
 from .laws.grammar import Geometry
 from .laws.program import INITIAL_PROGRAM, POWER_LAW_BASELINE
-from .metrics import SCORER
+from .metrics import SCORER, first_line
 from .show import constant_lines, law_formula, no_summary
 from .specs import TaskSpec, load_spec_file, parse_spec
 
@@ -292,11 +292,6 @@ def _stage(progress: bool, what: str) -> None:
         print(f"  {what}", file=sys.stderr, flush=True)
 
 
-def _first_line(message: str) -> str:
-    lines = [line for line in message.strip().splitlines() if line.strip()]
-    return lines[0] if lines else message
-
-
 def discover(
     spec_file: Path, iterations: int = 50, model: str | None = None, seed: int = 42, log_dir: Path | None = None,
     progress: bool = True, plot: Path | None = None, allow_outside_paths: bool = False, isolation: str = "auto",
@@ -357,7 +352,7 @@ def discover(
         raise SearchInterrupted(checkpoint)
     (log,) = logs
     if log.status != "success" or not log.samples:
-        raise SearchFailed(f"the search did not finish ({log.status}): {_first_line(log.error.message) if log.error else 'no sample'} (log: {log.location})")
+        raise SearchFailed(f"the search did not finish ({log.status}): {first_line(log.error.message) if log.error else 'no sample'} (log: {log.location})")
     score = log.samples[0].scores[SCORER]
     program = score.answer or ""
     train, test = load_split(spec, "train"), load_split(spec, "test")

@@ -22,6 +22,47 @@ SCORER = "heldout_r2"
 """The name these metrics are logged under: `sldbench.scorer.heldout_r2`'s, the key of a sample's scores."""
 
 
+def first_line(text: object, width: int = 200) -> str:
+    """The first non-blank line of ``text``, at most ``width`` characters ("" when there is none).
+
+    Parameters
+    ----------
+    text : object
+        An error message or any text; ``None`` reads as "".
+    width : int
+        The longest line returned; a longer one is cut and ends with "…".
+
+    Returns
+    -------
+    str
+        The line, stripped.
+    """
+    line = next((line.strip() for line in str(text or "").splitlines() if line.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def unscored_reason(eval_status: str | None, error: object) -> str:
+    """Why a sample has no `SCORER` score: the eval was cancelled, else the sample's error.
+
+    ``sldbench show`` and the report say it in the same words.
+
+    Parameters
+    ----------
+    eval_status : str or None
+        The status of the sample's eval log (``"cancelled"`` for an interrupted eval).
+    error : object
+        The sample's error message, or None.
+
+    Returns
+    -------
+    str
+        ``"interrupted: the eval was cancelled"``, the whole error, or ``"no heldout_r2 score"``.
+    """
+    if eval_status == "cancelled":
+        return "interrupted: the eval was cancelled"
+    return str(error or "").strip() or f"no {SCORER} score"
+
+
 class PredictionError(ValueError):
     """Predictions that cannot be scored: wrong shape, non-numeric, NaN or Inf."""
 

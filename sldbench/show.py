@@ -19,7 +19,7 @@ from inspect_ai.log import EvalLog
 
 from .escaping import for_terminal
 from .laws import read_law
-from .metrics import SCORER
+from .metrics import SCORER, first_line, unscored_reason
 from .specs import TaskSpec, sample_spec
 
 SUMMARY_ENV = "SLDBENCH_SUMMARY"
@@ -86,7 +86,7 @@ def describe_log(log: EvalLog, programs: bool = True) -> str:
         score = (sample.scores or {}).get(SCORER)
         parts.append(f"\n--- sample {sample.id} (epoch {sample.epoch})")
         if score is None or not isinstance(score.value, dict):
-            parts.append("    not scored" + (f": {sample.error.message}" if sample.error else ""))
+            parts.append("    not scored: " + first_line(unscored_reason(log.status, sample.error.message if sample.error else None)))
             continue
         metadata = sample.metadata or {}
         spec = _spec_of(metadata)

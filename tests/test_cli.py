@@ -264,6 +264,13 @@ def test_an_interrupted_discover_goes_on_where_it_stopped_and_finds_the_same_law
     r2 = float(resumed.stdout.split("discovered law")[1].split()[0])
     assert f"**{r2:.3f}**" in table.split("## ")[1] and "-1.000" not in table
     assert "| interrupted: the eval was cancelled |" in left_out.split("## ")[0]
+    # show says of that log what the report says
+    from inspect_ai.log import read_eval_log
+
+    (cancelled,) = [log for log in (tmp_path / "cut" / "logs").glob("*.eval") if read_eval_log(str(log), header_only=True).status == "cancelled"]
+    shown = _run("show", str(cancelled), cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "    not scored: interrupted: the eval was cancelled\n" in shown.stdout + "\n"
 
 
 def test_discover_infers_multiplicative_features_and_names_the_rows_that_are_not(tmp_path):

@@ -15,7 +15,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from ..escaping import for_csv_cell, for_latex, for_markdown
-from .runs import error_line
+from ..metrics import first_line
 from .tables import TABLE1_COLUMNS, Report, best_cells
 
 FORMATS = ("md", "csv", "latex", "html")
@@ -282,7 +282,7 @@ def left_out_section(left_out: pd.DataFrame, fmt: str) -> tuple[str, str, str]:
     """The runs of logs that ended without a score, with the first line of each one's error, as a section."""
     rows = []
     for _, run in left_out.iterrows():
-        cells = (run["task"], run["agent"], run["model"], Path(str(run["source"])).name, error_line(run["error"]))
+        cells = (run["task"], run["agent"], run["model"], Path(str(run["source"])).name, first_line(run["error"]))
         rows.append([_escape(value, fmt) for value in cells])
     return "Runs left out: no score", LEFT_OUT_NOTE, _tabulate(rows, ["task", "agent", "model", "log", "error"], fmt, label_columns=5)
 

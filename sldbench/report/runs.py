@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..escaping import from_csv_cell
-from ..metrics import SCORER
+from ..metrics import SCORER, unscored_reason
 from ..specs import BY_CONFIG, TASKS
 from .sources import RUNS_CSV_COLUMNS
 
@@ -112,12 +112,6 @@ def task_name(value: str) -> str | None:
         return value
     spec = BY_CONFIG.get(value)
     return spec.name if spec else None
-
-
-def error_line(error: object, width: int = 200) -> str:
-    """The first non-blank line of a run's error, at most ``width`` characters ("no score" when there is none)."""
-    line = next((line.strip() for line in str(error).splitlines() if line.strip()), "no score")
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def clip_r2(value: float) -> float:
@@ -377,9 +371,7 @@ def runs_from_logs(paths: list[str | Path]) -> pd.DataFrame:
             score = _as_dict(sample.get(f"score_{SCORER}"))
             raw = score.get("r2_raw")
             clipped = score.get("r2")
-            error = str(sample.get("error") or "")
-            if clipped is None:
-                error = "interrupted: the eval was cancelled" if ev.get("status") == "cancelled" else error or "no heldout_r2 score"
+            error = str(sample.get("error") or "") if clipped is not None else unscored_reason(ev.get("status"), sample.get("error"))
             rows.append(
                 {
                     "task": task,
