@@ -9,15 +9,21 @@ one function here, chosen by where the text ends up:
 - `for_markdown`: HTML and the Markdown syntax a table cell or a line could be
   read as, escaped (CommonMark renderers pass raw HTML through);
 - `for_latex`: LaTeX's special characters;
+- `for_html`: HTML's (the standard library's ``html.escape``);
 - `for_csv_cell`: a text cell that a spreadsheet would read as a formula, prefixed
   with ``'`` (OWASP's rule); `from_csv_cell` undoes it for this package's readers;
-- `script_json`: data as JSON that cannot end or change an HTML ``<script>`` element.
+- `script_json`: data as JSON that cannot end or change an HTML ``<script>`` element;
+  `shown_in_page` readies the data's texts for it.
 
-HTML itself is escaped with the standard library's ``html.escape``.
+Every writer for a reader (all but CSV, whose cells read back exactly) shows control
+characters and bidirectional overrides as `for_terminal` does: a law's source read in a
+page or a PDF reads as the characters that run, not reordered (Boucher and Anderson's
+"Trojan Source"), and a control character cannot stop LaTeX.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -68,7 +74,7 @@ def for_markdown(text: object) -> str:
     str
         One line (newlines become spaces) that renders as the text itself.
     """
-    return str(text).translate(MARKDOWN_ESCAPES)
+    return for_terminal(text).translate(MARKDOWN_ESCAPES)
 
 
 def for_latex(text: object) -> str:
@@ -82,7 +88,43 @@ def for_latex(text: object) -> str:
     -------
     str
     """
-    return str(text).translate(LATEX_ESCAPES)
+    return for_terminal(text).translate(LATEX_ESCAPES)
+
+
+def for_html(text: object) -> str:
+    """``text`` as literal HTML text or attribute value (quotes escaped too).
+
+    Parameters
+    ----------
+    text : object
+
+    Returns
+    -------
+    str
+    """
+    return html.escape(for_terminal(text))
+
+
+def shown_in_page(data: object) -> object:
+    """``data`` with every text in it as `for_terminal` shows it, for a page's script to put on screen.
+
+    Parameters
+    ----------
+    data : object
+        JSON-like data: dicts, lists, texts, numbers.
+
+    Returns
+    -------
+    object
+        The same structure; dict keys and texts with control characters shown as escapes.
+    """
+    if isinstance(data, str):
+        return for_terminal(data)
+    if isinstance(data, dict):
+        return {shown_in_page(key): shown_in_page(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [shown_in_page(value) for value in data]
+    return data
 
 
 def for_csv_cell(value: object) -> object:

@@ -140,6 +140,7 @@ def test_a_task_without_a_logged_program_says_so(tmp_path):
 HOSTILE_MODEL = '=HYPERLINK("x")<img src=x onerror="window.__pwned=1">'
 HOSTILE_LAW = (
     "# <!--<script>window.__pwned=2</script> \x1b[2J\x1b[Hheld-out R² = 1.0000\n"
+    "# a comment that reads as code when bidirectional overrides reorder it: \u202e\u2066 return 0 \u2069\u2066\n"
     "def law(input_data, group):\n    return [{'loss_validation': 2.4} for _ in input_data]\n"
 )
 HOSTILE_EXPLANATION = "</script><script>window.__pwned=3</script><!--<script> \x1b]0;owned\x07 | *bold* [link](http://x)"
@@ -396,7 +397,9 @@ def test_text_from_logs_cannot_change_the_page(site, served, browser):
     page.click("#board-tabs button[data-view='moe']")
     page.click(f"#board-table tr[data-model='{HOSTILE_MODEL}'] td.law button")
     dialog = page.locator("dialog#law")
-    assert "<!--<script>window.__pwned=2</script>" in dialog.locator("code").inner_text()
+    source = dialog.locator("code").inner_text()
+    assert "<!--<script>window.__pwned=2</script>" in source
+    assert "\u202e" not in source and "\\u202e\\u2066 return 0 \\u2069\\u2066" in source  # the overrides shown, not obeyed
     assert "</script><script>window.__pwned=3</script><!--<script>" in dialog.locator(".explanation").inner_text()
     assert page.evaluate("window.__pwned") is None and problems == []
     page.close()
@@ -404,6 +407,7 @@ def test_text_from_logs_cannot_change_the_page(site, served, browser):
 
 def test_text_from_logs_is_escaped_in_markdown_csv_and_the_terminal(site, hostile_log, capsys):
     markdown = (site / "leaderboard.md").read_text()
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", markdown)
     assert "<img" not in markdown and "&lt;img src=x" in markdown  # no raw HTML for a renderer to pass through
     assert main(["report", str(hostile_log), "--format", "csv"]) == 0
     rows = capsys.readouterr().out.splitlines()

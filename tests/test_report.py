@@ -111,11 +111,17 @@ def test_missing_runs_count_minus_one_but_an_expert_law_is_one_deterministic_run
     assert math.isnan(plain.loc[("codex", "gpt-5"), "sft"]) and math.isnan(plain.loc[("codex", "gpt-5"), "avg"])
 
 
-def test_a_report_printed_to_a_terminal_shows_escape_sequences_and_does_not_act_on_them(tmp_path, capsys):
-    (tmp_path / "runs.csv").write_text("task,agent,model,run_index,reward_r2\nmoe,evil\x1b[2J\x1b]0;owned\x07,gpt-5,1,0.5\n")
-    assert main(["report", str(tmp_path / "runs.csv")]) == 0
+@pytest.mark.parametrize("fmt", ["md", "latex", "html"])
+def test_a_report_shows_control_characters_as_escapes_in_every_format(tmp_path, capsys, fmt):
+    # a terminal would act on them, LaTeX stops at them, a bidirectional override reorders what a page shows
+    (tmp_path / "runs.csv").write_text("task,agent,model,run_index,reward_r2\nmoe,evil\x1b[2J\x1b]0;owned\x07,gpt-5\u202e,1,0.5\n")
+    assert main(["report", str(tmp_path / "runs.csv"), "--format", fmt, "--out", str(tmp_path / "out")]) == 0
     printed = capsys.readouterr().out
-    assert "\x1b" not in printed and "\x07" not in printed and "evil\\x1b" in printed and "owned\\x07" in printed  # shown, as escapes
+    (written,) = (tmp_path / "out").iterdir()
+    backslash = {"md": "\\\\", "latex": "\\textbackslash{}", "html": "\\"}[fmt]
+    for text in (printed, written.read_text()):  # the terminal's copy and the file's
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", text)
+        assert f"evil{backslash}x1b" in text and f"owned{backslash}x07" in text and f"gpt-5{backslash}u202e" in text  # shown, as escapes
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,12 @@ a dialog. Entries from a per-run CSV carry scores only: their laws are not in it
 
 from __future__ import annotations
 
-import html
 import math
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from ..escaping import script_json
+from ..escaping import for_html, script_json, shown_in_page
 from ..metrics import SCORER
 from .tables import DETERMINISTIC_AGENTS, HUMAN_REFERENCES, TASK_COLUMNS, Report
 
@@ -333,16 +332,16 @@ BOARD_SCRIPT = r"""
 def _versus_table(data: dict) -> str:
     rows = []
     for row in data["versus_human"]:
-        cells = [f"<td>{html.escape(row['task'])}</td>"]
+        cells = [f"<td>{for_html(row['task'])}</td>"]
         for side in ("discovered", "human"):
             found = row[side]
             if found is None:
                 cells.append("<td class='muted' colspan='4'>no run</td>")
                 continue
-            law = f"<button data-law='{html.escape(found['law'])}'>open law</button>" if found["law"] else "<span class='muted'>scores only</span>"
+            law = f"<button data-law='{for_html(found['law'])}'>open law</button>" if found["law"] else "<span class='muted'>scores only</span>"
             constants = "—" if found["constants"] is None else str(found["constants"])
             mean = "—" if found["mean"] is None else f"{found['mean']:.3f}"
-            cells += [f"<td>{html.escape(found['agent'])} / {html.escape(found['model'])}</td>", f"<td>{mean}</td>", f"<td>{constants}</td>", f"<td>{law}</td>"]
+            cells += [f"<td>{for_html(found['agent'])} / {for_html(found['model'])}</td>", f"<td>{mean}</td>", f"<td>{constants}</td>", f"<td>{law}</td>"]
         discovered, human = row["discovered"], row["human"]
         gain = "—"
         if discovered and human and discovered["mean"] is not None and human["mean"] is not None:
@@ -357,7 +356,7 @@ def _versus_table(data: dict) -> str:
 
 def board_html(data: dict) -> str:
     """The leaderboard section of the page: tabs, the sortable table, discovered vs human, the law dialog, the script."""
-    payload = script_json(data)
+    payload = script_json(shown_in_page(data))
     return (
         f"<style>{BOARD_CSS}</style>\n<section id='board'>\n<h2>Leaderboard</h2>\n"
         "<p class='note'>Ranked by the average held-out R² over the eight tasks (a missing run counts -1, as in the paper); "

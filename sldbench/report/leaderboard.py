@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import html
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from ..data import DataError, load_split
-from ..escaping import for_markdown
+from ..escaping import for_html, for_markdown
 from ..metrics import SCORER
 from ..specs import get_spec
 from ..submission import PROGRAM_KEY, SHAPE_KEY
@@ -279,12 +278,12 @@ def write_leaderboard(
     body.append(f"<figure><img alt='Held-out R² per task' src='{_data_uri(images['scores_by_task.png'])}'></figure>\n")
     body.append("<h2>Best law per task</h2>\n")
     for plot in plots:
-        body.append(f"<h3>{html.escape(plot.task)}</h3>\n")
+        body.append(f"<h3>{for_html(plot.task)}</h3>\n")
         if plot.png:
-            body.append(f"<figure><img alt='{html.escape(plot.title)}' src='{_data_uri(plot.png)}'>"
-                        f"<figcaption>{html.escape(plot.title)}</figcaption></figure>\n")  # fmt: skip
+            body.append(f"<figure><img alt='{for_html(plot.title)}' src='{_data_uri(plot.png)}'>"
+                        f"<figcaption>{for_html(plot.title)}</figcaption></figure>\n")  # fmt: skip
         else:
-            body.append(f"<p class='note'>{html.escape(plot.title)}: {html.escape(plot.problem)}</p>\n")
+            body.append(f"<p class='note'>{for_html(plot.title)}: {for_html(plot.problem)}</p>\n")
     (out / "index.html").write_text(html_document("SLDBench leaderboard", "".join(body)))
     written["html"] = out / "index.html"
     return written

@@ -6,7 +6,6 @@ of Table 1 and Table 2 is marked (bold), ties at 3 decimals all marked.
 
 from __future__ import annotations
 
-import html
 import io
 import math
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from ..escaping import for_csv_cell, for_latex, for_markdown
+from ..escaping import for_csv_cell, for_html, for_latex, for_markdown
 from ..metrics import first_line
 from .tables import TABLE1_COLUMNS, Report, best_cells
 
@@ -65,7 +64,7 @@ def _mark(text: str, fmt: str) -> str:
 
 def _escape(text: object, fmt: str) -> str:
     """``text`` (from a log, or the report's own words) made literal in ``fmt``."""
-    return {"latex": for_latex, "html": html.escape, "md": for_markdown}.get(fmt, str)(text)
+    return {"latex": for_latex, "html": for_html, "md": for_markdown}.get(fmt, str)(text)
 
 
 def _tabulate(rows: list[list[str]], headers: list[str], fmt: str, label_columns: int = 2) -> str:
@@ -322,8 +321,8 @@ def html_document(title: str, body: str) -> str:
     """A self-contained HTML page: inline CSS, nothing fetched from the network (not even a favicon)."""
     return (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
-        f"<title>{html.escape(title)}</title>\n<link rel='icon' href='data:,'>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{html.escape(title)}</h1>\n{body}</body>\n</html>\n"
+        f"<title>{for_html(title)}</title>\n<link rel='icon' href='data:,'>\n<style>{PAGE_CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{for_html(title)}</h1>\n{body}</body>\n</html>\n"
     )
 
 
