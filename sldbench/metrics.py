@@ -9,6 +9,9 @@ sorted order):
 
 A normaliser at or below 1e-9 makes that target's ratio infinite, as in the
 reference evaluator. The leaderboard value is R^2 clipped to [-1, 1].
+
+A sample without a score says why in the words of `unscored_reason`, cut to
+`first_line` where a line is shown (``sldbench show``, the report, discover).
 """
 
 from __future__ import annotations
