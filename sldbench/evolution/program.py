@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 
 from ..laws.program import REQUIRED_FUNCTIONS, evolve_block
@@ -16,6 +17,7 @@ def _squash(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
 
 
+@functools.lru_cache(maxsize=4096)  # a search asks again and again about the same programs; parsing is most of the cost
 def normalized(code: str) -> str:
     """A program's identity for duplicate detection: its AST (comments and layout ignored)."""
     return hashlib.sha256(ast.dump(ast.parse(code)).encode()).hexdigest()
