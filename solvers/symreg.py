@@ -17,12 +17,10 @@ from inspect_ai.log import transcript
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from sldbench.data import load_split
-from sldbench.laws.expression import Expression, program as expression_program
+from sldbench.laws.expression import Expression
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import operon
-from sldbench.folds import extrapolation_folds
-from sldbench.symbolic.validation import group_arrays, namespace, validation_r2
 
 
 @solver
@@ -48,12 +46,11 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
         note = f"Operon seed {seed}, {generations} generations of {population}; chosen by R^2 on held-out largest-scale train rows."
         ranked, events = operon.rank_fronts(train, fronts, note)
         chosen = [expressions[0] for expressions in ranked]
-        code = expression_program(chosen, list(train.spec.features), list(train.spec.targets), note)
-        fit, holdout = extrapolation_folds(train)
+        code = operon.front_program(train, chosen, note)
         metadata = {
-            "expressions": [e.infix for e in chosen],
-            "extrapolation_r2": validation_r2(namespace(code), group_arrays(fit), group_arrays(holdout)),
-            "param_count": sum(len(e.start) for e in chosen),
+            "expressions": [r.expression.infix for r in chosen],
+            "extrapolation_r2": operon.front_score(train, chosen, code),
+            "param_count": sum(len(r.expression.start) for r in chosen),
             "front_sizes": [len(expressions) for expressions in ranked],
             "candidates_scored": len(events),
         }

@@ -11,6 +11,7 @@ constants are the parameters, refitted per group by multi-start least squares
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +26,14 @@ SYMBOLS = "add,sub,mul,div,constant,variable,exp,log,pow"
 
 class EngineError(RuntimeError):
     """Operon is missing or gave an expression this module cannot translate."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """An expression of one target's front and its score on the extrapolation folds (`rank_fronts`)."""
+
+    expression: Expression
+    score: float
 
 
 def pareto_front(X: np.ndarray, y: np.ndarray, transforms: tuple[str, ...], seed: int, generations: int, population: int, max_length: int, max_time: float | None) -> list[str]:
@@ -105,7 +114,7 @@ def translate_fronts(train: Split, infixes: list[list[str]]) -> list[list[Expres
     return fronts
 
 
-def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") -> tuple[list[list[Expression]], list[dict]]:
+def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") -> tuple[list[list[Ranked]], list[dict]]:
     """Per target, the front's expressions within the parameter limit, best on the extrapolation folds first.
 
     The pooled R^2 is one minus the mean of the targets' NMSE, so each target's
@@ -124,8 +133,8 @@ def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") ->
     Returns
     -------
     (ranked, events)
-        ``ranked[t]``: target t's expressions, best first; ``events``: one dict per
-        expression scored (target, expression, extrapolation_r2).
+        ``ranked[t]``: target t's expressions with their scores, best first; ``events``: one
+        dict per expression scored (target, expression, extrapolation_r2).
 
     Raises
     ------
@@ -150,8 +159,37 @@ def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") ->
             scored.append((score, -len(expression.start), expression))
             events.append({"target": targets[t], "expression": expression.infix, "extrapolation_r2": score})
         scored.sort(key=lambda item: item[:2], reverse=True)
-        ranked.append([expression for *_, expression in scored])
+        ranked.append([Ranked(expression, score) for score, _, expression in scored])
     return ranked, events
+
+
+def front_program(train: Split, choice: list[Ranked], note: str = "") -> str:
+    """The program of one ranked expression per target (``choice``, in ``train.spec.targets``' order)."""
+    return program([r.expression for r in choice], list(train.spec.features), list(train.spec.targets), note)
+
+
+def front_score(train: Split, choice: list[Ranked], code: str) -> float:
+    """The score on the extrapolation folds of ``code``, the `front_program` of ``choice``.
+
+    One target's program is the one `rank_fronts` scored (same code, same folds), so its
+    score is read from there; a program of several targets is fitted on the folds.
+
+    Parameters
+    ----------
+    train : Split
+    choice : list of Ranked
+    code : str
+        ``front_program(train, choice, note)`` with the note `rank_fronts` was given.
+
+    Returns
+    -------
+    float
+        As `sldbench.symbolic.validation.validation_r2`.
+    """
+    if len(choice) == 1:
+        return choice[0].score
+    fit, holdout = extrapolation_folds(train)
+    return validation_r2(namespace(code), group_arrays(fit), group_arrays(holdout))
 
 
 def unique(expressions: list[Expression]) -> list[Expression]:

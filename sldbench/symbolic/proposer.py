@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from ..data import Split
 from ..evolution import Request, normalized
 from ..laws import read_law
-from ..laws.expression import Expression, ExpressionLaw, program as expression_program
+from ..laws.expression import Expression, ExpressionLaw
 from ..laws.terms import Form, read_form
 from . import operon
 from .grammar import GrammarSearch
 from .guards import vet
 from .search import LawSearch, Scored
-from .validation import namespace, validation_r2
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ class SymbolicProposer:
         self.grammar = GrammarSearch(train, note="Found by SLDAgent's symbolic proposer (law grammar) on the train split.")
         self.grammar_proposals = grammar_proposals
         self._grammar_programs: list[tuple[float, str, bool]] | None = None
-        self._operon_programs: list[str] | None = None
+        self._operon_programs: list[tuple[str, list[operon.Ranked]]] | None = None  # (code, its expressions)
         self._ranking_lock = asyncio.Lock()
         self.vetted: dict[str, bool] = {}
         self.fallback: set[str] = set()  # the Operon programs proposed (normalized code)
@@ -138,9 +137,9 @@ class SymbolicProposer:
                     infixes = await asyncio.to_thread(self._operon_fronts, request.deadline)
                     fronts = operon.translate_fronts(self.train, infixes)
                     self._operon_programs = await asyncio.to_thread(self._rank_operon, fronts)
-            code = self._operon_choice(request)
-            if code is not None:
-                return await asyncio.to_thread(self._operon_reply, code)
+            chosen = self._operon_choice(request)
+            if chosen is not None:
+                return await asyncio.to_thread(self._operon_reply, *chosen)
         parent, others = self._forms(request)
         # Fitting is CPU work: a thread keeps the event loop free for the sandboxed evaluations in flight.
         # The thread compiles and runs programs but never parses them into ASTs (see above).
@@ -157,9 +156,9 @@ class SymbolicProposer:
         if request.iteration < self._grammar_count + self.operon.proposals:
             if self._operon_programs is None:
                 self._operon_programs = self._rank_operon(operon.translate_fronts(self.train, self._operon_fronts(request.deadline)))
-            code = self._operon_choice(request)
-            if code is not None:
-                return self._operon_reply(code)
+            chosen = self._operon_choice(request)
+            if chosen is not None:
+                return self._operon_reply(*chosen)
         parent, others = self._forms(request)
         ranked = self.search.climb(parent, random.Random(request.seed), others, self.width, self.depth, request.deadline)
         fresh = self._fresh(request, ranked)
@@ -206,20 +205,19 @@ class SymbolicProposer:
         budget = max(float(targets), (deadline - time.monotonic()) / 2) if deadline is not None else None
         return operon.search_fronts(self.train, self.seed, settings.generations, settings.population, settings.max_length, budget)
 
-    def _rank_operon(self, fronts: list[list[Expression]]) -> list[str]:
+    def _rank_operon(self, fronts: list[list[Expression]]) -> list[tuple[str, list[operon.Ranked]]]:
         """The programs in proposal order: the k-th has, per target, that target's k-th best expression (or its last)."""
         note = f"Found by SLDAgent's symbolic proposer: Operon (seed {self.seed}) on the train split."
         try:
             ranked, _ = operon.rank_fronts(self.train, fronts, note)
         except operon.EngineError:  # nothing within the parameter limit: law search answers instead
             return []
-        names, targets = list(self.train.spec.features), list(self.train.spec.targets)
-        n_programs = max(len(expressions) for expressions in ranked)
-        return [expression_program([expressions[min(k, len(expressions) - 1)] for expressions in ranked], names, targets, note) for k in range(n_programs)]
+        choices = [[expressions[min(k, len(expressions) - 1)] for expressions in ranked] for k in range(max(map(len, ranked)))]
+        return [(operon.front_program(self.train, choice, note), choice) for choice in choices]
 
-    def _operon_choice(self, request: Request) -> str | None:
+    def _operon_choice(self, request: Request) -> tuple[str, list[operon.Ranked]] | None:
         """The k-th Operon program (k counted after the grammar's), else the next one not evaluated yet; None when all were."""
-        for code in _from(self._operon_programs or [], request.iteration - self._grammar_count):
+        for code, choice in _from(self._operon_programs or [], request.iteration - self._grammar_count):
             if normalized(code) in request.seen:
                 continue
             passes, uses_all = self._vet(code)
@@ -227,13 +225,13 @@ class SymbolicProposer:
                 self.vetted[normalized(code)] = uses_all
                 self.fallback.add(normalized(code))
                 self._proposed.add(normalized(code))
-                return code
+                return code, choice
         return None
 
-    def _operon_reply(self, code: str) -> tuple[str, dict]:
-        """The reply proposing an Operon program, with its R^2 on the search's held-out train rows (fits: scored
-        here, for the programs proposed alone, not for every rank of the fronts)."""
-        score = validation_r2(namespace(code), self.search.fit_rows, self.search.holdout_rows)
+    def _operon_reply(self, code: str, choice: list[operon.Ranked]) -> tuple[str, dict]:
+        """The reply proposing an Operon program, with its R^2 on the search's held-out train rows (`operon.front_score`:
+        read from the ranking for one target, fitted for several, here, for the programs proposed alone)."""
+        score = operon.front_score(self.train, choice, code)
         return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {"stage": "symbolic regression"}
 
     # -- law search
