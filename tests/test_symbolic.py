@@ -26,6 +26,7 @@ INITIAL = Program("p0000", INITIAL_PROGRAM, None, -1, 0, 0.0, 0.0, 5, len(INITIA
 NO_OPERON = OperonSettings(proposals=0)
 SMALL_OPERON = OperonSettings(proposals=2, generations=20, population=100)
 CLIMB_ONLY = {"operon_settings": NO_OPERON, "grammar_proposals": 0}  # hill climbing answers every iteration
+SEED_ITERATIONS = 18  # on parallel: the law grammar's 12 admissible laws, Operon's 4 programs, 2 rounds of hill climbing
 
 
 def request(seed, parent=INITIAL, top=(), seen=frozenset(), iteration=0):
@@ -192,16 +193,19 @@ def test_search_never_reads_the_test_split(tmp_path, data_dir):
 
 @pytest.mark.slow
 def test_a_seed_gives_the_same_law_on_an_idle_and_a_loaded_machine(tmp_path, data_dir):
-    """Budgets are counts: a CPU-bound neighbour slows the run down but changes nothing it finds."""
-    solver = lambda: sldagent(proposer="symbolic", iterations=6, parallel=2, seed=11)  # noqa: E731
-    idle = _eval(tmp_path / "idle", "sft", solver(), data_dir)
+    """Budgets are counts: a CPU-bound neighbour slows the run down but changes nothing it finds, at any
+    stage of the proposer (law grammar, Operon, hill climbing)."""
+    solver = lambda: sldagent(proposer="symbolic", iterations=SEED_ITERATIONS, parallel=2, seed=11)  # noqa: E731
+    idle = _eval(tmp_path / "idle", "parallel", solver(), data_dir)
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
-        loaded = _eval(tmp_path / "loaded", "sft", solver(), data_dir)
+        loaded = _eval(tmp_path / "loaded", "parallel", solver(), data_dir)
     finally:
         for burner in burners:
             burner.kill()
             burner.wait()
+    stages = [[e.data["stage"] for e in sample.events if e.event == "info" and "stage" in (e.data or {})] for sample in (idle, loaded)]
+    assert stages[0] == stages[1] and {"law grammar", "symbolic regression", "hill climbing"} <= set(stages[0]), stages
     assert loaded.store["sldbench:program"] == idle.store["sldbench:program"]
     assert loaded.scores["heldout_r2"].value == idle.scores["heldout_r2"].value
     for sample in (idle, loaded):
