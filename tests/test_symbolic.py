@@ -12,14 +12,16 @@ from inspect_ai import eval as inspect_eval
 from sldbench.data import load_split
 from sldbench.evolution import Program, Request, TrainEvaluator, check_candidate, child_from_full_rewrite, normalized
 from sldbench.laws.expression import TranslationError, translate
-from sldbench.laws.program import INITIAL_PROGRAM
+from sldbench.folds import extrapolation_folds
+from sldbench.laws.program import INITIAL_PROGRAM, feature_transforms
 from sldbench.laws.terms import read_form
 from sldbench.scorer import score_program
 from sldbench.solvers import sldagent, symreg
 from sldbench.solvers.sldagent import SYMBOLIC_SAFETY_CAP, epoch_seed
 from sldbench.specs import TASKS, get_spec
-from sldbench.symbolic import LawSearch, SymbolicProposer
+from sldbench.symbolic import LawSearch, SymbolicProposer, operon
 from sldbench.symbolic.proposer import OperonSettings
+from sldbench.symbolic.validation import group_arrays, namespace, validation_r2
 from sldbench.tasks import sldbench_task
 
 INITIAL = Program("p0000", INITIAL_PROGRAM, None, -1, 0, 0.0, 0.0, 5, len(INITIAL_PROGRAM))
@@ -166,6 +168,24 @@ def test_operon_expressions_become_numpy_with_parameters():
     p = np.array(expression.start)
     value = eval(expression.source, {"np": np, "X": X, "p": p})  # noqa: S307 - the translated test expression
     assert value[0] == pytest.approx((1.5 - 2.0 * np.exp(0.25 * 2.0)) ** 1.0)
+
+
+@pytest.mark.parametrize("task", ["parallel", "domain_mix"])
+def test_an_operon_program_scores_as_its_folds_score_it(task, data_dir):
+    """A one-target program's score is read from `rank_fronts` instead of fitted again: it must be the number the
+    folds give that program; a program of several targets is fitted whole."""
+    train = load_split(get_spec(task), "train", data_dir)
+    features, targets = list(train.spec.features), list(train.spec.targets)
+    transforms = feature_transforms(train.frame[features].to_numpy(dtype=float))
+    infixes = ["(1.0 + (0.1 * X1))", "(1.0 + (0.1 * X2))"]
+    fronts = [[translate(infix, transforms, features) for infix in infixes] for _ in targets]
+    ranked, events = operon.rank_fronts(train, fronts, "a note")
+    assert len(events) == 2 * len(targets) and all(r[0].score >= r[1].score for r in ranked)
+    fit, holdout = extrapolation_folds(train)
+    for k in range(2):
+        choice = [expressions[k] for expressions in ranked]
+        code = operon.front_program(train, choice, "a note")
+        assert operon.front_score(train, choice, code) == validation_r2(namespace(code), group_arrays(fit), group_arrays(holdout))
 
 
 @pytest.mark.slow
