@@ -20,7 +20,9 @@ from sldbench.data import load_split
 from sldbench.laws.expression import Expression
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
+from sldbench.folds import extrapolation_folds
 from sldbench.symbolic import operon
+from sldbench.symbolic.validation import group_arrays
 
 
 @solver
@@ -47,9 +49,10 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
         ranked, events = operon.rank_fronts(train, fronts, note)
         chosen = [expressions[0] for expressions in ranked]
         code = operon.front_program(train, chosen, note)
+        fit, holdout = extrapolation_folds(train)
         metadata = {
             "expressions": [r.expression.infix for r in chosen],
-            "extrapolation_r2": operon.front_score(train, chosen, code),
+            "extrapolation_r2": operon.front_score(chosen, code, group_arrays(fit), group_arrays(holdout)),
             "param_count": sum(len(r.expression.start) for r in chosen),
             "front_sizes": [len(expressions) for expressions in ranked],
             "candidates_scored": len(events),

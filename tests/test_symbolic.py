@@ -181,11 +181,11 @@ def test_an_operon_program_scores_as_its_folds_score_it(task, data_dir):
     fronts = [[translate(infix, transforms, features) for infix in infixes] for _ in targets]
     ranked, events = operon.rank_fronts(train, fronts, "a note")
     assert len(events) == 2 * len(targets) and all(r[0].score >= r[1].score for r in ranked)
-    fit, holdout = extrapolation_folds(train)
+    fit, holdout = (group_arrays(split) for split in extrapolation_folds(train))
     for k in range(2):
         choice = [expressions[k] for expressions in ranked]
         code = operon.front_program(train, choice, "a note")
-        assert operon.front_score(train, choice, code) == validation_r2(namespace(code), group_arrays(fit), group_arrays(holdout))
+        assert operon.front_score(choice, code, fit, holdout) == validation_r2(namespace(code), fit, holdout)
 
 
 @pytest.mark.slow

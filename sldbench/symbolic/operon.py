@@ -168,7 +168,7 @@ def front_program(train: Split, choice: list[Ranked], note: str = "") -> str:
     return program([r.expression for r in choice], list(train.spec.features), list(train.spec.targets), note)
 
 
-def front_score(train: Split, choice: list[Ranked], code: str) -> float:
+def front_score(choice: list[Ranked], code: str, fit: dict, holdout: dict) -> float:
     """The score on the extrapolation folds of ``code``, the `front_program` of ``choice``.
 
     One target's program is the one `rank_fronts` scored (same code, same folds), so its
@@ -176,20 +176,18 @@ def front_score(train: Split, choice: list[Ranked], code: str) -> float:
 
     Parameters
     ----------
-    train : Split
     choice : list of Ranked
     code : str
         ``front_program(train, choice, note)`` with the note `rank_fronts` was given.
+    fit, holdout : dict
+        `group_arrays` of the two splits of `sldbench.folds.extrapolation_folds` of the train split.
 
     Returns
     -------
     float
         As `sldbench.symbolic.validation.validation_r2`.
     """
-    if len(choice) == 1:
-        return choice[0].score
-    fit, holdout = extrapolation_folds(train)
-    return validation_r2(namespace(code), group_arrays(fit), group_arrays(holdout))
+    return choice[0].score if len(choice) == 1 else validation_r2(namespace(code), fit, holdout)
 
 
 def unique(expressions: list[Expression]) -> list[Expression]:

@@ -231,7 +231,7 @@ class SymbolicProposer:
     def _operon_reply(self, code: str, choice: list[operon.Ranked]) -> tuple[str, dict]:
         """The reply proposing an Operon program, with its R^2 on the search's held-out train rows (`operon.front_score`:
         read from the ranking for one target, fitted for several, here, for the programs proposed alone)."""
-        score = operon.front_score(self.train, choice, code)
+        score = operon.front_score(choice, code, self.search.fit_rows, self.search.holdout_rows)
         return f"Symbolic regression (Operon) on the train split (extrapolation R^2 on held-out train rows {score:.6g}).\n```python\n{code}```\n", {"stage": "symbolic regression"}
 
     # -- law search
