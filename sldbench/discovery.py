@@ -356,30 +356,34 @@ def discover(
     score = log.samples[0].scores[SCORER]
     program = score.answer or ""
     train, test = load_split(spec, "train"), load_split(spec, "test")
-    _stage(progress, "scoring the baselines (initial program, power law) ...")
-    baselines = dict(zip(("initial program", "power law"), asyncio.run(held_out_r2s(spec, [INITIAL_PROGRAM, POWER_LAW_BASELINE], isolation))))
+    if intervals:
+        intervals = max(5, min(intervals, INTERVAL_REFITS // max(len(train.groups), 1)))
+    bounding = f", bounding the constants ({intervals} refits per group on the runs with their residuals drawn again)" if intervals else ""
+    _stage(progress, f"scoring the baselines (initial program, power law), drawing the plot{bounding} ...")
+
+    async def baselines_and_plot():  # side by side, each in sandboxes of its own
+        return await asyncio.gather(
+            held_out_r2s(spec, [INITIAL_PROGRAM, POWER_LAW_BASELINE], isolation),
+            draw_law(
+                spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {score.value['r2_raw']:.4f}",
+                isolation=isolation, band_refits=intervals, band_level=INTERVAL_LEVEL, band_seed=seed,
+            ),
+        )  # fmt: skip
+
+    baseline_r2s, picture = asyncio.run(baselines_and_plot())
     found = Discovery(
         formula=law_formula(program, spec),
         program=program,
         constants=(score.metadata or {}).get("constants", {}),  # fitted in the scoring sandbox, by name
         r2=score.value["r2"],
         r2_raw=score.value["r2_raw"],
-        baselines=baselines,
+        baselines=dict(zip(("initial program", "power law"), baseline_r2s)),
         log=log.location,
         spec_file=str(spec_file),
         explanation=score.explanation or "",
         features=spec.features,
         groups=tuple(train.groups),
     )
-    if intervals:
-        intervals = max(5, min(intervals, INTERVAL_REFITS // max(len(train.groups), 1)))
-        _stage(progress, f"drawing the plot, bounding the constants ({intervals} refits per group on the runs with their residuals drawn again) ...")
-    else:
-        _stage(progress, "drawing the plot ...")
-    picture = draw_law(
-        spec, program, "fit_predict", train.frame, test.frame, f"{spec.name}: discovered law, held-out R² {found.r2_raw:.4f}",
-        isolation=isolation, band_refits=intervals, band_level=INTERVAL_LEVEL, band_seed=seed,
-    )  # fmt: skip
     if intervals:
         found.intervals = _named_intervals(program, spec, picture.constant_bounds)
         problem = picture.band_problem or picture.problem

@@ -308,6 +308,36 @@ def test_noisy_runs_give_an_interval_around_the_truth_and_the_same_one_for_the_s
     assert predicted(law, task, *at, "--seed", "1")["low"] != found["low"]
 
 
+def test_the_refits_are_the_same_however_many_runs_share_the_replicates(task):
+    import asyncio
+
+    from sldbench.decisions.predict import refit_on_resampled_runs
+    from sldbench.sandbox.local import IsolatedLocalSandbox
+    from sldbench.specs import load_spec_file
+
+    spec = load_spec_file(str(task / "task.yaml"))
+    frame = pd.read_csv(task / "train.csv")
+    X, y = frame[["N", "lr"]].to_numpy(), frame[["loss"]].to_numpy()
+    noise = np.exp(np.random.default_rng(5).normal(0, 0.01, (2, len(y), 1)))
+    fit = {"first": (X, y * noise[0]), "second": (X, 1.1 * y * noise[1])}  # two groups, their replicates interleaved
+    points = {"first": np.array([[1e9, 1e-3]]), "second": np.array([[1e9, 3e-3]])}
+
+    async def refits(jobs):
+        sandbox = IsolatedLocalSandbox()
+        try:
+            return (await refit_on_resampled_runs(sandbox, FITTED_BOWL, spec, fit, points, 5, seed=3, jobs=jobs))[1]
+        finally:
+            sandbox.directory.cleanup()
+
+    alone, shared, three = (asyncio.run(refits(jobs)) for jobs in (1, 2, 3))
+    for group in fit:
+        replicates = np.array(alone[group].params)
+        assert replicates.shape == (5, 6) and len(np.unique(replicates[:, 0])) == 5  # five different refits, in order
+        for other in (shared, three):
+            assert np.array_equal(np.array(other[group].params), replicates)
+            assert np.array_equal(np.array(other[group].predictions), np.array(alone[group].predictions))
+
+
 def test_a_point_to_predict_without_every_feature_ends_with_one_line_that_names_it(task):
     completed = subprocess.run(
         [sys.executable, "-m", "sldbench.cli", "predict", str(law_file(task, "true.py")), "--task", str(task / "task.yaml"), "--at", "N=1e9"],
@@ -378,5 +408,5 @@ def test_a_law_plot_draws_the_band_of_the_refits(task):
     asyncio.run(_bands(spec, FITTED_BOWL, train, series, 8, 0.9, "auto"))
     assert series and all(s.band is not None and len(s.band[0]) == len(s.grid) for s in series)
     assert all(np.all(s.band[0] <= s.band[1]) and np.any(s.band[0] < s.band[1]) for s in series)
-    picture = draw_law(spec, FITTED_BOWL, "fit_predict", train, test, "moving_lr", band_refits=8)
+    picture = asyncio.run(draw_law(spec, FITTED_BOWL, "fit_predict", train, test, "moving_lr", band_refits=8))
     assert picture.png.startswith(b"\x89PNG") and not picture.problem

@@ -18,6 +18,7 @@ Run it as::
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,9 @@ from .optimize import DecisionError
 
 DEFAULT_RESAMPLES = 100
 DEFAULT_LEVEL = 0.9
+REFIT_JOBS = 2
+"""Runs the replicates are refitted in, side by side (a laptop's cores): each replicate is drawn
+before any run starts and fitted on its own, so how they are shared out changes no interval."""
 
 
 @dataclass
@@ -159,7 +163,7 @@ class Refits:
     relative: bool
 
 
-async def refit_on_resampled_runs(runner, program: str, spec: TaskSpec, fit: dict, points: dict, resamples: int, seed: int = 0, timeout: float = 600.0):
+async def refit_on_resampled_runs(runner, program: str, spec: TaskSpec, fit: dict, points: dict, resamples: int, seed: int = 0, timeout: float = 600.0, jobs: int = REFIT_JOBS):
     """Fit ``program`` on every group of ``fit`` and predict its train rows and ``points``; then refit it on
     ``resamples`` replicates per group, each the group's runs with their residuals drawn again.
 
@@ -175,7 +179,9 @@ async def refit_on_resampled_runs(runner, program: str, spec: TaskSpec, fit: dic
     resamples : int
     seed : int
     timeout : float
-        Wall seconds for each of the two runs.
+        Wall seconds for each run: the fit on the runs, then each run of the replicates.
+    jobs : int
+        Runs of the replicates side by side (`REFIT_JOBS`).
 
     Returns
     -------
@@ -202,13 +208,20 @@ async def refit_on_resampled_runs(runner, program: str, spec: TaskSpec, fit: dic
             name = f"{group} replicate {b}"
             replicates[name] = (X, fitted * np.exp(drawn) if relative[group] else fitted + drawn)
             owners[name] = group
-    again = await run_program(runner, program, spec, predict={name: points[owners[name]] for name in replicates}, fit=replicates, limits=Limits(timeout=timeout))
-    if not again.ok:
-        raise DecisionError(f"the law could not be refitted on the resampled runs: {again.kind}: {again.error}")
+    names = list(replicates)
+    shares = [names[job::jobs] for job in range(jobs) if names[job::jobs]]
+    runs = await asyncio.gather(*(
+        run_program(runner, program, spec, predict={name: points[owners[name]] for name in share}, fit={name: replicates[name] for name in share}, limits=Limits(timeout=timeout))
+        for share in shares
+    ))  # fmt: skip
+    failed = next((run for run in runs if not run.ok), None)
+    if failed is not None:
+        raise DecisionError(f"the law could not be refitted on the resampled runs: {failed.kind}: {failed.error}")
+    fitted_by = {name: run for share, run in zip(shares, runs) for name in share}
     refits = {group: Refits([], [], relative[group]) for group in fit}
-    for name, group in owners.items():
-        refits[group].predictions.append(again.predictions[name])
-        refits[group].params.append(np.asarray(again.params.get(name, []), dtype=float))
+    for name, group in owners.items():  # in replicate order, whichever run fitted them
+        refits[group].predictions.append(fitted_by[name].predictions[name])
+        refits[group].params.append(np.asarray(fitted_by[name].params.get(name, []), dtype=float))
     return first, refits
 
 

@@ -97,7 +97,7 @@ def law_plot(run: pd.Series, data_dir: str | None = None, timeout: float = DEFAU
         test = load_split(spec, "test", data_dir or run["data_dir"] or None).frame
     except DataError as err:
         return LawPlot(task, title, problem=f"data not available: {err}")
-    return draw_law(spec, program, shape, train, test, title, timeout, isolation)
+    return asyncio.run(draw_law(spec, program, shape, train, test, title, timeout, isolation))
 
 
 def _data_uri(png: bytes) -> str:

@@ -280,7 +280,17 @@ async def _bands(
     return constant_intervals(first, found, level)
 
 
-def draw_law(
+async def _bands_or_problem(*args) -> tuple[dict[str, list[tuple[float, float]]], str]:
+    """`_bands`, or no bounds and why: a law that cannot be refitted on resampled runs is drawn without its band."""
+    from ..decisions.optimize import DecisionError
+
+    try:
+        return await _bands(*args), ""
+    except DecisionError as err:
+        return {}, str(err)
+
+
+async def draw_law(
     spec: TaskSpec, program: str, shape: str, train: pd.DataFrame, test: pd.DataFrame, title: str, timeout: float = DEFAULT_TIMEOUT,
     isolation: str = "auto", band_refits: int = 0, band_level: float = 0.9, band_seed: int = 0,
 ) -> LawPlot:  # fmt: skip
@@ -290,13 +300,22 @@ def draw_law(
     curve gets the band of the law refitted that many times on its group's runs with their
     residuals drawn again (`sldbench.decisions.predict`, draws fixed by ``band_seed``), its
     central ``band_level`` share; the same refits bound the law's constants
-    (``LawPlot.constant_bounds``, or ``band_problem`` says why there are none).
+    (``LawPlot.constant_bounds``, or ``band_problem`` says why there are none). The curves and
+    the refits run side by side, each in a sandbox of its own.
     Returns a `LawPlot` with ``png``, or ``problem`` saying why the law could not be drawn.
     """
+    bounded = band_refits and shape != "law"
+
+    async def curves_and_bands(series: list[Series]):
+        curves = _predict(spec, program, shape, train, test, series, timeout, isolation)
+        if not bounded:
+            return await curves, ({}, "")
+        return await asyncio.gather(curves, _bands_or_problem(spec, program, train, series, band_refits, band_level, isolation, band_seed))
+
     # A law may be undefined off its data (NaN on part of a wide grid): narrow the curves, then drop them.
     for span in ("group", "series", None):
         series = plot_series(spec, train, test, span) if span else []
-        result, slices = asyncio.run(_predict(spec, program, shape, train, test, series, timeout, isolation))
+        (result, slices), (constant_bounds, band_problem) = await curves_and_bands(series)
         if result.ok:
             break
     if not result.ok:
@@ -314,14 +333,6 @@ def draw_law(
                 block = 2 + grid_index.get(group, 0)
                 grid_index[group] = grid_index.get(group, 0) + 1
                 s.curve = prediction[bounds[block] : bounds[block + 1], 0]
-    constant_bounds, band_problem = {}, ""
-    if band_refits and shape != "law":
-        from ..decisions.optimize import DecisionError
-
-        try:
-            constant_bounds = asyncio.run(_bands(spec, program, train, series, band_refits, band_level, isolation, band_seed))
-        except DecisionError as err:
-            band_problem = str(err)  # a law that cannot be refitted on resampled runs is drawn without its band
     both = pd.concat([train, test])
     png = _draw_law(spec, title, series, {k: np.concatenate(v) for k, v in observed.items()}, {k: np.concatenate(v) for k, v in predicted.items()}, both)
     return LawPlot(spec.name, title, png=png, constant_bounds=constant_bounds, band_problem=band_problem)
