@@ -410,3 +410,27 @@ def test_a_law_plot_draws_the_band_of_the_refits(task):
     assert all(np.all(s.band[0] <= s.band[1]) and np.any(s.band[0] < s.band[1]) for s in series)
     picture = asyncio.run(draw_law(spec, FITTED_BOWL, "fit_predict", train, test, "moving_lr", band_refits=8))
     assert picture.png.startswith(b"\x89PNG") and not picture.problem
+
+
+def test_a_law_undefined_between_its_series_gets_the_band_of_the_curves_it_is_drawn_with(task):
+    import asyncio
+
+    from sldbench.decisions.optimize import DecisionError
+    from sldbench.report.plots import _bands, draw_law, plot_series
+    from sldbench.specs import load_spec_file
+
+    # the fitted bowl, undefined between the train sizes (up to 3e8) and the held-out size (1e9)
+    gapped = FITTED_BOWL.replace(
+        "    return E + A", "    inside = (X[:, 0] < 3.01e8) | (X[:, 0] > 0.99e9)\n    return np.where(inside, 1.0, np.nan) * E + A"
+    )
+    train, test = pd.read_csv(task / "train.csv"), pd.read_csv(task / "test.csv")
+    train["loss"] *= np.exp(np.random.default_rng(3).normal(0, 0.01, len(train)))
+    train["group"] = test["group"] = "all_data"
+    assert gapped.count("np.nan") == 1
+    spec = load_spec_file(str(task / "task.yaml"))
+    wide = plot_series(spec, train, test)  # each curve across the group's whole range: through the gap
+    with pytest.raises(DecisionError, match="could not be fitted and run"):
+        asyncio.run(_bands(spec, gapped, train, wide, 8, 0.9, "auto"))
+    picture = asyncio.run(draw_law(spec, gapped, "fit_predict", train, test, "moving_lr", band_refits=8))
+    assert picture.png.startswith(b"\x89PNG") and not picture.problem
+    assert picture.band_problem == "" and picture.constant_bounds  # refitted for the narrower curves drawn

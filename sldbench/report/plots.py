@@ -306,20 +306,25 @@ async def draw_law(
     """
     bounded = band_refits and shape != "law"
 
-    async def curves_and_bands(series: list[Series]):
-        curves = _predict(spec, program, shape, train, test, series, timeout, isolation)
-        if not bounded:
-            return await curves, ({}, "")
-        return await asyncio.gather(curves, _bands_or_problem(spec, program, train, series, band_refits, band_level, isolation, band_seed))
+    def bands(series: list[Series]):
+        return _bands_or_problem(spec, program, train, series, band_refits, band_level, isolation, band_seed)
 
     # A law may be undefined off its data (NaN on part of a wide grid): narrow the curves, then drop them.
+    banded = None  # the band of the widest curves, refitted while they run
     for span in ("group", "series", None):
         series = plot_series(spec, train, test, span) if span else []
-        (result, slices), (constant_bounds, band_problem) = await curves_and_bands(series)
+        curves = _predict(spec, program, shape, train, test, series, timeout, isolation)
+        if bounded and span == "group":
+            (result, slices), banded = await asyncio.gather(curves, bands(series))
+        else:
+            result, slices = await curves
         if result.ok:
             break
     if not result.ok:
         return LawPlot(spec.name, title, problem=f"re-running the law failed: {result.kind}: {result.error}")
+    if bounded and span != "group":  # narrower curves: their own band
+        banded = await bands(series)
+    constant_bounds, band_problem = banded or ({}, "")
     observed, predicted = {"train": [], "test": []}, {"train": [], "test": []}
     grid_index: dict[str, int] = {}
     for group, bounds in slices.items():
