@@ -17,10 +17,10 @@ from inspect_ai.log import transcript
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from sldbench.data import load_split
+from sldbench.folds import extrapolation_folds
 from sldbench.laws.expression import Expression
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
-from sldbench.folds import extrapolation_folds
 from sldbench.symbolic import operon
 from sldbench.symbolic.validation import group_arrays
 
