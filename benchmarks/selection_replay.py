@@ -13,7 +13,7 @@ the suite on a 2-core machine).
 
 Development only (the generality suite; never the eight SLDBench tasks).
 
-    python benchmarks/selection_replay.py [--work /tmp/sldbench-generality] [--seed 42]
+    python benchmarks/selection_replay.py [--work /tmp/sldbench-generality] [--seed 42] [--data-seed 0]
 """
 
 from __future__ import annotations
@@ -81,13 +81,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work", type=Path, default=Path("/tmp/sldbench-generality"))
     parser.add_argument("--shared", type=Path, default=HERE.parents[1] / "shared")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=42, help="the search's seed of the run")
+    parser.add_argument("--data-seed", type=int, default=0, help="the synthetic tasks' noise draw of the run")
     args = parser.parse_args()
     results = []
-    for checkpoint in sorted(args.work.glob(f"runs/*-seed{args.seed}/search.json")):
-        name = checkpoint.parent.name.rsplit("-seed", 1)[0]
+    for checkpoint in sorted(args.work.glob(f"runs/*-data{args.data_seed}-seed{args.seed}/search.json")):
+        name = checkpoint.parent.name.rsplit("-data", 1)[0]
         # the synthetic tasks as the run wrote them, then the shared and the public ones
-        places = (args.work / "tasks", args.shared / "generality", PUBLIC)
+        places = (args.work / f"tasks-data{args.data_seed}", args.shared / "generality", PUBLIC)
         task_yaml = next((place / name / "task.yaml" for place in places if (place / name / "task.yaml").is_file()), None)
         if task_yaml is None:
             raise SystemExit(f"no task.yaml for {name} under {', '.join(map(str, places))}: pass the --shared and --work of the run")
