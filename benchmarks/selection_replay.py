@@ -64,7 +64,10 @@ def replay(task_yaml: Path, checkpoint: Path) -> dict:
     # what the symbolic proposer hands the rule, judged as a resumed search judges its checkpoint's programs: those
     # that passed the guard rails (and whether each uses every feature), and the Operon programs (the fallback)
     proposer = SymbolicProposer(search_rows(train))  # on the rows the search vetted its programs on
-    asyncio.run(proposer.recall(db.programs.values()))
+    try:
+        asyncio.run(proposer.recall(db.programs.values()))
+    finally:
+        proposer.close()
     vetted, fallback = proposer.vetted, proposer.fallback
     scores = {pid: test_r2(p.code, train, test) for pid, p in db.programs.items()}
     chosen, _ = choose_submission(db, vetted, fallback)

@@ -15,9 +15,11 @@ import math
 import operator
 import re
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from inspect_ai.solver import TaskState
-from inspect_ai.util import SandboxEnvironment
+if TYPE_CHECKING:  # annotations only: the law parsers here are imported by processes that never run Inspect
+    from inspect_ai.solver import TaskState
+    from inspect_ai.util import SandboxEnvironment
 
 PROGRAM_KEY = "sldbench:program"
 SHAPE_KEY = "sldbench:shape"

@@ -209,11 +209,13 @@ def _evolution_solver(
         )
         try:
             result = await search.run()
+            if proposer == "symbolic":
+                await proposal.recall(result.database.programs.values())  # a resumed search's programs from before the checkpoint
         finally:
             await evaluate.close()
+            if proposer == "symbolic":
+                proposal.close()
         db = result.database
-        if proposer == "symbolic":
-            await proposal.recall(db.programs.values())  # a resumed search's programs from before the checkpoint
         vetted, fallback = (proposal.vetted, proposal.fallback) if proposer == "symbolic" else (None, frozenset())
         best, selection = choose_submission(db, vetted, fallback)
         store_program(state, best.code, shape="fit_predict")

@@ -17,12 +17,10 @@ from inspect_ai.log import transcript
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from sldbench.data import load_split
-from sldbench.folds import extrapolation_folds
 from sldbench.laws.expression import Expression
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
-from sldbench.symbolic import operon
-from sldbench.symbolic.validation import group_arrays
+from sldbench.symbolic import LawSearch, operon
 
 
 @solver
@@ -46,13 +44,13 @@ def symreg(generations: int = 100, population: int = 500, max_length: int = 25, 
 
     def choose(train, fronts: list[list[Expression]]) -> tuple[str, dict, list[dict]]:
         note = f"Operon seed {seed}, {generations} generations of {population}; chosen by R^2 on held-out largest-scale train rows."
-        ranked, events = operon.rank_fronts(train, fronts, note)
+        search = LawSearch(train)  # its extrapolation folds rank the fronts
+        ranked, events = operon.rank_fronts(search, fronts, note)
         chosen = [expressions[0] for expressions in ranked]
         code = operon.front_program(train, chosen, note)
-        fit, holdout = extrapolation_folds(train)
         metadata = {
             "expressions": [r.expression.infix for r in chosen],
-            "extrapolation_r2": operon.front_score(chosen, code, group_arrays(fit), group_arrays(holdout)),
+            "extrapolation_r2": operon.front_score(chosen, code, search.fit_rows, search.holdout_rows),
             "param_count": sum(len(r.expression.start) for r in chosen),
             "front_sizes": [len(expressions) for expressions in ranked],
             "candidates_scored": len(events),

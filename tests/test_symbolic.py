@@ -1,6 +1,7 @@
 """Discovery without a language model: the symbolic proposer in SLDAgent's loop, and the symbolic-regression baseline."""
 
 import asyncio
+import random
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,9 @@ from sldbench.solvers import sldagent, symreg
 from sldbench.solvers.sldagent import SYMBOLIC_SAFETY_CAP, epoch_seed
 from sldbench.specs import TASKS, get_spec
 from sldbench.symbolic import LawSearch, SymbolicProposer, operon
+from sldbench.symbolic.grammar import GrammarSearch
 from sldbench.symbolic.proposer import OperonSettings
+from sldbench.symbolic.workers import IN_PROCESS, FitPool
 from sldbench.symbolic.validation import group_arrays, namespace, validation_r2
 from sldbench.tasks import sldbench_task
 
@@ -112,6 +115,64 @@ def test_the_proposer_avoids_programs_already_evaluated(data_dir):
     assert normalized(second) != normalized(first)
 
 
+def test_worker_processes_fit_what_one_process_fits(data_dir):
+    """The grammar's ranking, a climb and the guard rails' verdicts, fitted in two worker processes and in this
+    one: the same laws, scores and verdicts (each fit is a pure function of its law and the split)."""
+    train = load_split(get_spec("moe"), "train", data_dir)
+    pool = FitPool(train, "a note", "a grammar note", processes=2)
+    try:
+        ranked, climbs, verdicts = {}, {}, {}
+        for where, fits in (("workers", pool), ("here", IN_PROCESS)):
+            grammar, search = GrammarSearch(train, "a grammar note", fits), LawSearch(train, "a note", fits)
+            ranked[where] = grammar.run()
+            climbs[where] = search.climb(search.initial_form(), random.Random(5), [], width=4, depth=2)
+            verdicts[where] = fits.map(GrammarSearch.vet, grammar, [c.code for c in ranked[where][:6]] + [INITIAL_PROGRAM])
+        workers = [w.process for w in pool._workers]
+        assert all(w.poll() is None for w in workers)  # they did the work and are still up
+    finally:
+        pool.close()
+    assert all(w.poll() is not None for w in workers)  # closing stops them
+    assert repr(ranked["workers"]) == repr(ranked["here"]) and len(ranked["here"]) > 10
+    assert climbs["workers"] == climbs["here"] and len(climbs["here"]) > 4
+    assert verdicts["workers"] == verdicts["here"] and verdicts["here"][0] == ("", [])
+
+
+def test_a_worker_that_dies_leaves_the_fits_to_the_proposer_with_the_same_results(data_dir, capfd):
+    train = load_split(get_spec("moe"), "train", data_dir)
+    search = LawSearch(train, "a note")
+    forms = [form for forms in search.moves(search.initial_form(), []).values() for form in forms][:6]
+    pool = FitPool(train, "a note", "a grammar note", processes=2)
+    try:
+        pool._workers[0].process.kill()  # as the kernel's OOM killer would
+        assert LawSearch(train, "a note", pool).score_all(forms) == search.score_all(forms)
+        assert "worker process" in capfd.readouterr().err  # said once, on stderr
+        assert LawSearch(train, "a note", pool).score_all(forms[:2]) == search.score_all(forms[:2])  # and it goes on
+    finally:
+        pool.close()
+
+
+@pytest.mark.slow
+def test_a_script_that_searches_at_its_top_level_runs_once(tmp_path, data_dir):
+    """The workers are not `multiprocessing`'s: a script without an ``if __name__ == "__main__":`` guard is not
+    imported again in each of them, and gets the law its own process finds."""
+    script = tmp_path / "search.py"
+    script.write_text(
+        "from sldbench.data import load_split\n"
+        "from sldbench.specs import get_spec\n"
+        "from sldbench.symbolic.grammar import GrammarSearch\n"
+        "from sldbench.symbolic.workers import FitPool\n"
+        "print('top level')\n"
+        f"train = load_split(get_spec('moe'), 'train', {str(data_dir)!r})\n"
+        "pool = FitPool(train, 'a note', 'a grammar note', processes=2)\n"
+        "print(GrammarSearch(train, 'a grammar note', pool).run()[0].code)\n"
+        "pool.close()\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    here = GrammarSearch(load_split(get_spec("moe"), "train", data_dir), "a grammar note").run()[0].code
+    assert done.stdout.count("top level") == 1 and done.stdout.split("\n", 1)[1].strip() == here.strip()
+
+
 def _eval(tmp_path, task, solver, data_dir, **kwargs):
     (log,) = inspect_eval(sldbench_task(task, data_dir=str(data_dir)), solver=solver, model="none", log_dir=str(tmp_path / "logs"), display="none", **kwargs)
     assert log.status == "success", log.error
@@ -179,7 +240,7 @@ def test_an_operon_program_scores_as_its_folds_score_it(task, data_dir):
     transforms = feature_transforms(train.frame[features].to_numpy(dtype=float))
     infixes = ["(1.0 + (0.1 * X1))", "(1.0 + (0.1 * X2))"]
     fronts = [[translate(infix, transforms, features) for infix in infixes] for _ in targets]
-    ranked, events = operon.rank_fronts(train, fronts, "a note")
+    ranked, events = operon.rank_fronts(LawSearch(train), fronts, "a note")
     assert len(events) == 2 * len(targets) and all(r[0].score >= r[1].score for r in ranked)
     fit, holdout = (group_arrays(split) for split in extrapolation_folds(train))
     for k in range(2):

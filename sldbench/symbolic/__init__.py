@@ -6,14 +6,25 @@
 - `operon`: plain symbolic regression with Operon;
 - `guards`: the guard rails that decide what may be submitted;
 - `validation`: scoring on test-shaped folds of the train split;
+- `workers`: `FitPool`, the worker processes that fit all of the above side by side;
 - `proposer`: `SymbolicProposer`, which plugs all of it into SLDAgent's evolution loop
   (``-S proposer=symbolic``); ``sldbench/symreg`` is plain symbolic regression.
 
-This package imports `sldbench.laws`; nothing there imports it.
+This package imports `sldbench.laws`; nothing there imports it. Its names are imported
+when first asked for, so a worker process that fits laws does not import the evolution
+loop and Inspect with them.
 """
 
-from .proposer import SymbolicProposer
-from .search import LawSearch
-from .validation import validation_r2
+from __future__ import annotations
+
+import importlib
+
+_HOMES = {"SymbolicProposer": ".proposer", "LawSearch": ".search", "validation_r2": ".validation"}
 
 __all__ = ["LawSearch", "SymbolicProposer", "validation_r2"]
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -64,8 +64,9 @@ from ..folds import extrapolation_folds, fold_score, select
 from ..laws import literature
 from ..laws.grammar import Family, Geometry, Piece, program
 from ..laws.literature import BoundLaw
-from .guards import BOUND_SHARE, fit_problem, guard_problem, ignored_features
+from .guards import BOUND_SHARE, fit_problem, guard_problem, ignored_features, vet
 from .validation import group_arrays, namespace, validation_folds
+from .workers import IN_PROCESS, FitPool, InProcess
 
 MAX_PARAMS_PER_TARGET = 16  # for tasks without a limit: keeps fits well posed
 REFINED_BASINS = 4  # hyperparameter basins tried on every scale law after the first stage (GrammarSearch.run)
@@ -307,11 +308,14 @@ class GrammarSearch:
     train : Split
     note : str
         A line written into every program's docstring.
+    pool : FitPool or InProcess
+        Where a stage's laws are fitted: worker processes holding the same search fit them side by
+        side (the same candidates: each is a pure function of its law and the split).
     """
 
-    def __init__(self, train: Split, note: str = "") -> None:
+    def __init__(self, train: Split, note: str = "", pool: FitPool | InProcess = IN_PROCESS) -> None:
         spec = train.spec
-        self.train, self.note = train, note
+        self.train, self.note, self.pool = train, note, pool
         self.geometry = Geometry.of(train)
         self.axes = self.geometry.axes
         fit, held = extrapolation_folds(train)
@@ -366,7 +370,7 @@ class GrammarSearch:
                     out.append(literature.bind(law, roles))
         return out
 
-    def run(self, progress=None) -> list[Candidate]:
+    def run(self) -> list[Candidate]:
         """Every family fitted: the admissible ones that respond to every feature, ranked by `select`, then the other
         admissible ones, ranked likewise, then the excluded ones (with their ``problem``).
 
@@ -375,9 +379,8 @@ class GrammarSearch:
         and the scale part are each searched without fitting every pairing of the two; then the
         `SIDED_LAWS` best laws whose bowls can take a second side within the limit, with two-sided
         bowls (`two_sided`).
-        ``progress(done, total)`` is called after each fit (``total`` grows when a later stage is known).
         """
-        out = [self._fit(family, i, len(self.families), progress) for i, family in enumerate(self.families)]
+        out = self.pool.map(GrammarSearch.candidate, self, self.families)
         ranked = rank(out)
         refined: list[tuple[tuple[Piece, ...], int]] = []  # the best basins, each with its direction
         for c in ranked:
@@ -388,15 +391,10 @@ class GrammarSearch:
         more = [f for basin, direction in refined for f in basin_families(self.geometry, [basin], direction, self.train.spec.param_limit, len(self.train.spec.targets))]
         more = [f for f in dict.fromkeys(more) if f not in seen]
         published = self.literature_laws()
-        total = len(out) + len(more) + len(published)
-        out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(more)]
+        out += self.pool.map(GrammarSearch.candidate, self, more)
         sided = self.sided(rank(out), seen | set(more))
-        total += len(sided)
-        out += [self._fit(family, len(out) + i, total, progress) for i, family in enumerate(sided)]
-        for bound in published:
-            out.append(self.literature_candidate(bound))
-            if progress is not None:
-                progress(len(out), total)
+        out += self.pool.map(GrammarSearch.candidate, self, sided)
+        out += self.pool.map(GrammarSearch.literature_candidate, self, published)
         return rank(out)
 
     def sided(self, ranked: list[Candidate], seen: set[Family]) -> list[Family]:
@@ -418,8 +416,6 @@ class GrammarSearch:
                 out += [f for f in variants if f not in out]
         return out
 
-    def _fit(self, family: Family, index: int, total: int, progress) -> Candidate:
-        candidate = self.candidate(family)
-        if progress is not None:
-            progress(index + 1, total)
-        return candidate
+    def vet(self, code: str) -> tuple[str, list[int]]:
+        """`guards.vet` of ``code`` on this split's rows: (its problem, the features it ignores)."""
+        return vet(code, self.train_rows, self.geometry)

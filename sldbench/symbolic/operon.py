@@ -18,8 +18,8 @@ import numpy as np
 from ..data import Split
 from ..laws.expression import Expression, TranslationError, program, translate
 from ..laws.program import feature_transforms
-from ..folds import extrapolation_folds
-from .validation import group_arrays, namespace, validation_r2
+from .search import LawSearch
+from .validation import namespace, validation_r2
 
 SYMBOLS = "add,sub,mul,div,constant,variable,exp,log,pow"
 
@@ -114,7 +114,7 @@ def translate_fronts(train: Split, infixes: list[list[str]]) -> list[list[Expres
     return fronts
 
 
-def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") -> tuple[list[list[Ranked]], list[dict]]:
+def rank_fronts(search: LawSearch, fronts: list[list[Expression]], note: str = "") -> tuple[list[list[Ranked]], list[dict]]:
     """Per target, the front's expressions within the parameter limit, best on the extrapolation folds first.
 
     The pooled R^2 is one minus the mean of the targets' NMSE, so each target's
@@ -124,7 +124,9 @@ def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") ->
 
     Parameters
     ----------
-    train : Split
+    search : LawSearch
+        The law search of the train split: its extrapolation folds score the expressions, side by
+        side in its pool.
     fronts : list of list of Expression
         One front per target (`translate_fronts`).
     note : str
@@ -141,26 +143,33 @@ def rank_fronts(train: Split, fronts: list[list[Expression]], note: str = "") ->
     EngineError
         When no expression of some target fits within the parameter limit.
     """
-    spec = train.spec
-    features, targets, limit = list(spec.features), list(spec.targets), spec.param_limit
+    spec = search.train.spec
+    targets, limit = list(spec.targets), spec.param_limit
     share = None if limit is None else limit // len(targets)
     fronts = [[e for e in front if share is None or len(e.start) <= share] for front in fronts]
     if not all(fronts):
         raise EngineError(f"symbolic regression found no expression within the parameter limit ({limit}) for every target of {spec.name}")
-    fit, holdout = extrapolation_folds(train)
-    fit_rows, holdout_rows = group_arrays(fit), group_arrays(holdout)
+    scores = iter(search.pool.map(expression_score, search, [(t, e, note) for t, front in enumerate(fronts) for e in front]))
     ranked, events = [], []
     for t, front in enumerate(fronts):
-        fit_t = {g: (x, y[:, [t]]) for g, (x, y) in fit_rows.items()}
-        holdout_t = {g: (x, y[:, [t]]) for g, (x, y) in holdout_rows.items()}
         scored = []
         for expression in front:
-            score = validation_r2(namespace(program([expression], features, [targets[t]], note)), fit_t, holdout_t)
+            score = next(scores)
             scored.append((score, -len(expression.start), expression))
             events.append({"target": targets[t], "expression": expression.infix, "extrapolation_r2": score})
         scored.sort(key=lambda item: item[:2], reverse=True)
         ranked.append([Ranked(expression, score) for score, _, expression in scored])
     return ranked, events
+
+
+def expression_score(search: LawSearch, job: tuple[int, Expression, str]) -> float:
+    """The validation score of one target's expression (``job``: the target's index, the expression, the note)
+    on ``search``'s extrapolation folds: its program for that target alone, fitted per pseudo-group."""
+    t, expression, note = job
+    spec = search.train.spec
+    fit = {g: (x, y[:, [t]]) for g, (x, y) in search.fit_rows.items()}
+    holdout = {g: (x, y[:, [t]]) for g, (x, y) in search.holdout_rows.items()}
+    return validation_r2(namespace(program([expression], list(spec.features), [spec.targets[t]], note)), fit, holdout)
 
 
 def front_program(train: Split, choice: list[Ranked], note: str = "") -> str:

@@ -14,8 +14,8 @@ from ..laws.expression import Expression, ExpressionLaw
 from ..laws.terms import Form, read_form
 from . import operon
 from .grammar import GrammarSearch
-from .guards import vet
 from .search import LawSearch, Scored
+from .workers import fit_pool
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,8 @@ class SymbolicProposer:
 
     The first ``grammar_proposals`` iterations are answered with the law grammar's
     families (`sldbench.symbolic.grammar`), in the order its one-standard-error
-    ranking gives (all of them fitted once per search, in this process, on the
-    train split). The next ``operon.proposals`` iterations are answered with Operon programs:
-    Operon runs once per search on the pooled train rows, every target's Pareto
+    ranking gives (all of them fitted once per search, on the train split). The next
+    ``operon.proposals`` iterations are answered with Operon programs: Operon runs once per search on the pooled train rows, every target's Pareto
     front is ranked on the extrapolation folds of the train split
     (`operon.rank_fronts`), and iteration ``k`` gets, per target, the k-th best
     expression (its constants refitted per group). Every other iteration
@@ -51,8 +50,10 @@ class SymbolicProposer:
     literal; a parent without one (the initial program, an Operon program, or one
     a model wrote) starts from the initial program's family, a power law per
     feature. Forms of the request's top and diverse programs feed crossover
-    moves. Candidates are fitted and scored in this process, on the train split
-    alone; an Operon or hill-climbing program is proposed only if it passes the
+    moves. Candidates are fitted and scored on the train split alone, side by side in
+    worker processes (`workers.fit_pool`: one per core the process may use; the same
+    results as in one process, since each fit is a pure function of its law and the
+    split); an Operon or hill-climbing program is proposed only if it passes the
     grammar's guard rails (`guard_problem`: finite, in a sane band and on the
     data's trend beyond the data). The reply is the chosen program in a ```python
     block, as a model would write it, and the loop evaluates it like any other
@@ -64,7 +65,8 @@ class SymbolicProposer:
 
     The work is bounded by counts (proposals, candidates per round), never by the
     clock, so a seed gives the same programs on a fast or a loaded machine; a
-    request's ``deadline`` (the solver's safety cap) only cuts a climb short.
+    request's ``deadline`` (the solver's safety cap) only cuts a climb short. Call
+    `close` when the search is over: it stops the worker processes.
 
     Parameters
     ----------
@@ -81,7 +83,13 @@ class SymbolicProposer:
     """
 
     def __init__(
-        self, train: Split, width: int = 3, depth: int = 1, seed: int = 42, operon_settings: OperonSettings | None = None, grammar_proposals: int = 16
+        self,
+        train: Split,
+        width: int = 3,
+        depth: int = 1,
+        seed: int = 42,
+        operon_settings: OperonSettings | None = None,
+        grammar_proposals: int = 16,
     ) -> None:
         if width < 1 or depth < 1 or grammar_proposals < 0:
             raise ValueError(f"width and depth must be at least 1 and grammar_proposals at least 0, got {width}, {depth}, {grammar_proposals}")
@@ -89,9 +97,12 @@ class SymbolicProposer:
         if self.operon.proposals < 0:
             raise ValueError(f"OperonSettings.proposals must be at least 0, got {self.operon.proposals}")
         self.train, self.seed = train, seed
-        self.search = LawSearch(train, note="Found by SLDAgent's symbolic proposer on the train split.")
+        search_note = "Found by SLDAgent's symbolic proposer on the train split."
+        grammar_note = "Found by SLDAgent's symbolic proposer (law grammar) on the train split."
+        self.pool = fit_pool(train, search_note, grammar_note)
+        self.search = LawSearch(train, search_note, self.pool)
         self.width, self.depth = width, depth
-        self.grammar = GrammarSearch(train, note="Found by SLDAgent's symbolic proposer (law grammar) on the train split.")
+        self.grammar = GrammarSearch(train, grammar_note, self.pool)
         self.grammar_proposals = grammar_proposals
         self._grammar_programs: list[tuple[float, str, bool]] | None = None
         self._operon_programs: list[tuple[str, list[operon.Ranked]]] | None = None  # (code, its expressions)
@@ -119,9 +130,13 @@ class SymbolicProposer:
         return None
 
     def _vet(self, code: str) -> tuple[bool, bool]:
-        """(passes the guard rails, responds to every feature) of one of this package's programs."""
-        problem, ignored = vet(code, self.grammar.train_rows, self.grammar.geometry)
+        """(passes the guard rails, responds to every feature) of one of this package's programs (fitted in the pool)."""
+        [(problem, ignored)] = self.pool.map(GrammarSearch.vet, self.grammar, [code])
         return not problem, not ignored
+
+    def close(self) -> None:
+        """Stop the worker processes (call when the search is over; a resumed search starts them again)."""
+        self.pool.close()
 
     async def propose(self, request: Request) -> tuple[str, dict]:
         async with self._ranking_lock:  # the wave's requests share one grammar ranking
@@ -209,7 +224,7 @@ class SymbolicProposer:
         """The programs in proposal order: the k-th has, per target, that target's k-th best expression (or its last)."""
         note = f"Found by SLDAgent's symbolic proposer: Operon (seed {self.seed}) on the train split."
         try:
-            ranked, _ = operon.rank_fronts(self.train, fronts, note)
+            ranked, _ = operon.rank_fronts(self.search, fronts, note)
         except operon.EngineError:  # nothing within the parameter limit: law search answers instead
             return []
         choices = [[expressions[min(k, len(expressions) - 1)] for expressions in ranked] for k in range(max(map(len, ranked)))]

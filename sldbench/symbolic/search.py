@@ -26,6 +26,7 @@ from ..laws.program import feature_transforms
 from ..laws.terms import Form, Term, program
 from ..folds import extrapolation_folds
 from .validation import group_arrays, namespace, validation_r2
+from .workers import IN_PROCESS, FitPool, InProcess
 
 MAX_TERMS = 10  # for tasks without a parameter limit: keeps fits well posed
 
@@ -48,9 +49,12 @@ class LawSearch:
         The only data the search reads.
     note : str
         A line written into every program's docstring (how it was found).
+    pool : FitPool or InProcess
+        Where a round's forms are scored: worker processes holding the same search score them side
+        by side (the same scores: a score is a pure function of the form and the split).
     """
 
-    def __init__(self, train: Split, note: str = "") -> None:
+    def __init__(self, train: Split, note: str = "", pool: FitPool | InProcess = IN_PROCESS) -> None:
         spec = train.spec
         self.train, self.note = train, note
         self.names, self.targets = list(spec.features), list(spec.targets)
@@ -61,6 +65,7 @@ class LawSearch:
         fit, holdout = extrapolation_folds(train)
         self.fit_rows, self.holdout_rows = group_arrays(fit), group_arrays(holdout)
         self.train_rows = group_arrays(train)
+        self.pool = pool
         self._cache: dict[Form, Scored] = {}
         self._lock = threading.Lock()
 
@@ -145,6 +150,15 @@ class LawSearch:
             self._cache.setdefault(form, scored)
         return scored
 
+    def score_all(self, forms: list[Form]) -> list[Scored]:
+        """`score` of every form, in order, those not scored yet side by side in the pool."""
+        with self._lock:
+            missing = [f for f in dict.fromkeys(forms) if f not in self._cache]
+        for scored in self.pool.map(LawSearch.score, self, missing):
+            with self._lock:
+                self._cache.setdefault(scored.form, scored)
+        return [self.score(form) for form in forms]
+
     def _theta_start(self, form: Form, namespace: dict) -> list[list[float]] | None:
         """Per target, the median over groups of theta fitted on each group's train rows."""
         if not form.theta_count:
@@ -166,8 +180,8 @@ class LawSearch:
         """Hill-climb from ``parent``: ``depth`` rounds, each scoring ``width`` random neighbours and moving to the best.
 
         Returns every form met except ``parent``, best first (ties: fewer parameters);
-        the parent alone when it has no neighbour. After ``deadline`` (a
-        ``time.monotonic()`` value) no further form is scored once one has been.
+        the parent alone when it has no neighbour. A round begun after ``deadline`` (a
+        ``time.monotonic()`` value) scores only its first form, and no round follows it.
         """
         current = parent
         met: dict[Form, Scored] = {}
@@ -182,13 +196,12 @@ class LawSearch:
                     sample.append(candidate)
             if not sample:
                 break
-            scored = []
-            for form in sample:
-                if scored and deadline is not None and time.monotonic() > deadline:
-                    break
-                scored.append(self.score(form))
+            late = deadline is not None and time.monotonic() > deadline
+            scored = self.score_all(sample[:1] if late else sample)
             met.update((s.form, s) for s in scored)
             current = max(scored, key=_rank).form
+            if late:
+                break
         met.pop(parent, None)
         return sorted(met.values(), key=_rank, reverse=True) or [self.score(parent)]
 
