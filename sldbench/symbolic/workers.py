@@ -152,7 +152,20 @@ IN_PROCESS = InProcess()
 
 
 def fit_pool(train: Split, search_note: str, grammar_note: str) -> FitPool | InProcess:
-    """Worker processes for ``train``'s fits, one per available core up to `MAX_PROCESSES`; `IN_PROCESS` with one core."""
+    """Where the proposer's fits run: worker processes, one per available core up to `MAX_PROCESSES`.
+
+    Parameters
+    ----------
+    train : Split
+        The split the proposer searches on.
+    search_note, grammar_note : str
+        The notes of the proposer's `LawSearch` and `GrammarSearch`.
+
+    Returns
+    -------
+    FitPool or InProcess
+        A started `FitPool`; `IN_PROCESS` when this process may use one core only.
+    """
     processes = min(available_cores(), MAX_PROCESSES)
     return FitPool(train, search_note, grammar_note, processes) if processes > 1 else IN_PROCESS
 
