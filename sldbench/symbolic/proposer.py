@@ -42,10 +42,11 @@ class SymbolicProposer:
     The first ``grammar_proposals`` iterations are answered with the law grammar's
     families (`sldbench.symbolic.grammar`), in the order its one-standard-error
     ranking gives (all of them fitted once per search, on the train split). The next
-    ``operon.proposals`` iterations are answered with Operon programs: Operon runs once per search on the pooled train rows, every target's Pareto
-    front is ranked on the extrapolation folds of the train split
-    (`operon.rank_fronts`), and iteration ``k`` gets, per target, the k-th best
-    expression (its constants refitted per group). Every other iteration
+    ``operon.proposals`` iterations are answered with Operon programs: Operon runs
+    once per search on the pooled train rows, every target's Pareto front is ranked
+    on the extrapolation folds of the train split (`operon.rank_fronts`), and
+    iteration ``k`` gets, per target, the k-th best expression (its constants refitted
+    per group). Every other iteration
     hill-climbs over law forms from the parent's form, read back from its ``FORM``
     literal; a parent without one (the initial program, an Operon program, or one
     a model wrote) starts from the initial program's family, a power law per

@@ -137,8 +137,6 @@ def _stop_all(workers: list[_Worker]) -> None:
 class InProcess:
     """The fits in the calling process, one after another: `FitPool`'s interface with one core."""
 
-    processes = 1
-
     @staticmethod
     def map(method: Callable, holder: Any, items: Iterable) -> list:
         """``method(holder, item)`` for every item, in order."""
@@ -186,7 +184,6 @@ class FitPool:
     def __init__(self, train: Split, search_note: str, grammar_note: str, processes: int) -> None:
         if processes < 2:
             raise ValueError(f"a FitPool needs at least 2 processes, got {processes}: with fewer, fit in the proposer's process")
-        self.processes = processes
         setup = pickle.dumps((train, search_note, grammar_note))
         self._workers = [_Worker(setup) for _ in range(processes)]
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
