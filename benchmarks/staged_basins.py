@@ -49,8 +49,8 @@ def compare(task: str, data_dir: str) -> list:
         full += [f for f in grammar.basin_families(search.geometry, basins, direction, spec.param_limit, len(spec.targets)) if f not in full]
     started = time.perf_counter()
     fitted = [search.candidate(f) for f in full]
-    fitted += [search.candidate(f) for f in search.sided(grammar.rank(fitted), set(full))]
-    ranked = grammar.rank(fitted)
+    fitted += [search.candidate(f) for f in search.sided(grammar.rank(fitted, search.nearest), set(full))]
+    ranked = grammar.rank(fitted, search.nearest)
     full_seconds = time.perf_counter() - started
     same = ranked[0].family == staged[0].family
     return [task, len(staged), round(staged_seconds), len(fitted), round(full_seconds), label(staged[0].family), "yes" if same else f"no: {label(ranked[0].family)}"]

@@ -21,9 +21,10 @@ a task of that size or less, else an even share of each group along the same sca
 task of many rows (every step of a learning curve, say) costs a search what a sweep does;
 the submitted law is still fitted on every train row.
 Among laws scored on the same folds, `select` applies the one-standard-error rule: the
-simplest law within one standard error of the best on average whose worst fold is within
-one standard error of the highest worst fold among those (`within_one_standard_error`
-compares two laws the same way).
+simplest law within one standard error of the best on average whose fold nearest the test
+(`nearest_fold`: the largest scale, fitted on the most rows) and worst fold are each within
+one standard error of the highest among those (`within_one_standard_error` compares two laws
+the same way).
 """
 
 from __future__ import annotations
@@ -109,6 +110,43 @@ def _ordinal(k: int) -> str:
     return {1: "the", 2: "2nd", 3: "3rd"}.get(k, f"{k}th")
 
 
+def _nearest_end(spec) -> str:
+    """The end of the scale nearest the test split, as fold names say it."""
+    ways = {spec.toward(a) for a in spec.extrapolates}
+    return "largest" if ways == {1} else "smallest" if ways == {-1} else "furthest"
+
+
+def _fold_name(axes: list[str], k: int, end: str) -> str:
+    """The name of fold ``k`` (0: the scale nearest the test split) along ``axes``."""
+    return f"{' x '.join(axes)}: {_ordinal(k + 1)} {end}"
+
+
+def nearest_fold(held: Split) -> int | None:
+    """Where, in `fold_r2s`'s order, the fold nearest the test split is: the one holding out the largest scale.
+
+    It is fitted on the most rows and predicts the rows most like the test's, so a law that
+    breaks on it while another holds is the law that breaks on the test.
+
+    Parameters
+    ----------
+    held : Split
+        The held-out rows of `extrapolation_folds`.
+
+    Returns
+    -------
+    int or None
+        None when the folds have no order of scale (interleaved row folds, or ``held`` is not folds).
+    """
+    spec = held.spec
+    axes = list(spec.extrapolates)
+    if not axes:
+        return None
+    end = _nearest_end(spec)
+    names = list(dict.fromkeys(fold_of(group) for group in sorted(held.groups)))  # as `fold_r2s` orders them
+    nearest = _fold_name(axes, 0, end)
+    return names.index(nearest) if nearest in names else None
+
+
 def extrapolation_folds(train: Split, cuts: int = CUTS) -> tuple[Split, Split]:
     """The folds of ``train`` along its spec's extrapolation axes (see the module docstring).
 
@@ -138,11 +176,10 @@ def extrapolation_folds(train: Split, cuts: int = CUTS) -> tuple[Split, Split]:
     axes = list(spec.extrapolates)
     if axes:
         scale = extrapolation_scale(spec, train.frame)
-        ways = {spec.toward(a) for a in axes}
-        end = "largest" if ways == {1} else "smallest" if ways == {-1} else "furthest"  # the scale's end nearest the test split
+        end = _nearest_end(spec)
         per_group = -(-MIN_HELD_ROWS // len(groups))  # rows each group holds out at least, so a fold has MIN_HELD_ROWS
         for k in range(cuts):
-            fold = f"{' x '.join(axes)}: {_ordinal(k + 1)} {end}"
+            fold = _fold_name(axes, k, end)
             for group, rows in groups:
                 values = scale[train.frame.index.get_indexer(rows.index)]
                 blocks = _blocks(values, per_group)
@@ -243,7 +280,7 @@ def fold_stderr(values: list[float]) -> float:
     return float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
-def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> list:
+def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size, nearest: int | None = None) -> list:
     """Rank by the one-standard-error rule: the simplest candidate within one standard error of the best comes first.
 
     Parameters
@@ -253,6 +290,8 @@ def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> 
         A candidate's R^2 per fold (clipped), the same folds for every candidate.
     size : callable
         A candidate's simplicity key (fewer parameters first, then shorter description).
+    nearest : int, optional
+        The fold nearest the test split (`nearest_fold`); None when the folds have no order.
 
     Returns
     -------
@@ -261,11 +300,13 @@ def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> 
         one with the highest score. Within reach of it on average are those whose mean
         shortfall, fold by fold, is at most the standard error of the best's fold R^2 (the
         folds are shared, so their common difficulty cancels, and a fold where a candidate
-        fails alone counts in full); of these, within reach on every fold are those whose
-        worst fold is at most that far below the highest worst fold among them (a law as
-        good on average that breaks where another holds is the law that breaks on the
-        test). Among those the smallest ``size`` wins, ties going
-        to the higher score. Candidates without a finite score are left out.
+        fails alone counts in full); of these, those within reach on the fold nearest the
+        test, whose R^2 there is at most that far below the highest there among them (a
+        simpler law that breaks on the fold most like the test breaks on the test), and of
+        those, the ones within reach on every fold, whose worst fold is at most that far
+        below the highest worst fold among them (a law as good on average that breaks where
+        another holds). Among those the smallest ``size`` wins, ties going to the higher
+        score. Candidates without a finite score are left out.
     """
     scored = [c for c in candidates if math.isfinite(fold_score(folds(c)))]
     ranked = sorted(scored, key=lambda c: (-fold_score(folds(c)), size(c)))
@@ -274,21 +315,29 @@ def select(candidates: list, folds=lambda c: c.folds, size=lambda c: c.size) -> 
     best = np.asarray(folds(ranked[0]), dtype=float)
     error = fold_stderr(list(best))
     near = [c for c in ranked if mean_shortfall(best, folds(c)) <= error]
-    floor = max(min(folds(c)) for c in near) - error
-    chosen = min((c for c in near if min(folds(c)) >= floor), key=lambda c: (size(c), -fold_score(folds(c))))
+    for guarded in _guarded_folds(nearest):
+        floor = max(guarded(folds(c)) for c in near) - error
+        near = [c for c in near if guarded(folds(c)) >= floor]
+    chosen = min(near, key=lambda c: (size(c), -fold_score(folds(c))))
     return [chosen] + [c for c in ranked if c is not chosen]
 
 
-def within_one_standard_error(best: list[float], other: list[float]) -> bool:
-    """Whether ``other`` is within one standard error of ``best``: on average and on the worst fold.
+def within_one_standard_error(best: list[float], other: list[float], nearest: int | None = None) -> bool:
+    """Whether ``other`` is within one standard error of ``best``: on average, on the fold nearest the test and on the worst fold.
 
     Its mean shortfall from ``best``, fold by fold, is at most the standard error of ``best``'s
-    fold R^2, and its worst fold is at most that far below ``best``'s worst. A simpler law as
-    good on average that breaks on one fold (the one fitted on the fewest rows, say) is the law
-    that breaks on the test.
+    fold R^2, and its R^2 on the fold nearest the test (``nearest``, see `select`) and on its
+    worst fold are each at most that far below ``best``'s. A simpler law as good on average that
+    breaks on one fold (the one fitted on the fewest rows, say) is the law that breaks on the test.
     """
     error = fold_stderr(list(best))
-    return mean_shortfall(best, other) <= error and min(other) >= min(best) - error
+    return mean_shortfall(best, other) <= error and all(guarded(other) >= guarded(best) - error for guarded in _guarded_folds(nearest))
+
+
+def _guarded_folds(nearest: int | None) -> list:
+    """What a law within reach of the best on average must also reach: its R^2 on the fold nearest the test (when the folds
+    have an order), then its worst fold's."""
+    return ([lambda scores: scores[nearest]] if nearest is not None else []) + [min]
 
 
 def mean_shortfall(best, other) -> float:

@@ -39,7 +39,7 @@ from inspect_ai.util import sandbox as current_sandbox
 
 from sldbench.data import load_split
 from sldbench.evolution import Search, Settings, TrainEvaluator, normalized
-from sldbench.folds import extrapolation_folds, search_rows, select, within_one_standard_error
+from sldbench.folds import extrapolation_folds, nearest_fold, search_rows, select, within_one_standard_error
 from sldbench.evolution.controller import HARNESS_FAILURE
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
@@ -61,11 +61,14 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return seed if epoch <= 1 else random.Random(f"{seed}:epoch:{epoch}").getrandbits(31)
 
 
-def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = frozenset()) -> tuple[object, dict]:
+def choose_submission(
+    db, vetted: dict[str, bool] | None, fallback: set[str] = frozenset(), nearest: int | None = None
+) -> tuple[object, dict]:
     """The submitted program and how it was chosen.
 
     With per-fold validation scores (``fitness=extrapolation``): the one-standard-error
-    rule over the programs within the parameter limit. ``vetted`` (the symbolic
+    rule over the programs within the parameter limit (`sldbench.folds.select`; ``nearest``:
+    the fold nearest the test, `sldbench.folds.nearest_fold`). ``vetted`` (the symbolic
     proposer's: `normalized` code -> whether the law responds to every feature) narrows
     the pool to the programs that passed its guard rails and, unless a law that ignores
     a feature is clearly better (no law using every feature within one standard error of
@@ -82,18 +85,19 @@ def choose_submission(db, vetted: dict[str, bool] | None, fallback: set[str] = f
         pool = [p for p in pool if normalized(p.code) in vetted] or pool
     if not pool:
         return best, {"rule": "best fitness", "chosen": best.id}
-    rank = lambda programs: select(programs, folds=lambda p: p.folds, size=lambda p: (p.param_count, p.complexity))  # noqa: E731
+    rank = lambda programs: select(programs, folds=lambda p: p.folds, size=lambda p: (p.param_count, p.complexity), nearest=nearest)  # noqa: E731
     ranked = rank(pool)
     if not ranked:
         return best, {"rule": "best fitness", "chosen": best.id}
     if vetted:
-        ranked, _ = _preferred(ranked, rank([p for p in ranked if vetted.get(normalized(p.code))]))
-    ranked, structured = _preferred(ranked, rank([p for p in ranked if normalized(p.code) not in fallback]))
+        ranked, _ = _preferred(ranked, rank([p for p in ranked if vetted.get(normalized(p.code))]), nearest)
+    ranked, structured = _preferred(ranked, rank([p for p in ranked if normalized(p.code) not in fallback]), nearest)
     used_fallback = not structured
     chosen, top = ranked[0], _leader(ranked)
     return chosen, {
-        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2,"
-        " among those whose worst fold is within one standard error of the highest worst fold of them"
+        "rule": "one standard error: the simplest program (parameters, then length) within one standard error of the best mean fold R^2"
+        + ("" if nearest is None else " and, of those, of the highest R^2 on the fold nearest the test")
+        + " and of the highest worst fold"
         + ("" if not vetted else "; a law that ignores a feature only when no law of every feature is within one standard error of it")
         + ("" if not fallback else "; a symbolic-regression expression only when no structured law is within one standard error of it"),
         "chosen": chosen.id,
@@ -109,13 +113,13 @@ def _leader(programs: list):
     return max(programs, key=lambda p: fold_score(p.folds))
 
 
-def _preferred(ranked: list, preferred: list) -> tuple[list, bool]:
+def _preferred(ranked: list, preferred: list, nearest: int | None) -> tuple[list, bool]:
     """``(preferred, True)`` when the best of ``preferred`` is within one standard error of the best of ``ranked``, else ``(ranked, False)``.
 
     A kind of law that comes first (one using every feature, a structured law before a
     symbolic-regression expression) yields to the others only when one of them is clearly better.
     """
-    if preferred and within_one_standard_error(_leader(ranked).folds, _leader(preferred).folds):
+    if preferred and within_one_standard_error(_leader(ranked).folds, _leader(preferred).folds, nearest):
         return preferred, True
     return ranked, False
 
@@ -217,7 +221,7 @@ def _evolution_solver(
                 proposal.close()
         db = result.database
         vetted, fallback = (proposal.vetted, proposal.fallback) if proposer == "symbolic" else (None, frozenset())
-        best, selection = choose_submission(db, vetted, fallback)
+        best, selection = choose_submission(db, vetted, fallback, nearest_fold(validation))
         store_program(state, best.code, shape="fit_predict")
         lineage, cursor = [], best
         while cursor is not None:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sldbench.data import Split, load_split
-from sldbench.folds import SEARCH_ROWS, extrapolation_folds, fold_of, fold_r2s, fold_score, search_rows
+from sldbench.folds import SEARCH_ROWS, extrapolation_folds, fold_of, fold_r2s, fold_score, nearest_fold, search_rows
 from sldbench.specs import TaskSpec, get_spec
 
 
@@ -26,6 +26,20 @@ def test_each_fold_holds_out_one_larger_scale_per_group_and_fits_below_it(data_d
     for group in train.groups:
         rows = train.frame[train.frame["group"] == group]
         assert holdout[f"sft_data_size: the largest | {group}"][0, 0] == rows["sft_data_size"].max()
+
+
+def test_the_fold_nearest_the_test_is_found_where_the_folds_r2_lists_it(data_dir):
+    train = load_split(get_spec("sft"), "train", data_dir)
+    _, held = extrapolation_folds(train)
+    targets = {g: held.arrays(g)[1] for g in held.groups}
+    # a prediction off on the largest fold's rows alone: that fold's R^2 is the one that drops
+    off = {g: y + (10.0 if fold_of(g).endswith("the largest") else 0.0) for g, y in targets.items()}
+    scores = fold_r2s(targets, off)
+    assert nearest_fold(held) == 3 and scores[3] == -1.0 and scores[:3] == [1.0, 1.0, 1.0]
+    # interleaved row folds have no order of scale, nor has a split that is not folds
+    frame = pd.DataFrame({"group": ["a"] * 20, "x": np.linspace(0, 1, 20), "y": np.linspace(1, 2, 20)})
+    mix = Split(TaskSpec("mix", "mix", ("x",), ("y",), None, "a mixture", extrapolates=()), "train", frame, "memory")
+    assert nearest_fold(extrapolation_folds(mix)[1]) is None and nearest_fold(train) is None
 
 
 def test_two_axes_hold_out_one_grid_at_a_larger_combined_scale(data_dir):

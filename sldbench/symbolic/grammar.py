@@ -60,7 +60,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from ..data import Split
-from ..folds import extrapolation_folds, fold_score, select
+from ..folds import extrapolation_folds, fold_score, nearest_fold, select
 from ..laws import literature
 from ..laws.grammar import Family, Geometry, Piece, program
 from ..laws.literature import BoundLaw
@@ -289,15 +289,16 @@ class Candidate:
         return (self.params, self.length)
 
 
-def rank(candidates: list[Candidate]) -> list[Candidate]:
+def rank(candidates: list[Candidate], nearest: int | None = None) -> list[Candidate]:
     """``candidates`` in the order `GrammarSearch.run` returns them.
 
     The admissible ones that respond to every feature, ranked by `select` (the one-standard-error
-    rule), then the other admissible ones, ranked likewise, then the excluded ones (those with a
-    ``problem``) in their given order.
+    rule; ``nearest``: the fold nearest the test, `sldbench.folds.nearest_fold`), then the other
+    admissible ones, ranked likewise, then the excluded ones (those with a ``problem``) in their given order.
     """
     admissible = [c for c in candidates if not c.problem]
-    return select([c for c in admissible if not c.ignored]) + select([c for c in admissible if c.ignored]) + [c for c in candidates if c.problem]
+    every, partial = [c for c in admissible if not c.ignored], [c for c in admissible if c.ignored]
+    return select(every, nearest=nearest) + select(partial, nearest=nearest) + [c for c in candidates if c.problem]
 
 
 class GrammarSearch:
@@ -320,6 +321,7 @@ class GrammarSearch:
         self.axes = self.geometry.axes
         fit, held = extrapolation_folds(train)
         self.fit_rows, self.held_rows = group_arrays(fit), group_arrays(held)
+        self.nearest = nearest_fold(held)
         self.train_rows = group_arrays(train)
         self.families = families(self.geometry, self.axes, spec.param_limit, len(spec.targets))
 
@@ -381,7 +383,7 @@ class GrammarSearch:
         bowls (`two_sided`).
         """
         out = self.pool.map(GrammarSearch.candidate, self, self.families)
-        ranked = rank(out)
+        ranked = rank(out, self.nearest)
         refined: list[tuple[tuple[Piece, ...], int]] = []  # the best basins, each with its direction
         for c in ranked:
             basin = tuple(p for p in c.family.pieces if p.kind == "bowl") if c.family else ()
@@ -392,10 +394,10 @@ class GrammarSearch:
         more = [f for f in dict.fromkeys(more) if f not in seen]
         published = self.literature_laws()
         out += self.pool.map(GrammarSearch.candidate, self, more)
-        sided = self.sided(rank(out), seen | set(more))
+        sided = self.sided(rank(out, self.nearest), seen | set(more))
         out += self.pool.map(GrammarSearch.candidate, self, sided)
         out += self.pool.map(GrammarSearch.literature_candidate, self, published)
-        return rank(out)
+        return rank(out, self.nearest)
 
     def sided(self, ranked: list[Candidate], seen: set[Family]) -> list[Family]:
         """The third stage's families: the `two_sided` variants of the `SIDED_LAWS` best admissible laws of
