@@ -30,23 +30,22 @@ from __future__ import annotations
 import random
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Callable
 
 from inspect_ai.log import transcript
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import sandbox as current_sandbox
 
-from sldbench.data import load_split
-from sldbench.evolution import Search, Settings, TrainEvaluator, normalized
-from sldbench.folds import extrapolation_folds, nearest_fold, search_rows, select, within_one_standard_error
+from sldbench.data import Split, load_split
+from sldbench.evolution import Search, Settings, TextProposer, TrainEvaluator, normalized
+from sldbench.folds import extrapolation_folds, fold_score, nearest_fold, search_rows, select, within_one_standard_error
 from sldbench.evolution.controller import HARNESS_FAILURE
 from sldbench.specs import sample_spec
 from sldbench.submission import store_program
 from sldbench.symbolic import SymbolicProposer
-from sldbench.folds import fold_score
 
-PROPOSERS = ("model", "symbolic")
 # A safety net only: the symbolic run is bounded by counts and ends long before it on a 2-core machine.
 SYMBOLIC_SAFETY_CAP = 3600.0
 # The symbolic proposer's default budget: the law grammar's 16 best, Operon's 4, then 12 rounds of hill
@@ -124,14 +123,56 @@ def _preferred(ranked: list, preferred: list, nearest: int | None) -> tuple[list
     return ranked, False
 
 
-def _model_proposer(role: str):
-    model = get_model(role=role)
+class ModelProposer(TextProposer):
+    """The proposer of the Inspect model of role ``role``: it writes from the prompts alone.
 
-    async def propose(system: str, user: str) -> tuple[str, dict]:
-        output = await model.generate([ChatMessageSystem(content=system), ChatMessageUser(content=user)])
-        return output.completion, (output.usage.model_dump() if output.usage else {})
+    It has the symbolic proposer's interface for the solver (`recall`, `close`, ``vetted``,
+    ``fallback``), with nothing behind it: the model's programs are judged by their evaluation alone.
+    """
 
-    return propose
+    vetted: dict[str, bool] | None = None
+    fallback: frozenset[str] = frozenset()
+
+    def __init__(self, role: str) -> None:
+        model = get_model(role=role)
+
+        async def ask(system: str, user: str) -> tuple[str, dict]:
+            output = await model.generate([ChatMessageSystem(content=system), ChatMessageUser(content=user)])
+            return output.completion, (output.usage.model_dump() if output.usage else {})
+
+        super().__init__(ask)
+
+    async def recall(self, programs) -> None:
+        """Nothing to vet again in a resumed search's programs."""
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+@dataclass(frozen=True)
+class ProposerKind:
+    """What differs between the proposers a run can use: their defaults, and how one is made for a run."""
+
+    iterations: int
+    fitness: str
+    time_budget: float | None  # the safety net when the run gives none
+    modes: tuple[str, ...]
+    make: Callable[[Split, Settings, str], object]  # (train rows, settings, model role) -> the proposer
+
+
+PROPOSERS = {
+    "model": ProposerKind(MODEL_ITERATIONS, "train", None, ("full", "diff"), lambda train, settings, role: ModelProposer(role)),
+    "symbolic": ProposerKind(
+        SYMBOLIC_ITERATIONS, "extrapolation", SYMBOLIC_SAFETY_CAP, ("full",), lambda train, settings, role: SymbolicProposer(train, seed=settings.seed)
+    ),
+}
+
+
+def proposer_kind(name: str) -> ProposerKind:
+    """The `ProposerKind` called ``name``; ValueError naming the choices for any other."""
+    if name not in PROPOSERS:
+        raise ValueError(f"proposer must be one of {', '.join(PROPOSERS)}, got {name!r}")
+    return PROPOSERS[name]
 
 
 def progress_bar(total: int):
@@ -165,15 +206,13 @@ def _duration(seconds: float) -> str:
 def _evolution_solver(
     settings: Settings, checkpoint: str | None, role: str, proposer: str, fitness: str | None, time_budget: float | None, progress: bool = False
 ) -> Solver:
-    if proposer not in PROPOSERS:
-        raise ValueError(f"proposer must be one of {', '.join(PROPOSERS)}, got {proposer!r}")
-    fitness = fitness or ("extrapolation" if proposer == "symbolic" else "train")
+    kind = proposer_kind(proposer)
+    fitness = fitness or kind.fitness
     if fitness not in FITNESS:
         raise ValueError(f"fitness must be one of {', '.join(FITNESS)}, got {fitness!r}")
-    if proposer == "symbolic" and settings.mode != "full":
-        raise ValueError("proposer=symbolic writes whole programs: use mode=full")
-    if time_budget is None and proposer == "symbolic":
-        time_budget = SYMBOLIC_SAFETY_CAP
+    if settings.mode not in kind.modes:
+        raise ValueError(f"proposer={proposer} writes with mode {' or '.join(kind.modes)}, got mode={settings.mode}")
+    time_budget = kind.time_budget if time_budget is None else time_budget
     base_settings = settings
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
@@ -199,7 +238,7 @@ def _evolution_solver(
             evaluate = TrainEvaluator(current_sandbox(), fit_rows, settings.eval_timeout, points=validation)
         else:
             validation, evaluate = train, TrainEvaluator(current_sandbox(), train, settings.eval_timeout)
-        proposal = SymbolicProposer(train, seed=settings.seed) if proposer == "symbolic" else _model_proposer(role)
+        proposal = kind.make(train, settings, role)
         search = Search(
             settings,
             train,
@@ -213,15 +252,12 @@ def _evolution_solver(
         )
         try:
             result = await search.run()
-            if proposer == "symbolic":
-                await proposal.recall(result.database.programs.values())  # a resumed search's programs from before the checkpoint
+            await proposal.recall(result.database.programs.values())  # a resumed search's programs from before the checkpoint
         finally:
             await evaluate.close()
-            if proposer == "symbolic":
-                proposal.close()
+            proposal.close()
         db = result.database
-        vetted, fallback = (proposal.vetted, proposal.fallback) if proposer == "symbolic" else (None, frozenset())
-        best, selection = choose_submission(db, vetted, fallback, nearest_fold(validation))
+        best, selection = choose_submission(db, proposal.vetted, proposal.fallback, nearest_fold(validation))
         store_program(state, best.code, shape="fit_predict")
         lineage, cursor = [], best
         while cursor is not None:
@@ -332,7 +368,7 @@ def sldagent(
         the fitted parameters and rejects a candidate whose total exceeds the task's limit.
     """
     if iterations is None:
-        iterations = SYMBOLIC_ITERATIONS if proposer == "symbolic" else MODEL_ITERATIONS
+        iterations = proposer_kind(proposer).iterations
     settings = Settings(
         iterations, islands, population, archive, migration_interval, migration_rate, exploitation, exploration,
         feature_bins, top_programs, diverse_programs, mode, parallel, eval_timeout, seed, evolve=True, constants=constants,
@@ -359,6 +395,6 @@ def best_of_n(
     arguments, and the default time budget of the symbolic proposer), without evolution.
     """
     if iterations is None:
-        iterations = SYMBOLIC_ITERATIONS if proposer == "symbolic" else MODEL_ITERATIONS
+        iterations = proposer_kind(proposer).iterations
     settings = Settings(iterations=iterations, mode=mode, parallel=parallel, eval_timeout=eval_timeout, seed=seed, evolve=False)
     return _evolution_solver(settings, checkpoint, role, proposer, fitness, time_budget)

@@ -174,6 +174,14 @@ def test_diff_mode_applies_a_diff_and_reports_a_broken_one(data_dir, local_sandb
     assert child == INITIAL_PROGRAM.replace('method="BFGS")', 'method="Nelder-Mead", options={"maxiter": 4000})')
 
 
+def test_a_proposer_is_named_with_the_modes_it_writes_in():
+    with pytest.raises(ValueError, match="proposer must be one of model, symbolic, got 'gpt'"):
+        sldagent(proposer="gpt")
+    with pytest.raises(ValueError, match="proposer=symbolic writes with mode full, got mode=diff"):
+        best_of_n(proposer="symbolic", mode="diff")
+    sldagent(proposer="model", mode="diff")  # the model writes in either mode
+
+
 def test_whitespace_tolerant_diff_keeps_indentation():
     parent = "def f(x):\n    if x:\n        return 1\n    return 2\n"
     reply = "<<<<<<< SEARCH\nif x:\n    return 1\n=======\nif x > 0:\n    return 3\n>>>>>>> REPLACE"
