@@ -72,18 +72,18 @@ def best_candidate(spec, checkpoint: Path) -> tuple[float, str]:
     return max(zip(scores, (pid for pid, _ in programs)))
 
 
-def run_task(name: str, path: Path, args) -> dict:
+def run_task(name: str, path: Path, out: Path, budget: int, seed: int) -> dict:
+    """Discover on the task at ``path`` (its run kept in ``out``) and score the law, the reference's and the truth's."""
     spec = load_spec_file(path)
     reference_code = Path(spec.law_file).read_text() if spec.law_file else None
     reference = held_out_r2s(spec, [reference_code])[0] if reference_code else float("nan")
     truth_file = path.parent / "truth.json"
     truth = json.loads(truth_file.read_text())["r2"] if truth_file.is_file() else float("nan")
-    out = args.work / "runs" / f"{name}-data{args.data_seed}-seed{args.seed}"
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "search.json"
     checkpoint.unlink(missing_ok=True)  # a fresh search each time: the wall time is the search's
     started = time.perf_counter()
-    found = discover(path, iterations=args.budget, seed=args.seed, log_dir=out / "logs", progress=False, plot=out / "law.png", checkpoint=checkpoint)
+    found = discover(path, iterations=budget, seed=seed, log_dir=out / "logs", progress=False, plot=out / "law.png", checkpoint=checkpoint)
     wall = time.perf_counter() - started
     best, best_id = best_candidate(spec, checkpoint)
     return {
@@ -141,7 +141,7 @@ def main() -> None:
     rows = []
     for name in chosen:
         print(f"{name} ...", file=sys.stderr, flush=True)
-        rows.append(run_task(name, tasks[name], args))
+        rows.append(run_task(name, tasks[name], args.work / "runs" / f"{name}-data{args.data_seed}-seed{args.seed}", args.budget, args.seed))
         row = rows[-1]
         print(f"  R² {row['r2']:.4f} (reference {row['reference']:.4f}, best candidate {row['best_candidate']:.4f}) in {row['wall_seconds']:.0f} s", file=sys.stderr, flush=True)
         if args.json:

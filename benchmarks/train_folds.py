@@ -183,7 +183,7 @@ def main() -> None:
     for name in names:
         print(f"{name} ...", flush=True)
         spec_path = inner_task(name, args.fraction, args.work / "tasks", args.data_dir)
-        row = run_task(f"{name}_inner", spec_path, args)
+        row = run_task(f"{name}_inner", spec_path, args.work / "runs" / f"{name}_inner-seed{args.seed}", args.budget, args.seed)
         print(f"  R² {row['r2']:.4f} (expert law refitted {row['reference']:.4f}, best candidate {row['best_candidate']:.4f}) in {row['wall_seconds']:.0f} s", flush=True)
         row["decisions"] = decisions(spec_path, row["log"])
         for line in row["decisions"]:
