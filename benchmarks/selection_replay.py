@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parent))
 from sldbench.data import load_split  # noqa: E402
 from sldbench.evolution import Settings  # noqa: E402
 from sldbench.evolution.database import Database  # noqa: E402
-from sldbench.folds import extrapolation_folds, fold_score, nearest_fold, search_rows  # noqa: E402
+from sldbench.folds import fold_score, search_rows  # noqa: E402
 from sldbench.metrics import heldout_metrics  # noqa: E402
 from sldbench.specs import load_spec_file  # noqa: E402
 from sldbench.symbolic.proposer import SymbolicProposer  # noqa: E402
@@ -63,15 +63,14 @@ def replay(task_yaml: Path, checkpoint: Path) -> dict:
     db = Database.from_json(Settings(**document["settings"]), document["database"], spec.param_limit)
     # what the symbolic proposer hands the rule, judged as a resumed search judges its checkpoint's programs: those
     # that passed the guard rails (and whether each uses every feature), and the Operon programs (the fallback)
-    rows = search_rows(train)  # the rows the search vetted its programs on
-    proposer = SymbolicProposer(rows)
+    proposer = SymbolicProposer(search_rows(train))  # on the rows the search vetted its programs on
     try:
         asyncio.run(proposer.recall(db.programs.values()))
     finally:
         proposer.close()
     vetted, fallback = proposer.vetted, proposer.fallback
     scores = {pid: test_r2(p.code, train, test) for pid, p in db.programs.items()}
-    chosen, _ = choose_submission(db, vetted, fallback, nearest_fold(extrapolation_folds(rows)[1]))
+    chosen, _ = choose_submission(db, vetted, fallback, proposer.grammar.nearest)  # the folds its grammar ranked laws on
     best_folds = max((p for p in db.programs.values() if p.folds), key=lambda p: fold_score(p.folds))
     best_test = max(scores, key=scores.get)
     return {
