@@ -189,10 +189,10 @@ def main() -> None:
         for line in row["decisions"]:
             print(f"  decision, {for_terminal(line)}", flush=True)  # model and dataset names come from the data
         rows.append(row)
+        if args.json:  # after every task, so an interrupted run keeps what it ran
+            args.json.write_text(json.dumps(rows, indent=1))
     print()
     print(for_terminal(report(rows)))  # laws carry feature names from task files
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
