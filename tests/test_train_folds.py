@@ -1,6 +1,8 @@
 """`benchmarks/train_folds.py`: inner tasks cut from the eight tasks' train splits, never their test splits; the paper's decisions on them."""
 
+import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -8,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
 
 from train_folds import MIN_RUNS_AT_POINT, decisions, inner_task  # noqa: E402
 
@@ -76,3 +79,24 @@ def test_the_papers_decisions_are_made_on_the_inner_tasks_by_both_laws(tmp_path,
     rel_acc = float(lines[0].split("RelAcc ")[1].split("%")[0])
     assert 0 <= rel_acc <= 100 and all(dataset in lines[0] for dataset in ("flan", "gigaword", "wikiword"))
     assert decisions(inner_task("moe", 0.25, tmp_path / "tasks", data_dir), str(law)) == []
+
+
+@pytest.mark.slow
+def test_the_benchmark_discovers_on_an_inner_task_and_prints_its_table(tmp_path, data_dir):
+    rows_file = tmp_path / "rows.json"
+    command = [sys.executable, str(BENCHMARKS / "train_folds.py"), "--data-dir", str(data_dir), "--tasks", "parallel"]
+    command += ["--budget", "2", "--work", str(tmp_path / "work"), "--json", str(rows_file)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    (row,) = json.loads(rows_file.read_text())
+    assert row["task"] == "parallel_inner" and row["decisions"] == []  # parallel makes none of the paper's decisions
+    # the law is scored on the inner test beside the expert law refitted on the inner train, and is one of the search's candidates
+    assert -1e9 < row["r2"] <= row["best_candidate"] + 1e-9 <= 1.0 + 1e-9 and 0.9 < row["reference"] <= 1.0
+    assert Path(row["log"]).is_file()
+    lines = run.stdout.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.split()[:2] == ["task", "R²"]) :]
+    (line,) = [line for line in table if line.startswith("parallel_inner")]
+    assert line.split()[1:3] == [f"{max(row['r2'], -9.999):.4f}", f"{row['reference']:.4f}"]
+    assert f"    law: {row['law'].splitlines()[0][:150]}" in table
+    passed = int(row["r2"] >= row["reference"] - 0.01)
+    assert f"tasks at or above their reference - 0.01: {passed} of 1  (target: all)" in table
