@@ -45,6 +45,19 @@ SHARED_TASKS = ("llama3_isoflops", "marin_isoflops", "marin_isoflops_hparams", "
 TOLERANCE = 0.01  # a task passes at or above its reference minus this
 
 
+RUN_FOLDER = "{name}-data{data_seed}-seed{seed}"  # under ``work/runs``: a task's checkpoint, logs and plot, read back by selection_replay.py
+
+
+def run_folder(work: Path, name: str, data_seed: int, seed: int) -> Path:
+    """Where the run of task ``name`` (synthetic tasks drawn with ``data_seed``, searched with ``seed``) is kept under ``work``."""
+    return work / "runs" / RUN_FOLDER.format(name=name, data_seed=data_seed, seed=seed)
+
+
+def synthetic_folder(work: Path, data_seed: int) -> Path:
+    """Where the synthetic tasks drawn with ``data_seed`` are written under ``work``."""
+    return work / f"tasks-data{data_seed}"
+
+
 def suite(shared: Path, work: Path, data_seed: int) -> dict[str, Path]:
     """Every task of the suite: name -> its task.yaml (the synthetic ones drawn with ``data_seed``, written under ``work``)."""
     tasks = {}
@@ -56,7 +69,7 @@ def suite(shared: Path, work: Path, data_seed: int) -> dict[str, Path]:
     for path in sorted(PUBLIC.glob("*/task.yaml")):
         tasks[path.parent.name] = path
     for task in synthetic.TASKS:
-        tasks[task.name] = synthetic.write_task(task, work / f"tasks-data{data_seed}", seed=data_seed)
+        tasks[task.name] = synthetic.write_task(task, synthetic_folder(work, data_seed), seed=data_seed)
     return tasks
 
 
@@ -141,7 +154,7 @@ def main() -> None:
     rows = []
     for name in chosen:
         print(f"{name} ...", file=sys.stderr, flush=True)
-        rows.append(run_task(name, tasks[name], args.work / "runs" / f"{name}-data{args.data_seed}-seed{args.seed}", args.budget, args.seed))
+        rows.append(run_task(name, tasks[name], run_folder(args.work, name, args.data_seed, args.seed), args.budget, args.seed))
         row = rows[-1]
         print(f"  R² {row['r2']:.4f} (reference {row['reference']:.4f}, best candidate {row['best_candidate']:.4f}) in {row['wall_seconds']:.0f} s", file=sys.stderr, flush=True)
         if args.json:

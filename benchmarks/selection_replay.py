@@ -40,7 +40,7 @@ from sldbench.symbolic.proposer import SymbolicProposer  # noqa: E402
 from sldbench.symbolic.validation import namespace, predict_folds  # noqa: E402
 from solvers.sldagent import choose_submission  # noqa: E402
 
-PUBLIC = HERE / "suite" / "public"
+from generality import PUBLIC, RUN_FOLDER, synthetic_folder  # noqa: E402  (the layout of the runs it reads)
 
 
 def test_r2(code: str, train, test) -> float:
@@ -88,10 +88,11 @@ def main() -> None:
     parser.add_argument("--data-seed", type=int, default=0, help="the synthetic tasks' noise draw of the run")
     args = parser.parse_args()
     results = []
-    for checkpoint in sorted(args.work.glob(f"runs/*-data{args.data_seed}-seed{args.seed}/search.json")):
-        name = checkpoint.parent.name.rsplit("-data", 1)[0]
+    suffix = RUN_FOLDER.format(name="", data_seed=args.data_seed, seed=args.seed)
+    for checkpoint in sorted((args.work / "runs").glob(f"*{suffix}/search.json")):
+        name = checkpoint.parent.name.removesuffix(suffix)
         # the synthetic tasks as the run wrote them, then the shared and the public ones
-        places = (args.work / f"tasks-data{args.data_seed}", args.shared / "generality", PUBLIC)
+        places = (synthetic_folder(args.work, args.data_seed), args.shared / "generality", PUBLIC)
         task_yaml = next((place / name / "task.yaml" for place in places if (place / name / "task.yaml").is_file()), None)
         if task_yaml is None:
             raise SystemExit(f"no task.yaml for {name} under {', '.join(map(str, places))}: pass the --shared and --work of the run")
