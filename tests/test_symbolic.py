@@ -5,6 +5,7 @@ import random
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from sldbench.specs import TASKS, get_spec
 from sldbench.symbolic import LawSearch, SymbolicProposer, operon
 from sldbench.symbolic.grammar import GrammarSearch
 from sldbench.symbolic.proposer import OperonSettings
+from sldbench.sandbox.runner import THREAD_VARS
 from sldbench.symbolic.workers import IN_PROCESS, FitPool
 from sldbench.symbolic.validation import group_arrays, namespace, validation_r2
 from sldbench.tasks import sldbench_task
@@ -129,6 +131,9 @@ def test_worker_processes_fit_what_one_process_fits(data_dir):
             verdicts[where] = fits.map(GrammarSearch.vet, grammar, [c.code for c in ranked[where][:6]] + [INITIAL_PROGRAM])
         workers = [w.process for w in pool._workers]
         assert all(w.poll() is None for w in workers)  # they did the work and are still up
+        for worker in workers:  # one BLAS thread each: BLAS threads of their own would spin against the other workers'
+            environ = dict(item.split("=", 1) for item in Path(f"/proc/{worker.pid}/environ").read_text().split("\0") if "=" in item)
+            assert {name: environ.get(name) for name in THREAD_VARS} == dict.fromkeys(THREAD_VARS, "1")
     finally:
         pool.close()
     assert all(w.poll() is not None for w in workers)  # closing stops them

@@ -9,7 +9,8 @@ processes (`run_worker`) that each hold a `LawSearch` and a
 `GrammarSearch` of the proposer's split, sent to them once (the search's train rows:
 the proposer never holds the test rows), so a result is the same whichever process
 computed it, and a seed gives the same search with one process or many. They run the
-search's own programs only, never a model's or an agent's. `InProcess` is the same
+search's own programs only, never a model's or an agent's. Each runs one BLAS thread, the
+pool being one process per core already. `InProcess` is the same
 interface in the calling process, for one core.
 
 The workers are plain subprocesses talking pickles over their stdin and stdout, not
@@ -99,8 +100,15 @@ class _Worker:
     with its first job, from a pool thread (a pipe holds 64 KiB: writing it now would wait for the imports)."""
 
     def __init__(self, setup: bytes) -> None:
+        # Imported here, in the proposer's process: the workers import this module, and the sandbox package
+        # would cost each of them the import of Inspect.
+        from ..sandbox.runner import THREAD_VARS
+
         package_root = str(Path(__file__).resolve().parents[2])  # the sldbench this process runs, whatever sys.path says
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)}
+        # One BLAS thread each, as in the sandbox's runner: the workers are one per core already, and BLAS
+        # threads of their own spin against each other's (a search's fits took four times as long).
+        env.update(dict.fromkeys(THREAD_VARS, "1"))
         self.process = subprocess.Popen(
             [sys.executable, "-c", WORKER_MAIN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
         )
