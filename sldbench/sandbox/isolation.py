@@ -16,16 +16,14 @@ from inspect_ai.util._sandbox.local import LocalSandboxEnvironment  # inspect-ev
 
 from . import bubblewrap
 from .errors import prerequisite_error
+from .runner import THREAD_VARS
 
 POLICIES = ("auto", "required", "rlimits")
 BUBBLEWRAP = "bubblewrap"
 RLIMITS_ONLY = "rlimits-only"
 # Variables a runner keeps: its thread settings, and OpenBLAS settings some machines need for
 # correct results (older OpenBLAS builds compute wrong values on some processors without them).
-PASSED_VARIABLES = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-    "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-)  # fmt: skip
+PASSED_VARIABLES = (*THREAD_VARS, "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 RUNNER_PATH = "/usr/local/bin:/usr/bin:/bin"
 logger = getLogger(__name__)
 
