@@ -5,6 +5,7 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -81,11 +82,33 @@ def test_the_first_proposals_are_operon_programs_that_pass_the_checks_and_evalua
         assert result.ok, result.error + result.detail
         assert set(result.param_counts) == set(train.groups)
         assert max(result.param_counts.values()) <= spec.param_limit
-    # the same seed gives the same programs; Operon ran once for both proposals
+    # the same seed gives the same programs, proposed in the event loop as the search asks; the guard rails'
+    # fits run in a thread, never in the event loop's (which the sandboxed evaluations in flight share)
     again = SymbolicProposer(train, seed=3, operon_settings=SMALL_OPERON, grammar_proposals=0)
-    assert child_of(again, request(1, iteration=0)) == first
+    again.pool = fits = ThreadsOfFits(again.pool)
+
+    async def propose_in_the_loop():
+        return threading.get_ident(), await again.propose(request(1, iteration=0))
+
+    loop_thread, (reply, _) = asyncio.run(propose_in_the_loop())
+    assert child_from_full_rewrite(reply, INITIAL_PROGRAM) == first
+    assert fits.threads and loop_thread not in fits.threads
     # past the Operon proposals, law search answers
     assert read_form(child_of(proposer, request(1, iteration=2))) is not None
+
+
+class ThreadsOfFits:
+    """A fit pool that notes the threads its fits are asked for from."""
+
+    def __init__(self, pool):
+        self.pool, self.threads = pool, set()
+
+    def map(self, *arguments):
+        self.threads.add(threading.get_ident())
+        return self.pool.map(*arguments)
+
+    def close(self):
+        self.pool.close()
 
 
 def test_every_move_stays_within_the_parameter_limit_on_every_task(data_dir):

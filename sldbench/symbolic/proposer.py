@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter, itemgetter
+from typing import Any
 
 from ..data import Split
 from ..evolution import Request, normalized
@@ -153,7 +156,8 @@ class SymbolicProposer:
                     infixes = await asyncio.to_thread(self._operon_fronts, request.deadline)
                     fronts = operon.translate_fronts(self.train, infixes)
                     self._operon_programs = await asyncio.to_thread(self._rank_operon, fronts)
-            chosen = self._operon_choice(request)
+            # The guard rails fit: in a thread, the candidates' keys parsed here (see above).
+            chosen = self._take_operon(await asyncio.to_thread(self._first_passing, self._operon_candidates(request), itemgetter(1)))
             if chosen is not None:
                 return await asyncio.to_thread(self._operon_reply, *chosen)
         parent, others = self._forms(request)
@@ -161,7 +165,7 @@ class SymbolicProposer:
         # The thread compiles and runs programs but never parses them into ASTs (see above).
         ranked = await asyncio.to_thread(self.search.climb, parent, random.Random(request.seed), others, self.width, self.depth, request.deadline)
         fresh = self._fresh(request, ranked)  # parses programs: here, in the event loop's thread
-        return self._reply(request, ranked, fresh, await asyncio.to_thread(self._first_guarded, fresh))
+        return self._reply(request, ranked, fresh, await asyncio.to_thread(self._first_passing, fresh, attrgetter("code")))
 
     def propose_now(self, request: Request) -> tuple[str, dict]:
         """The reply for ``request``, computed in the calling thread (a pure function of the request)."""
@@ -172,13 +176,13 @@ class SymbolicProposer:
         if request.iteration < self._grammar_count + self.operon.proposals:
             if self._operon_programs is None:
                 self._operon_programs = self._rank_operon(operon.translate_fronts(self.train, self._operon_fronts(request.deadline)))
-            chosen = self._operon_choice(request)
+            chosen = self._take_operon(self._first_passing(self._operon_candidates(request), itemgetter(1)))
             if chosen is not None:
                 return self._operon_reply(*chosen)
         parent, others = self._forms(request)
         ranked = self.search.climb(parent, random.Random(request.seed), others, self.width, self.depth, request.deadline)
         fresh = self._fresh(request, ranked)
-        return self._reply(request, ranked, fresh, self._first_guarded(fresh))
+        return self._reply(request, ranked, fresh, self._first_passing(fresh, attrgetter("code")))
 
     async def recall(self, programs) -> None:
         """Judge as its own the programs of a resumed search that this proposer did not write (a checkpoint's).
@@ -231,18 +235,21 @@ class SymbolicProposer:
         choices = [[expressions[min(k, len(expressions) - 1)] for expressions in ranked] for k in range(max(map(len, ranked)))]
         return [(operon.front_program(self.train, choice, note), choice) for choice in choices]
 
-    def _operon_choice(self, request: Request) -> tuple[str, list[operon.Ranked]] | None:
-        """The k-th Operon program (k counted after the grammar's), else the next one not evaluated yet; None when all were."""
-        for code, choice in _from(self._operon_programs or [], request.iteration - self._grammar_count):
-            if normalized(code) in request.seen:
-                continue
-            passes, uses_all = self._vet(code)
-            if passes:
-                self.vetted[normalized(code)] = uses_all
-                self.fallback.add(normalized(code))
-                self._proposed.add(normalized(code))
-                return code, choice
-        return None
+    def _operon_candidates(self, request: Request) -> list[tuple[str, str, list[operon.Ranked]]]:
+        """(key, code, expressions) of the Operon programs not evaluated yet, the k-th first (k counted after the
+        grammar's), then the ones after and before it (parses the programs: call from the event loop's thread)."""
+        candidates = ((normalized(code), code, choice) for code, choice in _from(self._operon_programs or [], request.iteration - self._grammar_count))
+        return [candidate for candidate in candidates if candidate[0] not in request.seen]
+
+    def _take_operon(self, passing: tuple[tuple[str, str, list[operon.Ranked]], bool] | None) -> tuple[str, list[operon.Ranked]] | None:
+        """Record the Operon candidate `_first_passing` found as proposed; (code, expressions), None when every one was evaluated."""
+        if passing is None:
+            return None
+        (key, code, choice), uses_all = passing
+        self.vetted[key] = uses_all
+        self.fallback.add(key)
+        self._proposed.add(key)
+        return code, choice
 
     def _operon_reply(self, code: str, choice: list[operon.Ranked]) -> tuple[str, dict]:
         """The reply proposing an Operon program, with its R^2 on the search's held-out train rows (`operon.front_score`:
@@ -263,12 +270,13 @@ class SymbolicProposer:
         """The candidates whose programs were not evaluated yet, in rank order."""
         return [s for s in ranked if normalized(s.code) not in request.seen]
 
-    def _first_guarded(self, fresh: list[Scored]) -> tuple[Scored, bool] | None:
-        """The first candidate that passes the guard rails, and whether it uses every feature (fits: call from a worker thread)."""
-        for scored in fresh:
-            passes, uses_all = self._vet(scored.code)
+    def _first_passing(self, candidates: list, code: Callable[[Any], str]) -> tuple[Any, bool] | None:
+        """The first candidate whose program, ``code(candidate)``, passes the guard rails, and whether it uses every
+        feature (fits: call from a worker thread)."""
+        for candidate in candidates:
+            passes, uses_all = self._vet(code(candidate))
             if passes:
-                return scored, uses_all
+                return candidate, uses_all
         return None
 
     def _reply(self, request: Request, ranked: list[Scored], fresh: list[Scored], guarded: tuple[Scored, bool] | None) -> tuple[str, dict]:
