@@ -15,10 +15,12 @@ from inspect_ai.util import SandboxUserUnsupportedError
 from sldbench.sandbox.docker import (
     LABEL,
     SANDBOX_TYPE,
+    TASK_LABEL,
     DockerSandboxConfig,
     DockerSandboxEnvironment,
     docker_client,
 )
+from sldbench.sandbox.fresh import SCORING_TASK
 from sldbench.solvers import human
 from sldbench.tasks import parallel
 
@@ -32,7 +34,13 @@ def run(coro):
 
 
 def our_containers(**extra):
-    return docker_client().containers.list(all=True, filters={"label": LABEL, **extra})
+    labels = [LABEL] + ([extra.pop("label")] if "label" in extra else [])
+    return docker_client().containers.list(all=True, filters={"label": labels, **extra})
+
+
+def containers_of(process, **extra):
+    """Our containers that ``process`` started (its pid is in the owner label)."""
+    return [c for c in our_containers(**extra) if c.labels[LABEL].split(":")[1] == str(process.pid)]
 
 
 def test_exec_contract(docker_sandbox):
@@ -214,7 +222,9 @@ def _start_eval(tmp_path, data_dir):
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        mine = [c for c in our_containers() if c.labels[LABEL].split(":")[1] == str(process.pid)]
+        # the container the slow law is scored in: made after the one that proves the sandbox has gone,
+        # and after the sample's own (where the solver ran)
+        mine = containers_of(process, label=f"{TASK_LABEL}={SCORING_TASK}")
         if mine:
             return process, mine
         assert process.poll() is None, process.stdout.read().decode()
@@ -259,7 +269,7 @@ def test_interrupted_eval_removes_its_container(data_dir, tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-    assert our_containers(id=container.id) == []
+    assert containers_of(process) == []  # the scoring container and the sample's own
 
 
 def test_killed_eval_leaves_a_container_that_the_next_run_removes(data_dir, tmp_path):
@@ -268,4 +278,4 @@ def test_killed_eval_leaves_a_container_that_the_next_run_removes(data_dir, tmp_
     process.wait(timeout=30)
     assert [c.id for c in our_containers(id=container.id)] == [container.id]
     run(DockerSandboxEnvironment.task_init("next-run", DockerSandboxConfig()))
-    assert our_containers(id=container.id) == []
+    assert containers_of(process) == []  # the scoring container and the sample's own
