@@ -33,14 +33,14 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def our_containers(**extra):
-    labels = [LABEL] + ([extra.pop("label")] if "label" in extra else [])
-    return docker_client().containers.list(all=True, filters={"label": labels, **extra})
+def our_containers(*labels: str, **extra):
+    """Containers of this sandbox type, and carrying ``labels`` too (``"key=value"``); ``extra``: Docker's other list filters."""
+    return docker_client().containers.list(all=True, filters={"label": [LABEL, *labels], **extra})
 
 
-def containers_of(process, **extra):
+def containers_of(process, *labels: str):
     """Our containers that ``process`` started (its pid is in the owner label)."""
-    return [c for c in our_containers(**extra) if c.labels[LABEL].split(":")[1] == str(process.pid)]
+    return [c for c in our_containers(*labels) if c.labels[LABEL].split(":")[1] == str(process.pid)]
 
 
 def test_exec_contract(docker_sandbox):
@@ -224,7 +224,7 @@ def _start_eval(tmp_path, data_dir):
     while time.monotonic() < deadline:
         # the container the slow law is scored in: made after the one that proves the sandbox has gone,
         # and after the sample's own (where the solver ran)
-        mine = containers_of(process, label=f"{TASK_LABEL}={SCORING_TASK}")
+        mine = containers_of(process, f"{TASK_LABEL}={SCORING_TASK}")
         if mine:
             return process, mine
         assert process.poll() is None, process.stdout.read().decode()
